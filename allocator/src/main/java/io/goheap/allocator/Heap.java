@@ -1,0 +1,259 @@
+package io.goheap.allocator;
+
+import io.goheap.ffi.OsMemory;
+import io.goheap.pagealloc.AddressSpace;
+import io.goheap.scavenger.Scavenger;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * An off-heap heap with Go's allocator: size classes, per-P caches, spans, large and tiny objects, explicit
+ * checked {@link #free}, and Go's {@link MemStats}. Addresses are absolute {@code long}s inside one reserved
+ * range; read and write them through {@link #segment()} at offset {@code address - base()}.
+ *
+ * <h2>Two ways in</h2>
+ * <ul>
+ *   <li>The methods of this class may be called from any thread. Each call borrows one of the heap's
+ *       {@link #maxProcs()} Ps (a CAS to take it, a release store to give it back).</li>
+ *   <li>{@link #attach()} returns a {@link Mutator} that keeps a P until it is closed: the hot path, with no
+ *       lock, no Java allocation and no volatile write per small allocation or local free. Close it when the
+ *       thread stops using the heap for a while; while it is open, that P's cache is not available to
+ *       other threads (as a goroutine holds its P).</li>
+ * </ul>
+ *
+ * <h2>Errors</h2>
+ * Sizes must be in [1, reservation]: otherwise {@link IllegalArgumentException}. {@code free} of an address
+ * outside the heap, inside an object rather than at its start, or not allocated throws
+ * {@link IllegalArgumentException}; of an object that is already free, {@link IllegalStateException}. In
+ * every case the heap is left as it was. Any use after {@link #close()} throws {@link IllegalStateException};
+ * so does any access through {@link #segment()}. Exhausting the reserved range throws
+ * {@link OutOfMemoryError}.
+ */
+public final class Heap implements AutoCloseable {
+    private final AddressSpace space;
+    private final MHeap mheap;
+    private final Procs procs;
+    private final Scavenger scavenger;
+    private final long maxAlloc;
+    private volatile boolean closed;
+
+    private Heap(Builder b) {
+        OsMemory os = b.os != null ? b.os : OsMemory.system();
+        this.space = new AddressSpace(os, b.reservation);
+        this.mheap = new MHeap(space);
+        this.procs = new Procs(mheap, b.maxProcs);
+        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
+        this.maxAlloc = b.reservation;
+    }
+
+    /** A heap with the defaults: {@link AddressSpace#DEFAULT_RESERVATION}, GOMAXPROCS Ps, the system binding. */
+    public static Heap create() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ------------------------------------------------------------------ allocation
+
+    /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
+    public long malloc(long size) {
+        checkSize(size);
+        P p = procs.acquire();
+        try {
+            return p.mcache.malloc(size, true);
+        } finally {
+            p.release();
+        }
+    }
+
+    /**
+     * Allocates {@code size} bytes, zeroed, in <em>scan</em> spans: the memory the collector will scan for
+     * pointers (typed objects). Objects above 512 bytes carry Go's 8-byte header in front of the address.
+     */
+    public long mallocScan(long size) {
+        checkSize(size);
+        P p = procs.acquire();
+        try {
+            return p.mcache.malloc(size, false);
+        } finally {
+            p.release();
+        }
+    }
+
+    /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
+    public void free(long address) {
+        ensureOpen();
+        P p = procs.acquire();
+        try {
+            p.mcache.free(address);
+        } finally {
+            p.release();
+        }
+    }
+
+    /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */
+    public Mutator attach() {
+        ensureOpen();
+        return new Mutator(this, procs.acquire());
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /** Bytes usable at {@code address}, the start of an allocated object: its size class's size (or more). */
+    public long usableSize(long address) {
+        ensureOpen();
+        return ObjectLookup.find(mheap, address, true).usable();
+    }
+
+    /** The start address of the allocated object that contains {@code address} (an interior pointer is fine). */
+    public long baseOf(long address) {
+        ensureOpen();
+        return ObjectLookup.find(mheap, address, false).base();
+    }
+
+    /** The whole reserved range as one segment; {@code segment().address() == base()}. Closed with the heap. */
+    public MemorySegment segment() {
+        ensureOpen();
+        return mheap.memory();
+    }
+
+    /** The first address of the reserved range. */
+    public long base() {
+        return space.base();
+    }
+
+    /** Bytes of address space reserved for this heap (the most it can ever hold). */
+    public long reservation() {
+        return space.limit() - space.base();
+    }
+
+    /** The number of Ps (Go's GOMAXPROCS): how many threads can allocate at once. */
+    public int maxProcs() {
+        return procs.count();
+    }
+
+    /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
+    public MemStats readMemStats() {
+        MemStats m = new MemStats();
+        readMemStats(m);
+        return m;
+    }
+
+    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
+    public void readMemStats(MemStats into) {
+        ensureOpen();
+        HeapStats.read(mheap, procs, into);
+    }
+
+    /**
+     * Returns every free page to the OS now (Go's {@code debug.FreeOSMemory}, minus the collection goheap does
+     * not have yet). Returns the bytes released.
+     */
+    public long freeOSMemory() {
+        ensureOpen();
+        return scavenger.releaseAll();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Unmaps the heap. Idempotent. Every later call, and every access through {@link #segment()}, throws
+     * {@link IllegalStateException}; addresses from this heap must not be used through other means.
+     */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            space.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    MHeap mheap() {
+        return mheap;
+    }
+
+    Procs procs() {
+        return procs;
+    }
+
+    void checkSize(long size) {
+        ensureOpen();
+        if (size <= 0 || size > maxAlloc) {
+            throw new IllegalArgumentException(size <= 0
+                    ? "allocation size must be positive: " + size
+                    : "allocation size " + size + " exceeds the heap's reserved address space of " + maxAlloc + " bytes");
+        }
+    }
+
+    void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("heap is closed");
+        }
+    }
+
+    /** Configures a {@link Heap}. */
+    public static final class Builder {
+        private long reservation = AddressSpace.DEFAULT_RESERVATION;
+        private int maxProcs = defaultMaxProcs();
+        private OsMemory os;
+        private OsMemory.DecommitMode decommitMode = OsMemory.DecommitMode.DONTNEED;
+
+        private Builder() {
+        }
+
+        /** Address space to reserve, a multiple of 64 MiB (default 256 GiB; reserving costs no memory). */
+        public Builder reservation(long bytes) {
+            if (bytes <= 0 || bytes % AddressSpace.ARENA_BYTES != 0) {
+                throw new IllegalArgumentException("reservation must be a positive multiple of 64 MiB: " + bytes);
+            }
+            this.reservation = bytes;
+            return this;
+        }
+
+        /** Number of Ps (per-P caches); default: GOMAXPROCS from the environment, else available processors. */
+        public Builder maxProcs(int n) {
+            if (n < 1 || n > 1024) {
+                throw new IllegalArgumentException("maxProcs must be in [1, 1024]: " + n);
+            }
+            this.maxProcs = n;
+            return this;
+        }
+
+        /** The OS binding (default {@link OsMemory#system()}). */
+        public Builder os(OsMemory os) {
+            this.os = java.util.Objects.requireNonNull(os, "os");
+            return this;
+        }
+
+        /** How free pages go back to the OS (default MADV_DONTNEED, as Go on Linux). */
+        public Builder decommitMode(OsMemory.DecommitMode mode) {
+            this.decommitMode = java.util.Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        public Heap build() {
+            return new Heap(this);
+        }
+
+        private static int defaultMaxProcs() {
+            String env = System.getenv("GOMAXPROCS");
+            if (env != null) {
+                try {
+                    int n = Integer.parseInt(env.trim());
+                    if (n >= 1 && n <= 1024) {
+                        return n;
+                    }
+                } catch (NumberFormatException ignored) {
+                    // Go ignores a malformed GOMAXPROCS as well
+                }
+            }
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package io.goheap.allocator;
+
+import java.lang.invoke.VarHandle;
+
+/**
+ * Builds {@link MemStats} snapshots (Go's {@code readmemstats_m}) without stopping anyone.
+ *
+ * <h2>Why the snapshot is consistent</h2>
+ * Object counters live in each P's mcache and are written only by the P's holder, with release stores.
+ * A snapshot reads, in this order: (1) every P's free counters, (2) every P's malloc counters, both with
+ * acquire loads, then (3) under the heap lock the large-object counters and the page counts. A free counted
+ * in (1) happened after its object's malloc, and that malloc's counter store happened before the free's
+ * counter store (program order, then whatever handed the address between threads, then the P hand-off), so
+ * (2) sees it: per class {@code Frees ≤ Mallocs}. Large objects are counted entirely under the heap lock.
+ * Totals are derived from the same numbers, so {@code HeapObjects = Mallocs − Frees}, {@code Alloc =
+ * HeapAlloc}, {@code Sys = Σ *Sys} and {@code HeapSys = HeapInuse + HeapIdle} hold by construction, and
+ * {@code HeapIdle ≥ HeapReleased} because both are read under the one lock that changes them.
+ */
+final class HeapStats {
+    private static final VarHandle COUNTER = MSpan.LONGS;
+    private static final long OTHER_SYS_FIXED = 4096;
+
+    private HeapStats() {
+    }
+
+    static void read(MHeap heap, Procs procs, MemStats m) {
+        int classes = SizeClasses.NUM_SIZE_CLASSES;
+        long[] frees = new long[classes];
+        long[] mallocs = new long[classes];
+        long tinyAllocs = 0;
+        for (int i = 0; i < procs.count(); i++) {
+            long[] c = procs.get(i).mcache.counters;
+            for (int sc = 0; sc < classes; sc++) {
+                frees[sc] += (long) COUNTER.getAcquire(c, MCache.FREES + sc);
+            }
+        }
+        for (int i = 0; i < procs.count(); i++) {
+            long[] c = procs.get(i).mcache.counters;
+            for (int sc = 0; sc < classes; sc++) {
+                mallocs[sc] += (long) COUNTER.getAcquire(c, MCache.MALLOCS + sc);
+            }
+            tinyAllocs += (long) COUNTER.getAcquire(c, MCache.TINY_ALLOCS);
+        }
+
+        long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
+        long inUse, grown, released, spanMeta, spanMetaPeak, indexMeta;
+        heap.lock.lock();
+        try {
+            largeAllocCount = heap.largeAllocCount;
+            largeAllocBytes = heap.largeAllocBytes;
+            largeFreeCount = heap.largeFreeCount;
+            largeFreeBytes = heap.largeFreeBytes;
+            inUse = heap.inUsePages;
+            grown = heap.pages.grownPages();
+            released = heap.pages.releasedPages();
+            spanMeta = heap.spanMetadataBytes;
+            spanMetaPeak = heap.spanMetadataPeak;
+            indexMeta = heap.spans.metadataBytes();
+        } finally {
+            heap.lock.unlock();
+        }
+
+        long totalAlloc = largeAllocBytes;
+        long totalFree = largeFreeBytes;
+        long smallMallocs = 0;
+        long smallFrees = 0;
+        for (int sc = 1; sc < classes; sc++) {
+            long size = SizeClasses.classSize(sc);
+            totalAlloc += mallocs[sc] * size;
+            totalFree += frees[sc] * size;
+            smallMallocs += mallocs[sc];
+            smallFrees += frees[sc];
+        }
+        m.totalAlloc = totalAlloc;
+        m.heapAlloc = totalAlloc - totalFree;
+        m.alloc = m.heapAlloc;
+        m.mallocs = largeAllocCount + smallMallocs + tinyAllocs;
+        m.frees = largeFreeCount + smallFrees + tinyAllocs;
+        m.heapObjects = m.mallocs - m.frees;
+        m.lookups = 0;
+
+        long page = MHeap.PAGE_SIZE;
+        m.heapSys = grown * page;
+        m.heapInuse = inUse * page;
+        m.heapIdle = m.heapSys - m.heapInuse;
+        m.heapReleased = released * page;
+
+        m.stackInuse = 0;
+        m.stackSys = 0;
+        m.buckHashSys = 0;
+        m.mSpanInuse = spanMeta;
+        m.mSpanSys = spanMetaPeak;
+        m.mCacheInuse = procs.count() * MCache.metadataBytes();
+        m.mCacheSys = m.mCacheInuse;
+        // Page allocator: two 512-bit bitmaps per 4 MiB chunk plus about 8/7 of a summary word per chunk.
+        long chunks = grown / 512;
+        m.gcSys = chunks * (2 * 64 + 10) + indexMeta;
+        m.otherSys = OTHER_SYS_FIXED + SizeClasses.NUM_SPAN_CLASSES * 48L;
+        m.sys = m.heapSys + m.stackSys + m.mSpanSys + m.mCacheSys + m.buckHashSys + m.gcSys + m.otherSys;
+
+        m.nextGC = Long.MAX_VALUE;
+        m.lastGC = 0;
+        m.pauseTotalNs = 0;
+        m.numGC = 0;
+        m.numForcedGC = 0;
+        m.gcCPUFraction = 0;
+        m.enableGC = false;
+        m.debugGC = false;
+        for (int sc = 0; sc < m.bySize.length; sc++) {
+            m.bySize[sc] = new MemStats.BySize(SizeClasses.classSize(sc), mallocs[sc], frees[sc]);
+        }
+    }
+}

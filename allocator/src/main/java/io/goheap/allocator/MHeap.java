@@ -1,0 +1,240 @@
+package io.goheap.allocator;
+
+import io.goheap.pagealloc.AddressSpace;
+import io.goheap.pagealloc.ArenaIndex;
+import io.goheap.pagealloc.PageAllocator;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The page heap (Go's {@code mheap}): spans carved from the page allocator over one reserved address range,
+ * the page → span index, the mcentrals, and heap-level statistics.
+ *
+ * <h2>Locking</h2>
+ * {@link #lock} (the page allocator's lock, Go's heap lock) guards the page allocator, the page → span index
+ * writes, arena growth, {@link #zeroedBase} and every heap-level counter below. It is never held while taking
+ * an mcentral lock (mcentral → heap is the only order). Zeroing large objects happens outside it.
+ *
+ * <h2>Invariants</h2>
+ * <ul>
+ *   <li>Every page of an in-use span maps to that span in {@link #spans}; pages of free runs map to nothing.
+ *       Lookups ({@link #spanOfObject}) are lock-free reads and validate the span's state.</li>
+ *   <li>{@code inUsePages} = pages of live spans = the page allocator's in-use pages, except while the
+ *       scavenger temporarily holds a run it is releasing.</li>
+ *   <li>{@code zeroedBase[a]}: bytes of arena {@code a} below it may have been used; above it, memory is as the
+ *       OS gave it (zero). A span wholly above needs no zeroing (Go's {@code allocNeedsZero}); released pages
+ *       are below it, so they are zeroed on reuse whatever the decommit mode did to them.</li>
+ * </ul>
+ */
+final class MHeap {
+    static final long PAGE_SIZE = SizeClasses.PAGE_SIZE;
+
+    final AddressSpace space;
+    final PageAllocator pages;
+    final ReentrantLock lock;
+    final ArenaIndex<MSpan> spans;
+    final MCentral[] central = new MCentral[SizeClasses.NUM_SPAN_CLASSES];
+    private final long[] zeroedBase;
+    private final MemorySegment memory;
+    private final long base;
+    /** Go's mheap_.sweepgen; advanced by the collector, constant without one. */
+    volatile int sweepgen;
+
+    // ---- heap-level statistics, under lock ----
+    long inUsePages;
+    long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
+    long spanMetadataBytes, spanMetadataPeak;
+    long liveSpans;
+
+    MHeap(AddressSpace space) {
+        this.space = space;
+        this.pages = new PageAllocator(space.base(), space.limit());
+        this.lock = pages.lock();
+        this.spans = new ArenaIndex<>(space);
+        this.zeroedBase = new long[(int) ((space.limit() - space.base()) / AddressSpace.ARENA_BYTES)];
+        this.memory = space.segment();
+        this.base = space.base();
+        for (int spc = 0; spc < central.length; spc++) {
+            central[spc] = new MCentral(spc, this);
+        }
+    }
+
+    long base() {
+        return base;
+    }
+
+    MemorySegment memory() {
+        return memory;
+    }
+
+    // ------------------------------------------------------------------ spans
+
+    /** A fresh span for {@code spanClass} (mcentral grow). Takes the heap lock. */
+    MSpan allocSmallSpan(int spanClass) {
+        int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
+        lock.lock();
+        try {
+            long addr = allocPages(npages);
+            MSpan s = new MSpan(addr, npages, spanClass, allocNeedsZero(addr, npages), sweepgen);
+            publish(s);
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Returns an empty small span's pages (the span's mcentral lock is held by the caller). */
+    void freeSmallSpan(MSpan s) {
+        lock.lock();
+        try {
+            unpublish(s);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Allocates a large object (its own span) of {@code size} bytes, zeroed. */
+    long allocLarge(long size, boolean noscan) {
+        int npages = (int) ((size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT);
+        MSpan s;
+        lock.lock();
+        try {
+            long addr = allocPages(npages);
+            s = new MSpan(addr, npages, noscan, allocNeedsZero(addr, npages), sweepgen);
+            publish(s);
+            largeAllocCount++;
+            largeAllocBytes += s.elemSize;
+        } finally {
+            lock.unlock();
+        }
+        if (s.needzero) {
+            zero(s.base, s.elemSize);
+        }
+        return s.base;
+    }
+
+    void freeLarge(MSpan s, long address) {
+        if (address != s.base) {
+            throw new IllegalArgumentException(String.format(
+                    "free(0x%x): address points inside the large object at 0x%x; free needs the object's own address",
+                    address, s.base));
+        }
+        lock.lock();
+        try {
+            if (s.state() != MSpan.IN_USE) {
+                throw new IllegalStateException(String.format("free(0x%x): double free (large object)", address));
+            }
+            largeFreeCount++;
+            largeFreeBytes += s.elemSize;
+            unpublish(s);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void publish(MSpan s) {
+        spans.set(s.base, s.npages, s);
+        inUsePages += s.npages;
+        liveSpans++;
+        spanMetadataBytes += spanMetadata(s);
+        spanMetadataPeak = Math.max(spanMetadataPeak, spanMetadataBytes);
+    }
+
+    private void unpublish(MSpan s) {
+        s.setState(MSpan.DEAD);
+        spans.clear(s.base, s.npages);
+        pages.free(s.base, s.npages);
+        inUsePages -= s.npages;
+        liveSpans--;
+        spanMetadataBytes -= spanMetadata(s);
+    }
+
+    /** Approximate Java-heap bytes describing one span (object, bitmaps, tiny states). */
+    static long spanMetadata(MSpan s) {
+        long arrays = 2 * (16 + 8L * s.allocBits.length) + (s.tinyState != null ? 16 + 8L * s.tinyState.length : 0);
+        return 112 + arrays;
+    }
+
+    private long allocPages(int npages) {
+        long addr = pages.alloc(npages);
+        if (addr == 0) {
+            grow(npages);
+            addr = pages.alloc(npages);
+            if (addr == 0) {
+                throw new IllegalStateException("grew the heap but found no run of " + npages + " pages");
+            }
+        }
+        return addr;
+    }
+
+    /** Commits more arenas for at least {@code npages} pages (Go's mheap.grow). Heap lock held. */
+    private void grow(int npages) {
+        long want = (long) npages << SizeClasses.PAGE_SHIFT;
+        long addr = space.commitArenas(want);
+        if (addr == 0) {
+            throw new OutOfMemoryError(String.format(
+                    "goheap: the reserved address space of %d MiB is exhausted (%d MiB committed) allocating %d pages",
+                    (space.limit() - space.base()) >> 20, (space.committedEnd() - space.base()) >> 20, npages));
+        }
+        pages.grow(addr, space.committedEnd() - addr);
+    }
+
+    /** Go's allocNeedsZero: whether [addr, addr + npages pages) may hold old data; advances zeroedBase. */
+    private boolean allocNeedsZero(long addr, int npages) {
+        boolean needZero = false;
+        long end = addr + ((long) npages << SizeClasses.PAGE_SHIFT);
+        while (addr < end) {
+            int arena = (int) ((addr - base) / AddressSpace.ARENA_BYTES);
+            long arenaBase = base + arena * AddressSpace.ARENA_BYTES;
+            long offset = addr - arenaBase;
+            long limit = Math.min(end - arenaBase, AddressSpace.ARENA_BYTES);
+            if (offset < zeroedBase[arena]) {
+                needZero = true;
+            }
+            if (limit > zeroedBase[arena]) {
+                zeroedBase[arena] = limit;
+            }
+            addr = arenaBase + limit;
+        }
+        return needZero;
+    }
+
+    // ------------------------------------------------------------------ objects
+
+    /** Source of zeroes for {@link #zero}: copying from it allocates nothing, unlike slicing and filling. */
+    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[32768]);
+
+    /** Zeroes {@code [addr, addr + len)}; len is a multiple of 8. Allocates nothing on the Java heap. */
+    void zero(long addr, long len) {
+        long off = addr - base;
+        if (len <= 128) {
+            for (long i = 0; i < len; i += 8) {
+                memory.set(ValueLayout.JAVA_LONG, off + i, 0L);
+            }
+            return;
+        }
+        long chunk = ZEROS.byteSize();
+        for (long done = 0; done < len; done += chunk) {
+            MemorySegment.copy(ZEROS, 0, memory, off + done, Math.min(chunk, len - done));
+        }
+    }
+
+    /**
+     * The in-use span holding {@code address}, or an IllegalArgumentException naming the address. Lock-free:
+     * the index is read racily and the span's state confirms it.
+     */
+    MSpan spanOfObject(long address) {
+        MSpan s = spans.get(address);
+        if (s == null || s.state() != MSpan.IN_USE || address >= s.limit || address < s.base) {
+            if (!space.contains(address)) {
+                throw new IllegalArgumentException(String.format(
+                        "0x%x is not a heap address (the heap spans [0x%x, 0x%x))", address, base, space.limit()));
+            }
+            throw new IllegalArgumentException(String.format(
+                    "0x%x is not inside an allocated object (no span in use there)", address));
+        }
+        return s;
+    }
+}

@@ -1,0 +1,385 @@
+package io.goheap.allocator;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A span: a run of 8 KiB pages holding objects of one span class (Go's {@code mspan}), or one large object.
+ *
+ * <h2>Ownership (who may touch what)</h2>
+ * <ul>
+ *   <li>Immutable after construction: geometry ({@link #base}, {@link #npages}, {@link #spanClass},
+ *       {@link #elemSize}, {@link #nelems}, {@link #divMagic}, {@link #limit}).</li>
+ *   <li>The <em>owner</em> writes the allocation state with plain stores: {@link #allocBits},
+ *       {@link #freeIndex}, {@link #allocCache}, {@link #allocCount}, {@link #needzero}. The owner is the P
+ *       whose mcache caches the span ({@link #cachedBy}), or, while the span is uncached, whoever holds its
+ *       mcentral's lock. Handing a span between owners always passes through that lock, which orders the
+ *       plain stores.</li>
+ *   <li>Any thread may free an object of a span it does not own ("remote free"): it sets the object's bit
+ *       in {@link #remoteFreed} atomically and bumps the pending count in {@link #remote}. Only the owner
+ *       merges remote frees into {@link #allocBits} ({@link #mergeRemoteFrees}).</li>
+ * </ul>
+ *
+ * <h2>Invariants</h2>
+ * <ul>
+ *   <li>{@code allocBits} is exact: bit i is set iff object i is allocated (Go's allocBits are exact only
+ *       up to {@code freeindex}; ours are kept exact because explicit free needs them).</li>
+ *   <li>{@code allocCache} is the complement of the allocBits word holding {@code freeIndex}, shifted so
+ *       that bit 0 stands for {@code freeIndex}. Every free object has index ≥ freeIndex.</li>
+ *   <li>{@code allocCount} = popcount(allocBits); a remote-freed object stays counted until merged.</li>
+ *   <li>{@link #remote} packs, for the remote-free protocol: pending remote frees (bits 0–15), the
+ *       allocation count published when the span was last uncached (bits 16–31, meaningful only while
+ *       not {@link #R_CACHED}), and the flags {@link #R_CACHED} and {@link #R_FULL}. See {@link MCentral}
+ *       for the protocol.</li>
+ *   <li>{@code state} goes {@link #IN_USE} → {@link #DEAD} once, under the heap lock; a dead span is never
+ *       reused (a new MSpan object describes the pages next time), so a stale reference can only observe
+ *       {@code DEAD}.</li>
+ *   <li>{@code sweepgen} and {@code gcmarkBits} are the collector's (Go's sweepgen arithmetic); with no
+ *       collector running, sweepgen stays at the heap's value.</li>
+ * </ul>
+ */
+final class MSpan {
+    static final int IN_USE = 1;
+    static final int DEAD = 2;
+
+    static final long R_PENDING_MASK = 0xFFFFL;
+    static final int R_COUNT_SHIFT = 16;
+    static final long R_COUNT_MASK = 0xFFFFL << R_COUNT_SHIFT;
+    static final long R_CACHED = 1L << 32;
+    static final long R_FULL = 1L << 33;
+
+    /** Lists a span can be on in its mcentral. */
+    static final byte LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2;
+
+    private static final VarHandle REMOTE;
+    private static final VarHandle STATE;
+    private static final VarHandle CACHED_BY;
+    static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle LONGS_TINY = LONGS;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            REMOTE = l.findVarHandle(MSpan.class, "remote", long.class);
+            STATE = l.findVarHandle(MSpan.class, "state", int.class);
+            CACHED_BY = l.findVarHandle(MSpan.class, "cachedBy", MCache.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // ---- geometry (immutable) ----
+    final long base;
+    final int npages;
+    final int spanClass;
+    final int sizeClass;
+    final boolean noscan;
+    /** Objects carry Go's 8-byte malloc header (scan objects of more than 512 bytes): user address = slot + 8. */
+    final boolean hasHeader;
+    final long elemSize;
+    final int nelems;
+    /** floor((2^32 - 1) / elemSize) + 1, so that index = (offset * divMagic) >>> 32; 0 for large spans. */
+    final long divMagic;
+    /** End of the usable objects: base + nelems * elemSize. */
+    final long limit;
+
+    // ---- owner state (plain) ----
+    final long[] allocBits;
+    int freeIndex;
+    long allocCache;
+    int allocCount;
+    boolean needzero;
+    /** Remote frees of objects the owner had already freed (racing double frees), seen while merging. */
+    int lateDoubleFrees;
+
+    // ---- remote frees ----
+    final long[] remoteFreed;
+    @SuppressWarnings("unused") // via REMOTE
+    private volatile long remote;
+
+    /** Tiny blocks of a tiny-class span: per slot, live sub-object starts and ends and the HELD flag (see Tiny). */
+    final long[] tinyState;
+
+    // ---- lifecycle ----
+    @SuppressWarnings("unused") // via STATE
+    private volatile int state;
+    /** Go's sweepgen; written by the heap and (later) the sweeper. */
+    volatile int sweepgen;
+    /** Mark bits for the collector; allocated by it. */
+    long[] gcmarkBits;
+    @SuppressWarnings("unused") // via CACHED_BY
+    private volatile MCache cachedBy;
+
+    // ---- mcentral list links (under the mcentral lock) ----
+    MSpan next, prev;
+    byte list;
+
+    /** The placeholder every mcache slot starts with: no objects, so the fast path falls through to refill. */
+    static final MSpan EMPTY = new MSpan();
+
+    private MSpan() {
+        base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false;
+        elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
+        allocBits = new long[0]; remoteFreed = new long[0]; tinyState = null;
+        freeIndex = 0; allocCache = 0;
+        state = DEAD;
+    }
+
+    /** A small-object span of {@code spanClass} over {@code npages} pages at {@code base}. */
+    MSpan(long base, int npages, int spanClass, boolean needzero, int sweepgen) {
+        this.base = base;
+        this.npages = npages;
+        this.spanClass = spanClass;
+        this.sizeClass = SizeClasses.sizeClassOf(spanClass);
+        this.noscan = SizeClasses.isNoscan(spanClass);
+        this.elemSize = SizeClasses.classSize(sizeClass);
+        this.hasHeader = !noscan && elemSize > SizeClasses.MIN_SIZE_FOR_MALLOC_HEADER;
+        this.nelems = noscan ? SizeClasses.classObjects(sizeClass) : SizeClasses.scanObjects(sizeClass);
+        this.divMagic = (0xFFFF_FFFFL / elemSize) + 1;
+        this.limit = base + nelems * elemSize;
+        int words = (nelems + 63) >>> 6;
+        this.allocBits = new long[words];
+        this.remoteFreed = new long[words];
+        this.tinyState = spanClass == SizeClasses.TINY_SPAN_CLASS ? new long[nelems] : null;
+        this.freeIndex = 0;
+        this.allocCache = -1L;
+        this.needzero = needzero;
+        this.sweepgen = sweepgen;
+        this.state = IN_USE;
+    }
+
+    /** A large span holding one object of {@code npages} pages. */
+    MSpan(long base, int npages, boolean noscan, boolean needzero, int sweepgen) {
+        this.base = base;
+        this.npages = npages;
+        this.spanClass = SizeClasses.spanClass(0, noscan);
+        this.sizeClass = 0;
+        this.noscan = noscan;
+        this.hasHeader = false;
+        this.elemSize = (long) npages << SizeClasses.PAGE_SHIFT;
+        this.nelems = 1;
+        this.divMagic = 0;
+        this.limit = base + elemSize;
+        this.allocBits = new long[] {1L};
+        this.remoteFreed = new long[1];
+        this.tinyState = null;
+        this.freeIndex = 1;
+        this.allocCache = 0;
+        this.allocCount = 1;
+        this.needzero = needzero;
+        this.sweepgen = sweepgen;
+        this.state = IN_USE;
+    }
+
+    boolean isLarge() {
+        return sizeClass == 0;
+    }
+
+    int state() {
+        return (int) STATE.getAcquire(this);
+    }
+
+    void setState(int s) {
+        STATE.setRelease(this, s);
+    }
+
+    MCache cachedBy() {
+        return (MCache) CACHED_BY.getAcquire(this);
+    }
+
+    /** The mcache that owns the span, read without ordering: exact for the owner itself, a hint for others. */
+    MCache cachedByPlain() {
+        return (MCache) CACHED_BY.get(this);
+    }
+
+    void setCachedBy(MCache c) {
+        CACHED_BY.setVolatile(this, c);
+    }
+
+    long remote() {
+        return (long) REMOTE.getVolatile(this);
+    }
+
+    long getAndAddRemote(long delta) {
+        return (long) REMOTE.getAndAdd(this, delta);
+    }
+
+    boolean casRemote(long expect, long update) {
+        return REMOTE.compareAndSet(this, expect, update);
+    }
+
+    /** Index of the object containing {@code offset} bytes from base, by multiplication (Go's divMagic). */
+    int objectIndex(long offset) {
+        return (int) ((offset * divMagic) >>> 32);
+    }
+
+    // ---------------------------------------------------------------- allocation (owner)
+
+    /**
+     * The fast path: the next free slot from the 64-bit cache, or 0 when the cache must be refilled.
+     * No allocation, no lock, no volatile access.
+     */
+    long nextFreeFast() {
+        long cache = allocCache;
+        int t = Long.numberOfTrailingZeros(cache);
+        if (t < 64) {
+            int idx = freeIndex + t;
+            if (idx < nelems) {
+                int next = idx + 1;
+                if ((next & 63) != 0 || next == nelems) {
+                    allocCache = (cache >>> t) >>> 1;
+                    freeIndex = next;
+                    allocCount++;
+                    allocBits[idx >>> 6] |= 1L << idx;
+                    return base + idx * elemSize;
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * The slow path: walks the allocation bitmap from {@code freeIndex} for a free slot, refilling the cache.
+     * Returns 0 when the span is full (after the caller has merged remote frees, if any).
+     */
+    long nextFreeSlow() {
+        int idx = nextFreeIndex();
+        if (idx >= nelems) {
+            return 0;
+        }
+        freeIndex = idx + 1;
+        allocCache = (idx + 1) < nelems && ((idx + 1) & 63) != 0 ? allocCache >>> 1 : refillCache(idx + 1);
+        allocCount++;
+        allocBits[idx >>> 6] |= 1L << idx;
+        return base + idx * elemSize;
+    }
+
+    /** First free index ≥ freeIndex (leaving allocCache aligned to it), or nelems when there is none. */
+    private int nextFreeIndex() {
+        int idx = freeIndex;
+        long cache = allocCache;
+        while (idx < nelems) {
+            int t = Long.numberOfTrailingZeros(cache);
+            if (t < 64 && (idx & ~63) == ((idx + t) & ~63)) {
+                int found = idx + t;
+                if (found >= nelems) {
+                    break;
+                }
+                allocCache = cache >>> t;
+                freeIndex = found;
+                return found;
+            }
+            idx = (idx + 64) & ~63;
+            cache = refillCache(idx);
+        }
+        freeIndex = nelems;
+        allocCache = 0;
+        return nelems;
+    }
+
+    /** The cache for a window starting at {@code idx}: complement of its allocBits word, shifted to idx. */
+    private long refillCache(int idx) {
+        if (idx >= nelems) {
+            return 0;
+        }
+        return ~allocBits[idx >>> 6] >>> (idx & 63);
+    }
+
+    /** Restarts allocation from slot 0 (after frees were merged or the span was swept). */
+    void resetAllocCursor() {
+        freeIndex = 0;
+        allocCache = nelems == 0 ? 0 : ~allocBits[0];
+    }
+
+    boolean isAllocated(int idx) {
+        return (allocBits[idx >>> 6] & (1L << idx)) != 0;
+    }
+
+    /** Whether object {@code idx} looks allocated to a thread that does not own the span (a racy but safe read). */
+    boolean isAllocatedRacy(int idx) {
+        return ((long) LONGS.getOpaque(allocBits, idx >>> 6) & (1L << idx)) != 0;
+    }
+
+    /** Owner frees object {@code idx}: exact bitmap, cursor moved back if needed. Caller checked it is allocated. */
+    void freeLocal(int idx) {
+        allocBits[idx >>> 6] &= ~(1L << idx);
+        allocCount--;
+        needzero = true;
+        if (idx < freeIndex) {
+            freeIndex = idx;
+            allocCache = ~allocBits[idx >>> 6] >>> (idx & 63);
+        } else if ((idx >>> 6) == (freeIndex >>> 6)) {
+            allocCache |= 1L << (idx - freeIndex);
+        }
+    }
+
+    boolean hasFreeSlot() {
+        return allocCount < nelems;
+    }
+
+    // ---------------------------------------------------------------- remote frees
+
+    /**
+     * Records a free of object {@code idx} by a thread that does not own the span: counts it pending, then sets
+     * its bit. Returns {@link #remote} as read <em>after</em> the bit is set (the freer decides from that value
+     * whether it must settle the span), or -1 if the bit was already set (double free; the count is taken back).
+     */
+    long recordRemoteFree(int idx) {
+        getAndAddRemote(1);
+        long bit = 1L << idx;
+        long prev = (long) LONGS.getAndBitwiseOr(remoteFreed, idx >>> 6, bit);
+        if ((prev & bit) != 0) {
+            getAndAddRemote(-1);
+            return -1;
+        }
+        return remote();
+    }
+
+    /**
+     * Owner merges pending remote frees into the allocation bitmap and returns how many it merged. The
+     * pending count (and, when {@code uncachedCount}, the published allocation count) drop by that many in one
+     * atomic step, so a remote freer always reads a consistent (pending, count) pair.
+     */
+    int mergeRemoteFrees(boolean uncachedCount) {
+        int drained = 0;
+        int merged = 0;
+        for (int w = 0; w < remoteFreed.length; w++) {
+            if ((long) LONGS.getVolatile(remoteFreed, w) != 0) {
+                long bits = (long) LONGS.getAndSet(remoteFreed, w, 0L);
+                // A bit whose object is not allocated is a double free that raced with a free by the owner:
+                // it is dropped here (and counted by the caller) so the counts stay exact.
+                long live = bits & allocBits[w];
+                allocBits[w] &= ~bits;
+                drained += Long.bitCount(bits);
+                merged += Long.bitCount(live);
+            }
+        }
+        if (drained > 0) {
+            allocCount -= merged;
+            lateDoubleFrees += drained - merged;
+            needzero = true;
+            long delta = drained + (uncachedCount ? ((long) merged << R_COUNT_SHIFT) : 0);
+            getAndAddRemote(-delta);
+            resetAllocCursor();
+        }
+        return merged;
+    }
+
+    long tinyState(int slot) {
+        return (long) LONGS_TINY.getVolatile(tinyState, slot);
+    }
+
+    long tinyGetAndBitwiseOr(int slot, long bits) {
+        return (long) LONGS_TINY.getAndBitwiseOr(tinyState, slot, bits);
+    }
+
+    boolean tinyCompareAndSet(int slot, long expect, long update) {
+        return LONGS_TINY.compareAndSet(tinyState, slot, expect, update);
+    }
+
+    @Override
+    public String toString() {
+        return "span[0x" + Long.toHexString(base) + ", " + npages + " pages, class " + sizeClass
+                + (noscan ? " noscan" : " scan") + ", " + allocCount + "/" + nelems + " objects]";
+    }
+}

@@ -1,0 +1,146 @@
+package io.goheap.allocator;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A snapshot of heap statistics with every field of Go's {@code runtime.MemStats}, under Go's names
+ * (camel-cased accessors: {@code HeapAlloc} → {@link #heapAlloc()}), filled by {@link Heap#readMemStats()}.
+ *
+ * <p>Go's invariants hold in every snapshot, also one taken while other threads allocate and free:
+ * {@code Sys} is the sum of the {@code *Sys} fields, {@code HeapSys = HeapInuse + HeapIdle},
+ * {@code HeapIdle ≥ HeapReleased}, {@code HeapObjects = Mallocs − Frees}, {@code Alloc = HeapAlloc}, and for
+ * every size class {@code Frees ≤ Mallocs}. Sizes are in bytes.
+ *
+ * <p>Until the collector exists the GC fields hold what Go reports for a program that never collected:
+ * {@code NumGC = 0}, empty pause rings, {@code NextGC = Long.MAX_VALUE} (no heap goal), {@code EnableGC =
+ * false} (Go always reports true, because it always has a collector; goheap does not yet).
+ * {@code StackInuse}, {@code StackSys} and {@code BuckHashSys} are 0: goheap has no goroutine stacks and no
+ * profiling buckets. The {@code *Sys} metadata fields count the Java-heap bytes the allocator's own
+ * bookkeeping uses (estimated from array sizes): {@code MSpan*} the span descriptors and their bitmaps,
+ * {@code MCache*} the per-P caches, {@code GCSys} the page allocator's bitmaps and summaries and the page →
+ * span index, {@code OtherSys} the remaining fixed structures.
+ */
+public final class MemStats {
+    /** One entry of {@link #bySize()}: objects of one size class. */
+    public record BySize(long size, long mallocs, long frees) {
+    }
+
+    long alloc, totalAlloc, sys, lookups, mallocs, frees;
+    long heapAlloc, heapSys, heapIdle, heapInuse, heapReleased, heapObjects;
+    long stackInuse, stackSys, mSpanInuse, mSpanSys, mCacheInuse, mCacheSys, buckHashSys, gcSys, otherSys;
+    long nextGC, lastGC, pauseTotalNs;
+    final long[] pauseNs = new long[256];
+    final long[] pauseEnd = new long[256];
+    int numGC, numForcedGC;
+    double gcCPUFraction;
+    boolean enableGC, debugGC;
+    final BySize[] bySize = new BySize[61];
+
+    /** An empty snapshot, to be filled by {@link Heap#readMemStats(MemStats)}. */
+    public MemStats() {
+    }
+
+    public long alloc() { return alloc; }
+    public long totalAlloc() { return totalAlloc; }
+    public long sys() { return sys; }
+    public long lookups() { return lookups; }
+    public long mallocs() { return mallocs; }
+    public long frees() { return frees; }
+    public long heapAlloc() { return heapAlloc; }
+    public long heapSys() { return heapSys; }
+    public long heapIdle() { return heapIdle; }
+    public long heapInuse() { return heapInuse; }
+    public long heapReleased() { return heapReleased; }
+    public long heapObjects() { return heapObjects; }
+    public long stackInuse() { return stackInuse; }
+    public long stackSys() { return stackSys; }
+    public long mSpanInuse() { return mSpanInuse; }
+    public long mSpanSys() { return mSpanSys; }
+    public long mCacheInuse() { return mCacheInuse; }
+    public long mCacheSys() { return mCacheSys; }
+    public long buckHashSys() { return buckHashSys; }
+    public long gcSys() { return gcSys; }
+    public long otherSys() { return otherSys; }
+    public long nextGC() { return nextGC; }
+    public long lastGC() { return lastGC; }
+    public long pauseTotalNs() { return pauseTotalNs; }
+    /** Go's {@code PauseNs[i]}: the ring of recent pause times, i in [0, 256). */
+    public long pauseNs(int i) { return pauseNs[i]; }
+    /** Go's {@code PauseEnd[i]}: when those pauses ended (Unix ns). */
+    public long pauseEnd(int i) { return pauseEnd[i]; }
+    public int numGC() { return numGC; }
+    public int numForcedGC() { return numForcedGC; }
+    public double gcCPUFraction() { return gcCPUFraction; }
+    public boolean enableGC() { return enableGC; }
+    public boolean debugGC() { return debugGC; }
+    /** Go's {@code BySize}: 61 entries, size classes 0..60 (class 0 has size 0). */
+    public List<BySize> bySize() { return Collections.unmodifiableList(java.util.Arrays.asList(bySize)); }
+
+    /** One line for periodic logs: the numbers people watch. */
+    public String compact() {
+        return String.format("alloc %s  inuse %s  idle %s  released %s  sys %s  mallocs %d  frees %d  objects %d",
+                mib(heapAlloc), mib(heapInuse), mib(heapIdle), mib(heapReleased), mib(sys), mallocs, frees, heapObjects);
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1fMiB", bytes / 1048576.0);
+    }
+
+    /** Every field, one per line, under Go's names. */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder();
+        line(b, "Alloc", alloc);
+        line(b, "TotalAlloc", totalAlloc);
+        line(b, "Sys", sys);
+        line(b, "Lookups", lookups);
+        line(b, "Mallocs", mallocs);
+        line(b, "Frees", frees);
+        line(b, "HeapAlloc", heapAlloc);
+        line(b, "HeapSys", heapSys);
+        line(b, "HeapIdle", heapIdle);
+        line(b, "HeapInuse", heapInuse);
+        line(b, "HeapReleased", heapReleased);
+        line(b, "HeapObjects", heapObjects);
+        line(b, "StackInuse", stackInuse);
+        line(b, "StackSys", stackSys);
+        line(b, "MSpanInuse", mSpanInuse);
+        line(b, "MSpanSys", mSpanSys);
+        line(b, "MCacheInuse", mCacheInuse);
+        line(b, "MCacheSys", mCacheSys);
+        line(b, "BuckHashSys", buckHashSys);
+        line(b, "GCSys", gcSys);
+        line(b, "OtherSys", otherSys);
+        b.append(String.format("%-13s %s%n", "NextGC", nextGC == Long.MAX_VALUE ? "none (no collector)" : nextGC));
+        line(b, "LastGC", lastGC);
+        line(b, "PauseTotalNs", pauseTotalNs);
+        b.append(String.format("%-13s %s%n", "PauseNs", recent(pauseNs)));
+        b.append(String.format("%-13s %s%n", "PauseEnd", recent(pauseEnd)));
+        line(b, "NumGC", numGC);
+        line(b, "NumForcedGC", numForcedGC);
+        b.append(String.format("%-13s %.6f%n", "GCCPUFraction", gcCPUFraction));
+        b.append(String.format("%-13s %s%n", "EnableGC", enableGC));
+        b.append(String.format("%-13s %s%n", "DebugGC", debugGC));
+        b.append("BySize        size mallocs frees (classes with activity)\n");
+        for (BySize s : bySize) {
+            if (s.mallocs() != 0) {
+                b.append(String.format("  %13d %9d %9d%n", s.size(), s.mallocs(), s.frees()));
+            }
+        }
+        return b.toString();
+    }
+
+    private String recent(long[] ring) {
+        List<Long> last = new ArrayList<>();
+        for (int i = 0; i < Math.min(numGC, 8); i++) {
+            last.add(ring[(numGC - 1 - i + 256) % 256]);
+        }
+        return last.isEmpty() ? "[]" : last + (numGC > 8 ? " ..." : "");
+    }
+
+    private static void line(StringBuilder b, String name, long v) {
+        b.append(String.format("%-13s %d%n", name, v));
+    }
+}

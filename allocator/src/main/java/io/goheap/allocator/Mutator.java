@@ -1,0 +1,67 @@
+package io.goheap.allocator;
+
+/**
+ * A thread's hold on one of the heap's Ps (Go's M holding a P): the allocation fast path.
+ *
+ * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
+ * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
+ * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
+ * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread that
+ * finds every P busy.
+ */
+public final class Mutator implements AutoCloseable {
+    private final Heap heap;
+    private final MCache cache;
+    private final Thread thread;
+    private P p;
+
+    Mutator(Heap heap, P p) {
+        this.heap = heap;
+        this.p = p;
+        this.cache = p.mcache;
+        this.thread = Thread.currentThread();
+    }
+
+    /** As {@link Heap#malloc}. */
+    public long malloc(long size) {
+        check();
+        heap.checkSize(size);
+        return cache.malloc(size, true);
+    }
+
+    /** As {@link Heap#mallocScan}. */
+    public long mallocScan(long size) {
+        check();
+        heap.checkSize(size);
+        return cache.malloc(size, false);
+    }
+
+    /** As {@link Heap#free}. */
+    public void free(long address) {
+        check();
+        heap.ensureOpen();
+        cache.free(address);
+    }
+
+    /** Gives the P back. Idempotent. */
+    @Override
+    public void close() {
+        if (p != null) {
+            if (Thread.currentThread() != thread) {
+                throw new IllegalStateException("a Mutator must be closed by the thread that attached it: " + thread);
+            }
+            P held = p;
+            p = null;
+            held.release();
+        }
+    }
+
+    private void check() {
+        if (p == null) {
+            throw new IllegalStateException("Mutator is closed");
+        }
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("Mutator belongs to " + thread + ", not " + Thread.currentThread());
+        }
+    }
+}

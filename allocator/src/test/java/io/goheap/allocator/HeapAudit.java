@@ -1,0 +1,88 @@
+package io.goheap.allocator;
+
+import io.goheap.pagealloc.AddressSpace;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The slow oracle (Go's ReadMemStatsSlow): walks every committed page, collects the live spans and recounts
+ * everything from their bitmaps, then checks the heap's own counters and {@link MemStats} against it.
+ * Call only while no other thread uses the heap.
+ */
+final class HeapAudit {
+    private HeapAudit() {
+    }
+
+    static void check(Heap heap) {
+        MHeap h = heap.mheap();
+        Map<MSpan, Boolean> spans = new IdentityHashMap<>();
+        long committedEnd = h.space.committedEnd();
+        for (long a = h.space.base(); a < committedEnd; a += MHeap.PAGE_SIZE) {
+            MSpan s = h.spans.get(a);
+            if (s != null) {
+                assertEquals(MSpan.IN_USE, s.state(), "index maps 0x" + Long.toHexString(a) + " to a dead span");
+                assertTrue(a >= s.base && a < s.base + s.npages * MHeap.PAGE_SIZE, "index entry outside its span");
+                spans.put(s, Boolean.TRUE);
+            }
+        }
+        long pagesInUse = 0;
+        long[] live = new long[SizeClasses.NUM_SIZE_CLASSES];
+        long largeLive = 0;
+        long largeBytes = 0;
+        for (MSpan s : spans.keySet()) {
+            pagesInUse += s.npages;
+            for (long a = s.base; a < s.base + s.npages * MHeap.PAGE_SIZE; a += MHeap.PAGE_SIZE) {
+                assertTrue(h.spans.get(a) == s, "page 0x" + Long.toHexString(a) + " of " + s + " not indexed to it");
+            }
+            if (s.isLarge()) {
+                largeLive++;
+                largeBytes += s.elemSize;
+                continue;
+            }
+            int bits = 0;
+            int pendingLive = 0;
+            for (int w = 0; w < s.allocBits.length; w++) {
+                bits += Long.bitCount(s.allocBits[w]);
+                pendingLive += Long.bitCount(s.remoteFreed[w] & s.allocBits[w]);
+            }
+            assertEquals(bits, s.allocCount, "allocCount of " + s);
+            assertTrue(s.allocCount <= s.nelems);
+            long r = s.remote();
+            if ((r & MSpan.R_CACHED) == 0) {
+                assertTrue(bits - pendingLive > 0, "an uncached span whose objects are all free was not returned: " + s);
+            }
+            live[s.sizeClass] += bits - pendingLive;
+        }
+        assertEquals(h.inUsePages, pagesInUse, "heap in-use pages vs spans found");
+        h.lock.lock();
+        try {
+            h.pages.verify();
+            assertEquals(pagesInUse, h.pages.inUsePages(), "page allocator in-use pages vs spans found");
+        } finally {
+            h.lock.unlock();
+        }
+        MemStats m = heap.readMemStats();
+        long smallLive = 0;
+        for (int c = 1; c < SizeClasses.NUM_SIZE_CLASSES; c++) {
+            long mallocs = c < 61 ? m.bySize().get(c).mallocs() : -1;
+            long frees = c < 61 ? m.bySize().get(c).frees() : -1;
+            if (c < 61) {
+                assertEquals(live[c], mallocs - frees, "live objects of class " + c + " (" + SizeClasses.classSize(c) + " B)");
+            }
+            smallLive += live[c];
+        }
+        assertEquals(smallLive + largeLive, m.heapObjects(), "HeapObjects vs recount");
+        assertEquals(pagesInUse * MHeap.PAGE_SIZE, m.heapInuse());
+        long liveBytes = largeBytes;
+        for (int c = 1; c < SizeClasses.NUM_SIZE_CLASSES; c++) {
+            liveBytes += live[c] * SizeClasses.classSize(c);
+        }
+        assertEquals(liveBytes, m.heapAlloc(), "HeapAlloc vs recount");
+        MemStatsInvariants.check(m);
+        assertTrue(m.heapSys() <= committedEnd - h.space.base() && m.heapSys() % AddressSpace.ARENA_BYTES == 0);
+    }
+}

@@ -1,0 +1,178 @@
+package io.goheap.allocator;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Model-based randomized test: several threads (more than Ps) allocate, fill, hand over and free objects of
+ * every kind while a shadow map of live ranges checks that no two live objects overlap, every allocation is
+ * zeroed and every object keeps its contents until its free. Frees cross threads through a shared queue, so
+ * the remote-free protocol runs under contention. Afterwards the slow recount must match MemStats exactly.
+ */
+class RandomizedHeapTest {
+    static final int THREADS = 4;
+    static final int OPS_PER_THREAD = 60_000;
+
+    record Obj(long address, long size, byte fill) {
+    }
+
+    @Test
+    void manyThreadsAgainstAShadowModel() throws Exception {
+        for (long seed : new long[] {1, 2}) {
+            run(seed);
+        }
+    }
+
+    private void run(long seed) throws Exception {
+        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).build()) {
+            MemorySegment mem = heap.segment();
+            long base = heap.base();
+            ConcurrentSkipListMap<Long, Long> live = new ConcurrentSkipListMap<>();
+            ConcurrentLinkedQueue<Obj> handoff = new ConcurrentLinkedQueue<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            CyclicBarrier start = new CyclicBarrier(THREADS);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                SplittableRandom rnd = new SplittableRandom(seed * 1000 + t);
+                Thread th = new Thread(() -> {
+                    try {
+                        start.await();
+                        work(heap, mem, base, live, handoff, rnd);
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "mutator-" + t);
+                threads.add(th);
+                th.start();
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError("a mutator failed (seed " + seed + ")", failure.get());
+            }
+            for (Obj o; (o = handoff.poll()) != null; ) {
+                verify(mem, base, o);
+                heap.free(o.address());
+                live.remove(o.address());
+            }
+            assertTrue(live.isEmpty(), "model still has live objects: " + live.size());
+            MemStats s = heap.readMemStats();
+            assertTrue(s.heapObjects() <= heap.maxProcs(), "only tiny blocks still held by caches may remain: " + s.heapObjects());
+            HeapAudit.check(heap);
+        }
+    }
+
+    private static void work(Heap heap, MemorySegment mem, long base, ConcurrentSkipListMap<Long, Long> live,
+                             ConcurrentLinkedQueue<Obj> handoff, SplittableRandom rnd) {
+        List<Obj> mine = new ArrayList<>();
+        Mutator m = null;
+        for (int op = 0; op < OPS_PER_THREAD; op++) {
+            // Hold a P for a burst of operations, then give it back, so threads outnumbering Ps all progress.
+            if (op % 200 == 0) {
+                if (m != null) {
+                    m.close();
+                    m = null;
+                }
+                if (rnd.nextBoolean()) {
+                    m = heap.attach();
+                }
+            }
+            int dice = rnd.nextInt(100);
+            if (dice < 55 || mine.isEmpty() && dice < 80) {
+                long size = size(rnd);
+                boolean scan = rnd.nextInt(4) == 0;
+                long p = m != null ? (scan ? m.mallocScan(size) : m.malloc(size)) : (scan ? heap.mallocScan(size) : heap.malloc(size));
+                assertTrue(heap.usableSize(p) >= size);
+                checkZero(mem, base, p, size);
+                Map.Entry<Long, Long> below = live.floorEntry(p);
+                assertNull(live.putIfAbsent(p, size), "address handed out twice: 0x" + Long.toHexString(p));
+                if (below != null) {
+                    assertTrue(below.getKey() + below.getValue() <= p, "overlaps the object below");
+                }
+                Map.Entry<Long, Long> above = live.higherEntry(p);
+                if (above != null) {
+                    assertTrue(p + size <= above.getKey(), "overlaps the object above");
+                }
+                byte fill = (byte) rnd.nextInt(1, 256);
+                mem.asSlice(p - base, size).fill(fill);
+                Obj o = new Obj(p, size, fill);
+                if (rnd.nextInt(3) == 0) {
+                    handoff.add(o);
+                } else {
+                    mine.add(o);
+                }
+            } else {
+                Obj o = null;
+                if (rnd.nextBoolean()) {
+                    o = handoff.poll();
+                }
+                if (o == null && !mine.isEmpty()) {
+                    int k = rnd.nextInt(mine.size());
+                    o = mine.get(k);
+                    mine.set(k, mine.get(mine.size() - 1));
+                    mine.remove(mine.size() - 1);
+                }
+                if (o == null) {
+                    continue;
+                }
+                verify(mem, base, o);
+                assertEquals(o.size(), live.remove(o.address()));
+                if (m != null) {
+                    m.free(o.address());
+                } else {
+                    heap.free(o.address());
+                }
+            }
+        }
+        if (m != null) {
+            m.close();
+        }
+        for (Obj o : mine) {
+            verify(mem, base, o);
+            live.remove(o.address());
+            heap.free(o.address());
+        }
+    }
+
+    private static long size(SplittableRandom rnd) {
+        int k = rnd.nextInt(100);
+        if (k < 30) {
+            return rnd.nextInt(1, 16);          // tiny
+        } else if (k < 85) {
+            return rnd.nextInt(16, 1025);       // small, 8-byte steps
+        } else if (k < 99) {
+            return rnd.nextInt(1025, 32761);    // small, 128-byte steps
+        }
+        return rnd.nextInt(32761, 300_000);     // large
+    }
+
+    private static void checkZero(MemorySegment mem, long base, long p, long size) {
+        long step = size <= 4096 ? 1 : 61;
+        for (long i = 0; i < size; i += step) {
+            assertEquals(0, mem.get(ValueLayout.JAVA_BYTE, p - base + i), "allocation not zeroed at +" + i);
+        }
+        assertEquals(0, mem.get(ValueLayout.JAVA_BYTE, p - base + size - 1));
+    }
+
+    private static void verify(MemorySegment mem, long base, Obj o) {
+        long step = o.size() <= 4096 ? 1 : 53;
+        for (long i = 0; i < o.size(); i += step) {
+            assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + i),
+                    "object 0x" + Long.toHexString(o.address()) + " corrupted at +" + i);
+        }
+        assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + o.size() - 1));
+    }
+}

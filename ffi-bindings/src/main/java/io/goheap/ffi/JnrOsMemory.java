@@ -1,0 +1,117 @@
+package io.goheap.ffi;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+
+/**
+ * {@link OsMemory} over JNR-FFI (jnr-ffi 2.2.x): the second binding, chosen with {@code -Dgoheap.ffi=jnr}, kept
+ * so the two can be compared and so a JVM without FFM-friendly flags has a fallback.
+ *
+ * <p>Invariants: at most one instance, created on first use; jnr-ffi is an optional dependency, so this class
+ * checks that it is present before touching any of its types and otherwise throws
+ * {@link IllegalStateException}. JNR's native stub saves errno right after every call into a per-thread slot
+ * ({@link Runtime#getLastError()}), so errno read after a failure is the failing call's own. Thread-safe:
+ * the library proxy is stateless and the errno slot is per thread.
+ *
+ * <p>Known jnr-ffi gotcha (reference/toolchain.md §3): {@code mmap} must be declared as returning a
+ * {@link Pointer} with a {@code Pointer} address parameter; declared with {@code long}s it failed with EINVAL.
+ * The other calls take the address as a {@code long}, which works.
+ */
+final class JnrOsMemory extends LinuxOsMemory {
+
+    /** The libc functions this binding calls; public because jnr-ffi generates its implementation elsewhere. */
+    public interface LibC {
+        Pointer mmap(Pointer address, @size_t long length, int prot, int flags, int fd, @off_t long offset);
+
+        int mprotect(long address, @size_t long length, int prot);
+
+        int madvise(long address, @size_t long length, int advice);
+
+        int munmap(long address, @size_t long length);
+
+        int getpagesize();
+    }
+
+    private static final String JNR_MARKER_CLASS = "jnr.ffi.LibraryLoader";
+    private static final Object LOCK = new Object();
+    private static volatile JnrOsMemory instance;
+
+    private final LibC libc;
+    private final Runtime runtime;
+
+    private JnrOsMemory(LibC libc) {
+        super(libc.getpagesize());
+        this.libc = libc;
+        this.runtime = Runtime.getRuntime(libc);
+    }
+
+    /**
+     * The shared instance, loading libc through jnr-ffi on the first call.
+     *
+     * @throws IllegalStateException         when jnr-ffi is not on the class path
+     * @throws UnsupportedOperationException on a platform other than linux/amd64
+     */
+    static JnrOsMemory instance() {
+        JnrOsMemory result = instance;
+        if (result == null) {
+            synchronized (LOCK) {
+                result = instance;
+                if (result == null) {
+                    Platform.requireSupported();
+                    requireJnrOnClassPath();
+                    result = new JnrOsMemory(LibraryLoader.create(LibC.class).load("c"));
+                    instance = result;
+                }
+            }
+        }
+        return result;
+    }
+
+    private static void requireJnrOnClassPath() {
+        try {
+            Class.forName(JNR_MARKER_CLASS, false, JnrOsMemory.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalStateException("the jnr binding (-D" + BINDING_PROPERTY
+                    + "=jnr) needs jnr-ffi (com.github.jnr:jnr-ffi 2.2.x) on the class path", e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "jnr";
+    }
+
+    @Override
+    long mmapReserve(long bytes) {
+        Pointer result = libc.mmap(null, bytes, PROT_NONE, MAP_RESERVE_FLAGS, -1, 0L);
+        long address = result == null ? 0L : result.address();
+        if (address == MAP_FAILED || address == 0L) {
+            throw mmapFailed(bytes, runtime.getLastError());
+        }
+        return address;
+    }
+
+    @Override
+    void mprotect(long address, long bytes, int prot) {
+        if (libc.mprotect(address, bytes, prot) != 0) {
+            throw mprotectFailed(address, bytes, prot, runtime.getLastError());
+        }
+    }
+
+    @Override
+    void madvise(long address, long bytes, int advice) {
+        if (libc.madvise(address, bytes, advice) != 0) {
+            throw madviseFailed(address, bytes, advice, runtime.getLastError());
+        }
+    }
+
+    @Override
+    void munmap(long address, long bytes) {
+        if (libc.munmap(address, bytes) != 0) {
+            throw munmapFailed(address, bytes, runtime.getLastError());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package io.goheap.demo;
+
+import io.goheap.allocator.SizeClasses;
+
+/**
+ * The demo program ({@code ./mvnw -q compile exec:exec@demo [-Ddemo.args="..."]}).
+ *
+ * <pre>
+ *   (no argument) | lru [seconds]   off-heap LRU cache on goheap, 2 threads, MemStats every second (LruCacheDemo)
+ *   sizeclasses                     goheap's size-class table as CSV (Go's sizeclasses.go columns)
+ *   os                              walkthrough of the OS memory calls under the heap (OsWalkthrough)
+ * </pre>
+ */
+public final class Main {
+    private Main() {}
+
+    static final String USAGE = """
+            usage: io.goheap.demo.Main [lru [seconds] | sizeclasses | os]
+              (none), lru [seconds]  off-heap LRU cache on goheap (default 10 s, or -Ddemo.seconds=N)
+              sizeclasses            the size-class table as CSV
+              os                     walkthrough of the OS memory calls (reserve, commit, release)
+            """;
+
+    public static void main(String[] args) throws Exception {
+        String mode = args.length == 0 ? "lru" : args[0];
+        switch (mode) {
+            case "lru" -> {
+                if (args.length > 2) {
+                    usage("too many arguments");
+                }
+                LruCacheDemo.Config config = LruCacheDemo.Config.fromSystemProperties();
+                if (args.length == 2) {
+                    try {
+                        config = config.withSeconds(Integer.parseInt(args[1]));
+                    } catch (NumberFormatException e) {
+                        usage("seconds must be a whole number: " + args[1]);
+                    }
+                }
+                int status = LruCacheDemo.run(config, System.out);
+                System.out.flush();
+                if (status != 0) {
+                    System.exit(status);
+                }
+            }
+            case "sizeclasses" -> {
+                onlyOne(args);
+                SizeClasses.writeCsv(System.out);
+                System.out.flush();
+            }
+            case "os" -> {
+                onlyOne(args);
+                OsWalkthrough.run(System.out);
+                System.out.flush();
+            }
+            case "-h", "--help", "help" -> System.out.print(USAGE);
+            default -> usage("unknown argument: " + mode);
+        }
+    }
+
+    private static void onlyOne(String[] args) {
+        if (args.length > 1) {
+            usage(args[0] + " takes no further argument");
+        }
+    }
+
+    private static void usage(String problem) {
+        System.err.println(problem);
+        System.err.print(USAGE);
+        System.exit(2);
+    }
+}

@@ -20,12 +20,15 @@ import java.lang.invoke.VarHandle;
  * Pointer-free objects under 16 bytes share 16-byte blocks, as in Go (same alignment and block-choice rules).
  * Because goheap also frees explicitly, each block slot of the tiny span class has a state word
  * ({@link MSpan#tinyState}): bit k (0–15) = a live sub-object starts at offset k, bit 16+k = one ends at
- * offset k, and {@link #TINY_HELD} while an mcache still carves from the block. Whoever turns the word to 0
- * (the last sub-object free, or the mcache letting go of the block) frees the 16-byte slot itself. A slot of
- * that class whose word is 0 is an ordinary 16-byte object.
+ * offset k, {@link #TINY_HELD} while an mcache still carves from the block, and bit 33+k = a sub-object
+ * started at offset k at some time (so a second free of it is reported as a double free). Whoever turns the
+ * word to 0 (the last sub-object free, or the mcache letting go of the block) frees the 16-byte slot itself.
+ * A slot of that class whose word is 0 is an ordinary 16-byte object.
  */
 final class MCache {
     static final long TINY_HELD = 1L << 32;
+    static final int TINY_PAST_SHIFT = 33;
+    private static final long TINY_LIVE = 0xFFFFL | TINY_HELD;
 
     /** Counter layout: mallocs by size class, frees by size class, then tiny allocations. */
     static final int MALLOCS = 0;
@@ -151,7 +154,7 @@ final class MCache {
     }
 
     private static long tinyBits(long off, long size) {
-        return (1L << off) | (1L << (16 + off + size - 1));
+        return (1L << off) | (1L << (16 + off + size - 1)) | (1L << (TINY_PAST_SHIFT + off));
     }
 
     /** Lets go of the current tiny block; frees its slot if every sub-object in it was freed already. */
@@ -165,10 +168,12 @@ final class MCache {
         tinySpan = null;
         tinyOffset = 0;
         long st;
+        long updated;
         do {
             st = s.tinyState(slot);
-        } while (!s.tinyCompareAndSet(slot, st, st & ~TINY_HELD));
-        if ((st & ~TINY_HELD) == 0) {
+            updated = (st & 0xFFFF) == 0 ? 0 : st & ~TINY_HELD;
+        } while (!s.tinyCompareAndSet(slot, st, updated));
+        if (updated == 0) {
             freeSlot(s, slot);
         }
     }
@@ -193,6 +198,11 @@ final class MCache {
             }
         }
         long userOff = s.hasHeader ? slotOff + SizeClasses.MALLOC_HEADER_SIZE : slotOff;
+        if (!s.isAllocatedRacy(idx) || s.isRemoteFreed(idx)) {
+            throw new IllegalStateException(String.format(
+                    "free(0x%x): no allocated object there (the %d-byte slot at 0x%x is free: double free?)",
+                    address, s.elemSize, s.base + slotOff));
+        }
         if (off != userOff) {
             throw new IllegalArgumentException(String.format(
                     "free(0x%x): address points inside the object at 0x%x; free needs the object's own address",
@@ -204,7 +214,7 @@ final class MCache {
     /** Frees slot {@code idx} of small span {@code s}: locally if this cache holds the span, else remotely. */
     private void freeSlot(MSpan s, int idx) {
         if (s.cachedByPlain() == this) {
-            if (!s.isAllocated(idx)) {
+            if (!s.isAllocated(idx) || s.isRemoteFreed(idx)) {
                 throw doubleFree(s, idx);
             }
             s.freeLocal(idx);
@@ -234,9 +244,9 @@ final class MCache {
         do {
             st = s.tinyState(slot);
             if (off >= 16 || (st & (1L << off)) == 0) {
-                if (st == 0 || (st & 0xFFFF) == 0) {
+                if (off < 16 && (st & (1L << (TINY_PAST_SHIFT + off))) != 0) {
                     throw new IllegalStateException(String.format(
-                            "free(0x%x): double free (no live tiny object starts there)", address));
+                            "free(0x%x): double free (tiny object already freed)", address));
                 }
                 throw new IllegalArgumentException(String.format(
                         "free(0x%x): address is not the start of a tiny object in the block at 0x%x",
@@ -245,6 +255,9 @@ final class MCache {
             long ends = (st >>> 16) & 0xFFFF;
             int end = off + Long.numberOfTrailingZeros(ends >>> off);
             updated = st & ~(1L << off) & ~(1L << (16 + end));
+            if ((updated & TINY_LIVE) == 0) {
+                updated = 0;
+            }
         } while (!s.tinyCompareAndSet(slot, st, updated));
         if (updated == 0) {
             freeSlot(s, slot);

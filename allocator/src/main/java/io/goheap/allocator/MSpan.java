@@ -300,6 +300,11 @@ final class MSpan {
         return ((long) LONGS.getOpaque(allocBits, idx >>> 6) & (1L << idx)) != 0;
     }
 
+    /** Whether a remote free of object {@code idx} is pending (not merged yet). */
+    boolean isRemoteFreed(int idx) {
+        return ((long) LONGS.getVolatile(remoteFreed, idx >>> 6) & (1L << idx)) != 0;
+    }
+
     /** Owner frees object {@code idx}: exact bitmap, cursor moved back if needed. Caller checked it is allocated. */
     void freeLocal(int idx) {
         allocBits[idx >>> 6] &= ~(1L << idx);

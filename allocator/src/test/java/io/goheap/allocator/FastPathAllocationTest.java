@@ -23,10 +23,16 @@ class FastPathAllocationTest {
              Mutator m = heap.attach()) {
             long[] sizes = {8, 16, 24, 48, 128, 1024, 4096, 32768 - 8};
             churn(m, sizes, 10_000);
-            long before = counter.getCurrentThreadAllocatedBytes();
-            churn(m, sizes, 1_000_000);
-            long after = counter.getCurrentThreadAllocatedBytes();
-            assertEquals(0, after - before, "Java heap bytes allocated by 1M fast-path alloc/free pairs");
+            long[] perRound = new long[4];
+            for (int round = 0; round < perRound.length; round++) {
+                long before = counter.getCurrentThreadAllocatedBytes();
+                churn(m, sizes, 1_000_000);
+                perRound[round] = counter.getCurrentThreadAllocatedBytes() - before;
+            }
+            System.out.println("Java heap bytes per 1M alloc/free round: " + java.util.Arrays.toString(perRound));
+            // One-off allocations by the JIT or the counter itself may show once; a per-operation one would
+            // show as >= 1M bytes in every round.
+            assertEquals(0, perRound[perRound.length - 1], "Java heap bytes allocated by 1M fast-path alloc/free pairs");
         }
     }
 

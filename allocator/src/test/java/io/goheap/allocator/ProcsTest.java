@@ -108,8 +108,10 @@ class ProcsTest {
                 throw new AssertionError(failure.get());
             }
             MemStats m = heap.readMemStats();
-            assertEquals(survivors.size(), m.heapObjects());
             assertEquals(2000 * 50, m.mallocs());
+            // Each P may still hold the tiny block it carves from (sizes 8..15 are tiny): Go counts it too.
+            long held = m.heapObjects() - survivors.size();
+            assertTrue(held >= 0 && held <= heap.maxProcs(), "objects beyond the survivors: " + held);
             for (long p : survivors) {
                 heap.free(p);
             }

@@ -79,7 +79,11 @@ class TinyAllocTest {
                     assertEquals((byte) size, mem.get(java.lang.foreign.ValueLayout.JAVA_BYTE, p - heap.base() + i), "neighbour overwrote a tiny object");
                 }
                 assertEquals(p, heap.baseOf(p + size - 1));
-                (r.nextBoolean() ? (java.util.function.LongConsumer) m::free : heap::free).accept(p);
+                if (r.nextBoolean()) {
+                    m.free(p);
+                } else {
+                    heap.free(p);
+                }
                 assertThrows(IllegalStateException.class, () -> m.free(p), "double free of a tiny object");
                 live.set(k, live.get(live.size() - 1));
                 sizes.set(k, sizes.get(sizes.size() - 1));

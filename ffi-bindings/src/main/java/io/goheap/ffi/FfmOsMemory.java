@@ -28,13 +28,13 @@ import java.lang.invoke.VarHandle;
  * safepoints and handshakes): 4 wrong values in 36 million failures (9 runs), each time EAGAIN (11) instead
  * of 22 or 12. EAGAIN is what a futex wait returns, so most likely the thread blocked for a safepoint in its
  * native-to-Java transition (or at a poll before the second downcall) and the VM's blocking code overwrote
- * errno before {@code __errno_location} was reached. The cold first failure
- * and the first failure after C2 had compiled the call site for success (an uncommon trap and deoptimisation
- * between call and read) both read the right value, but the race above makes the approach unsound. With
+ * errno before {@code __errno_location} was reached. The cold first failure and the first failure after C2 had
+ * compiled the call site for success (an uncommon trap and deoptimisation between call and read) both read the
+ * right value, but the race above makes the approach unsound. With
  * {@code Linker.Option.captureCallState("errno")}, which copies errno inside the downcall stub before that
  * transition: 0 wrong values in 16 million failures under the same load. Its cost is lost in the system call:
- * {@code madvise(MADV_NORMAL)} of one page took 394–414 ns plain and 405–419 ns captured (best case of the
- * cheapest call; real decommits cost microseconds). So the four system calls always capture errno, into a
+ * {@code madvise(MADV_NORMAL)} of one page, the cheapest call goheap makes, took 394–414 ns plain and 405–419 ns
+ * captured (mean of 2 million calls, 5 runs each); real decommits cost microseconds. So the four system calls always capture errno, into a
  * per-thread buffer, and only {@code getpagesize} (which cannot fail) is a plain downcall. Re-issuing a call
  * to learn its errno is never done: a second mmap or munmap is not the same call.
  */

@@ -703,8 +703,10 @@ public final class PageAllocator {
      * (rounded up to whole pages) are released or none are left; returns the bytes released.
      * Must be called WITHOUT the lock. Each run is found under the lock, marked in use, then
      * {@code releaser.release(address, bytes)} runs unlocked, then under the lock the run is freed
-     * with its scavenged bits set. If the releaser throws, that run is freed unscavenged and the
-     * exception propagates (earlier runs stay released).
+     * with its scavenged bits set. While a run is being released it counts in
+     * {@link #inUsePages()}. If the releaser throws, that run is freed unscavenged and the
+     * exception propagates (earlier runs stay released). Runs never cross a chunk, and each run is
+     * cut to the pages still wanted (its highest part is taken).
      */
     public long scavenge(long maxBytes, Releaser releaser) {
         Objects.requireNonNull(releaser, "releaser");
@@ -725,27 +727,17 @@ public final class PageAllocator {
                 if (cursor == Integer.MAX_VALUE) {
                     cursor = maxGrown;
                 }
-                long cand = 0;
-                for (;;) {
-                    cursor = highestCandidate(cursor);
-                    if (cursor < 0) {
-                        break;
-                    }
-                    long[] b = blockOf(cursor);
-                    int o = chunkOff(cursor);
-                    int max = (int) Math.min(CHUNK_PAGES, wantPages - donePages);
-                    cand = PallocBits.findScavengeCandidate(b, o, b, o + PallocBits.WORDS,
-                            CHUNK_PAGES - 1, 1, max, 0);
-                    if (PallocBits.candidateSize(cand) > 0) {
-                        break;
-                    }
-                    refreshCandidate(b, cursor); // stale flag; cannot happen while invariants hold
-                    if ((b[CAND_OFF + ((cursor & BLOCK_MASK) >>> 6)] & (1L << cursor)) != 0) {
-                        throw new IllegalStateException("scavenge candidate flag disagrees with the bitmaps of chunk " + cursor);
-                    }
-                }
+                cursor = highestCandidate(cursor);
                 if (cursor < 0) {
-                    break;
+                    break; // nothing free and unscavenged is left
+                }
+                long[] b = blockOf(cursor);
+                int o = chunkOff(cursor);
+                int max = (int) Math.min(CHUNK_PAGES, wantPages - donePages);
+                long cand = PallocBits.findScavengeCandidate(b, o, b, o + PallocBits.WORDS, CHUNK_PAGES - 1, 1, max, 0);
+                if (PallocBits.candidateSize(cand) == 0) {
+                    throw new IllegalStateException(
+                            "chunk " + cursor + " is flagged as having free unscavenged pages but has none");
                 }
                 size = PallocBits.candidateSize(cand);
                 page = (long) cursor * CHUNK_PAGES + PallocBits.candidateStart(cand);
@@ -758,7 +750,11 @@ public final class PageAllocator {
             } catch (Throwable t) {
                 lock.lock();
                 try {
-                    freeRange(page, size);
+                    if (stillHidden(page, size)) {
+                        freeRange(page, size);
+                    } else {
+                        t.addSuppressed(new IllegalStateException(freedMeanwhile(page, size)));
+                    }
                 } finally {
                     lock.unlock();
                 }
@@ -766,6 +762,9 @@ public final class PageAllocator {
             }
             lock.lock();
             try {
+                if (!stillHidden(page, size)) {
+                    throw new IllegalStateException(freedMeanwhile(page, size));
+                }
                 freeRange(page, size);
                 markScavenged(page, size);
             } finally {
@@ -774,6 +773,16 @@ public final class PageAllocator {
             donePages += size;
         }
         return donePages << PAGE_SHIFT;
+    }
+
+    /** The run being released (one chunk) must still be in use: nobody may free it meanwhile. */
+    private boolean stillHidden(long page, int n) {
+        int c = (int) (page >>> 9);
+        return PallocBits.popcountRange(blockOf(c), chunkOff(c), (int) (page & (CHUNK_PAGES - 1)), n) == n;
+    }
+
+    private String freedMeanwhile(long page, int n) {
+        return String.format("pages [0x%x, +%d) were freed by someone else while being scavenged", pageAddress(page), n);
     }
 
     /** Highest chunk <= from flagged as having free unscavenged pages, or -1. */
@@ -832,6 +841,10 @@ public final class PageAllocator {
     }
 
     private void verifyLocked() {
+        if (searchPage < 0 || searchPage > totalPages) {
+            fail("search hint %d outside [0, %d]", searchPage, totalPages);
+        }
+        long hintChunk = searchPage >>> 9;
         long countInUse = 0;
         long countScav = 0;
         long countGrown = 0;
@@ -848,17 +861,21 @@ public final class PageAllocator {
                     fail("summary block %d of level %d missing for chunk block %d", sb, l, blk);
                 }
             }
-            int end = Math.min(nChunks, (blk + 1) << BLOCK_SHIFT);
-            for (int c = blk << BLOCK_SHIFT; c < end; c++) {
-                int o = chunkOff(c);
-                long leaf = sum(LEAF, c);
-                boolean cand = (b[CAND_OFF + ((c & BLOCK_MASK) >>> 6)] & (1L << c)) != 0;
-                if (!isGrown(c)) {
+            long[] leaves = sums[LEAF][blk];
+            int firstChunk = blk << BLOCK_SHIFT;
+            int end = Math.min(nChunks, firstChunk + (1 << BLOCK_SHIFT));
+            for (int c = firstChunk; c < end; c++) {
+                long grownWord = b[GROWN_OFF + ((c & BLOCK_MASK) >>> 6)];
+                long candWord = b[CAND_OFF + ((c & BLOCK_MASK) >>> 6)];
+                long leaf = leaves[c & BLOCK_MASK];
+                boolean cand = (candWord & (1L << c)) != 0;
+                if ((grownWord & (1L << c)) == 0) {
                     if (leaf != 0 || cand) {
                         fail("never-grown chunk %d has summary %s, scavenge flag %b", c, PallocSum.toString(leaf), cand);
                     }
                     continue;
                 }
+                int o = chunkOff(c);
                 countGrown++;
                 lo = Math.min(lo, c);
                 hi = Math.max(hi, c);
@@ -880,6 +897,13 @@ public final class PageAllocator {
                 if (anyFreeUnscav != cand) {
                     fail("chunk %d scavenge flag %b but has free unscavenged pages: %b", c, cand, anyFreeUnscav);
                 }
+                // Every grown page below the search hint must be in use.
+                if (c <= hintChunk) {
+                    int n = c < hintChunk ? CHUNK_PAGES : (int) (searchPage & (CHUNK_PAGES - 1));
+                    if (PallocBits.popcountRange(b, o, 0, n) != n) {
+                        fail("search hint 0x%x is above a free page in chunk %d", pageAddress(searchPage), c);
+                    }
+                }
             }
         }
         for (int l = LEAF - 1; l >= 0; l--) {
@@ -898,7 +922,7 @@ public final class PageAllocator {
                 }
             }
         }
-        if (lo != (countGrown == 0 ? Integer.MAX_VALUE : minGrown) || hi != maxGrown) {
+        if (lo != minGrown || hi != maxGrown) {
             fail("grown chunk bounds [%d, %d], recorded [%d, %d]", lo, hi, minGrown, maxGrown);
         }
         if (countGrown != grownChunks || countInUse != inUse || countScav != released
@@ -906,22 +930,6 @@ public final class PageAllocator {
             fail("counters grown=%d inUse=%d free=%d released=%d; bitmaps say grown=%d inUse=%d free=%d released=%d",
                     grownChunks, inUse, free, released, countGrown, countInUse,
                     countGrown * CHUNK_PAGES - countInUse - countScav, countScav);
-        }
-        if (searchPage < 0 || searchPage > totalPages) {
-            fail("search hint %d outside [0, %d]", searchPage, totalPages);
-        }
-        // Every grown page below the hint must be in use.
-        long hintChunk = searchPage >>> 9;
-        for (int c = Math.max(lo, 0); c <= hi && c <= hintChunk; c++) {
-            if (!isGrown(c)) {
-                continue;
-            }
-            long[] b = blockOf(c);
-            int o = chunkOff(c);
-            int n = c < hintChunk ? CHUNK_PAGES : (int) (searchPage & (CHUNK_PAGES - 1));
-            if (PallocBits.popcountRange(b, o, 0, n) != n) {
-                fail("search hint 0x%x is above a free page in chunk %d", pageAddress(searchPage), c);
-            }
         }
     }
 
@@ -950,6 +958,12 @@ public final class PageAllocator {
 
     long summary(int level, int index) {
         return sum(level, index);
+    }
+
+    /** Overwrites one stored summary (tests of {@link #verify} only). */
+    void pokeSummary(int level, int index, long value) {
+        checkLocked();
+        setSum(level, index, value);
     }
 
     /** Copy of chunk c's allocation bitmap (zeros if never grown). */

@@ -1,0 +1,138 @@
+package io.goheap.pagealloc;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Page → value map over an {@link AddressSpace}, Go's {@code heapArena.spans}: for every 8 KiB runtime page of an
+ * in-use span it holds that span, so {@code spanOf(p)} is two array loads. One {@code Object[8192]} per 64 MiB
+ * arena, created the first time a page of that arena is set.
+ *
+ * <p>Invariants: only pages of committed arenas ({@code [base, committedEnd)} when set) ever hold a value;
+ * arena arrays, once created, are never dropped, so {@link #metadataBytes} only grows.
+ *
+ * <p>Thread-safety: {@link #set} and {@link #clear} must be called under the caller's heap lock (one writer at a
+ * time). {@link #get} is lock-free and uses plain reads: it never throws and sees either null or a value some
+ * writer stored; like Go's {@code spanOf}, its answer is only trustworthy for a page the caller knows to be in
+ * use (the caller's own synchronisation orders the write it depends on). A racing reader cannot see a
+ * half-built arena array: a new array's null elements and its length are visible to every thread (JLS 17.4.4).
+ */
+public final class ArenaIndex<T> {
+
+    /** Go's {@code _PageShift}: runtime pages are 8 KiB (not the OS page). */
+    public static final int PAGE_SHIFT = 13;
+
+    /** Runtime page size in bytes. */
+    public static final long PAGE_BYTES = 1L << PAGE_SHIFT;
+
+    /** Go's {@code pagesPerArena}: 64 MiB / 8 KiB = 8192. */
+    public static final int PAGES_PER_ARENA = (int) (AddressSpace.ARENA_BYTES >>> PAGE_SHIFT);
+
+    /** Approximate Java-heap size of an object array: 16-byte header plus 4-byte (compressed) references. */
+    private static final long ARRAY_HEADER_BYTES = 16;
+    private static final long REFERENCE_BYTES = 4;
+
+    private final AddressSpace space;
+    private final long base;
+    private final long size;
+    private final Object[][] arenas;
+    private volatile long metadataBytes; // written under the heap lock, read by MemStats from any thread
+
+    /** An empty index covering all of {@code space}'s reservation. */
+    public ArenaIndex(AddressSpace space) {
+        this.space = Objects.requireNonNull(space, "space");
+        this.base = space.base();
+        this.size = space.limit() - base;
+        this.arenas = new Object[Math.toIntExact(size >>> AddressSpace.ARENA_SHIFT)][];
+        this.metadataBytes = arrayBytes(arenas.length);
+    }
+
+    /**
+     * The value of the page holding {@code address}, or null when the address is outside the reservation, in an
+     * arena never set, or on an unset page. Never throws.
+     */
+    @SuppressWarnings("unchecked")
+    public T get(long address) {
+        long offset = address - base;
+        if (Long.compareUnsigned(offset, size) >= 0) { // also catches address < base (offset wraps to >= 2^63)
+            return null;
+        }
+        Object[] pages = arenas[(int) (offset >>> AddressSpace.ARENA_SHIFT)];
+        if (pages == null) {
+            return null;
+        }
+        return (T) pages[(int) (offset >>> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)];
+    }
+
+    /**
+     * Maps each of the {@code npages} runtime pages from {@code address} to {@code value}. Caller holds the heap lock.
+     *
+     * @throws IllegalArgumentException when {@code address} is not 8 KiB aligned, {@code npages <= 0}, or the range
+     *                                  is not inside {@code [base, committedEnd)}
+     * @throws NullPointerException     when {@code value} is null (use {@link #clear})
+     */
+    public void set(long address, long npages, T value) {
+        Objects.requireNonNull(value, "value (use clear to unset pages)");
+        requireCommittedRange(address, npages);
+        fill(address, npages, value);
+    }
+
+    /**
+     * Unsets each of the {@code npages} runtime pages from {@code address}. Caller holds the heap lock.
+     *
+     * @throws IllegalArgumentException when {@code address} is not 8 KiB aligned, {@code npages <= 0}, or the range
+     *                                  is not inside {@code [base, committedEnd)}
+     */
+    public void clear(long address, long npages) {
+        requireCommittedRange(address, npages);
+        fill(address, npages, null);
+    }
+
+    /** Approximate Java-heap bytes of this index's arrays (the top-level table and every arena array made). */
+    public long metadataBytes() {
+        return metadataBytes;
+    }
+
+    private void fill(long address, long npages, Object value) {
+        long page = (address - base) >>> PAGE_SHIFT;
+        long end = page + npages;
+        while (page < end) {
+            int arena = (int) (page / PAGES_PER_ARENA);
+            int from = (int) (page % PAGES_PER_ARENA);
+            int to = (int) Math.min(PAGES_PER_ARENA, from + (end - page));
+            Object[] pages = arenas[arena];
+            if (pages == null) {
+                if (value == null) { // nothing was ever set in this arena: nothing to clear
+                    page += to - from;
+                    continue;
+                }
+                pages = new Object[PAGES_PER_ARENA];
+                arenas[arena] = pages;
+                metadataBytes += arrayBytes(PAGES_PER_ARENA);
+            }
+            Arrays.fill(pages, from, to, value);
+            page += to - from;
+        }
+    }
+
+    private void requireCommittedRange(long address, long npages) {
+        if ((address & (PAGE_BYTES - 1)) != 0) {
+            throw new IllegalArgumentException(
+                    "address 0x" + Long.toHexString(address) + " is not a multiple of the page size " + PAGE_BYTES);
+        }
+        if (npages <= 0) {
+            throw new IllegalArgumentException("npages " + npages + " is not positive");
+        }
+        long committedEnd = space.committedEnd();
+        if (address < base || address >= committedEnd
+                || npages > (committedEnd - address) >>> PAGE_SHIFT) {
+            throw new IllegalArgumentException("pages [0x" + Long.toHexString(address) + ", +" + npages
+                    + " pages) are not inside the committed range [0x" + Long.toHexString(base) + ", 0x"
+                    + Long.toHexString(committedEnd) + ")");
+        }
+    }
+
+    private static long arrayBytes(long length) {
+        return ARRAY_HEADER_BYTES + length * REFERENCE_BYTES;
+    }
+}

@@ -79,6 +79,7 @@ public final class PageAllocator {
     /** Second result of {@link #find}: the search hint it derived. */
     private long foundSearchPage;
 
+    /** Returns {@code [address, address + bytes)} to the OS (an madvise); called by {@link #scavenge} without the lock. */
     public interface Releaser {
         void release(long address, long bytes);
     }

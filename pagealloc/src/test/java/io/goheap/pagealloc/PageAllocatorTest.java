@@ -125,13 +125,16 @@ class PageAllocatorTest {
             assertEquals(0, pa.alloc(1));
             pa.grow(BASE, PageAllocator.CHUNK_BYTES);
             assertEquals(BASE, pa.alloc(1));
+            assertEquals(BASE + PAGE, pa.alloc(CHUNK - 1));
             pa.free(top + 5 * PAGE, 3);
             assertEquals(top + 5 * PAGE, pa.alloc(3));
-            assertEquals(CHUNK + 1, pa.inUsePages());
+            assertEquals(2L * CHUNK, pa.inUsePages());
             assertEquals(2L * CHUNK, pa.grownPages());
+            pa.free(top, CHUNK);
         });
         pa.verify();
-        assertEquals((CHUNK - 1) * PAGE, pa.scavenge(Long.MAX_VALUE, (a, b) -> { }));
+        assertEquals(CHUNK * PAGE, pa.scavenge(Long.MAX_VALUE, (a, b) -> assertEquals(top, a)));
+        pa.verify();
     }
 
     // ------------------------------------------------------------ alloc

@@ -60,11 +60,10 @@ public class AllocFreeBench {
     // ---- peer 1: sun.misc.Unsafe.allocateMemory / freeMemory (malloc/free) ----
 
     @Benchmark
-    @SuppressWarnings("removal")
     public void unsafe() {
-        long a = UnsafeAccess.U.allocateMemory(size);
-        UnsafeAccess.U.putByte(a, MARK);
-        UnsafeAccess.U.freeMemory(a);
+        long a = UnsafeAccess.allocateMemory(size);
+        UnsafeAccess.putByte(a, MARK);
+        UnsafeAccess.freeMemory(a);
     }
 
     // ---- peer 2: FFM, a confined Arena per allocation ----

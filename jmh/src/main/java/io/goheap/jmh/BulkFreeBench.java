@@ -66,24 +66,23 @@ public class BulkFreeBench {
         final long[] addresses = new long[N];
         final Arena[] arenas = new Arena[N];
         final ByteBuf[] buffers = new ByteBuf[N];
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({"unchecked", "rawtypes"})
         final BytesStore<?, Void>[] stores = new BytesStore[N];
     }
 
     // ---- peer 1: sun.misc.Unsafe.allocateMemory / freeMemory ----
 
     @Benchmark
-    @SuppressWarnings("removal")
     public void unsafe(Live live) {
         long[] a = live.addresses;
         for (int r = 0; r < N; r += batch) {
             for (int i = 0; i < batch; i++) {
-                long p = UnsafeAccess.U.allocateMemory(size);
-                UnsafeAccess.U.putByte(p, MARK);
+                long p = UnsafeAccess.allocateMemory(size);
+                UnsafeAccess.putByte(p, MARK);
                 a[i] = p;
             }
             for (int i = 0; i < batch; i++) {
-                UnsafeAccess.U.freeMemory(a[i]);
+                UnsafeAccess.freeMemory(a[i]);
             }
         }
     }

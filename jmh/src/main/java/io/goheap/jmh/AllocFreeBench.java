@@ -35,11 +35,12 @@ import org.openjdk.jmh.annotations.Warmup;
  *       figure). It is the lower bound any allocator that really frees is measured against, not a peer with the
  *       same contract.
  *   <li>{@code nettyPooledDirect}: Netty's jemalloc-style pool, direct buffers, per-thread caches on (see
- *       {@link PeerConfig#nettyPooled()}); not zeroed; release() returns the buffer to the thread cache or arena.
+ *       {@link PeerConfig#nettyPooled()}), benchmark threads are Netty FastThreadLocalThreads (see
+ *       {@link FastThreadExecutor}); not zeroed; release() returns the buffer to the thread cache or arena.
  *   <li>{@code chronicleNativeStore}: one zeroed malloc per store plus Chronicle's reference-counting object;
  *       releaseLast() frees in the calling thread (see {@link PeerConfig#chronicleInThreadRelease()}).
  *   <li>{@code goheapHeap}: goheap's any-thread API; {@code goheapMutator}: its hot path, one {@code Mutator}
- *       (holding a P, like a goroutine's M) per benchmark thread. Both return zeroed memory (Go's mallocgc
+ *       (an M holding a P, in Go's terms) per benchmark thread. Both return zeroed memory (Go's mallocgc
  *       contract) and free explicitly.
  * </ul>
  */

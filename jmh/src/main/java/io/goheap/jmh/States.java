@@ -99,8 +99,12 @@ public final class States {
 
         @Setup(Level.Trial)
         public void setup(BenchmarkParams params) {
+            open(params.getThreads());
+        }
+
+        void open(int threads) {
             heap = Heap.builder()
-                    .maxProcs(Math.max(Runtime.getRuntime().availableProcessors(), params.getThreads()))
+                    .maxProcs(Math.max(Runtime.getRuntime().availableProcessors(), threads))
                     .build();
             memory = heap.segment();
             base = heap.base();

@@ -42,6 +42,12 @@ final class MCache {
     private final MSpan[] alloc = new MSpan[SizeClasses.NUM_SPAN_CLASSES];
     final long[] counters = new long[COUNTERS];
 
+    /**
+     * The span of the last local free: frees tend to hit the span just used, so this skips the page index. A
+     * stale entry is harmless: the ownership check below rejects a span this cache no longer holds.
+     */
+    private MSpan lastFreed = MSpan.EMPTY;
+
     private long tiny;
     private long tinyOffset;
     private MSpan tinySpan;
@@ -180,8 +186,34 @@ final class MCache {
 
     // ------------------------------------------------------------------ free
 
-    /** Frees the object at {@code address}; see {@link Heap#free} for the contract. */
+    /**
+     * Frees the object at {@code address}; see {@link Heap#free} for the contract. The common case first: an
+     * ordinary object in a span this cache holds (such a span is in use: spans are freed only when uncached).
+     */
     void free(long address) {
+        MSpan s = lastFreed;
+        if (Long.compareUnsigned(address - s.base, s.limit - s.base) >= 0) {
+            s = heap.spans.get(address);
+        }
+        if (s != null && s.cachedByPlain() == this) {
+            lastFreed = s;
+            long off = address - s.base;
+            if (off < s.limit - s.base) {
+                int idx = s.objectIndex(off);
+                long userOff = idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
+                if (off == userOff && s.isAllocated(idx) && !s.isRemoteFreedRacy(idx)
+                        && (s.tinyState == null || s.tinyStatePlain(idx) == 0)) {
+                    s.freeLocal(idx);
+                    count(FREES + s.sizeClass);
+                    return;
+                }
+            }
+        }
+        freeChecked(address);
+    }
+
+    /** Every other free, with every check: remote frees, tiny sub-objects, large objects, bad addresses. */
+    private void freeChecked(long address) {
         MSpan s = heap.spanOfObject(address);
         if (s.isLarge()) {
             heap.freeLarge(s, address);

@@ -300,6 +300,16 @@ final class MSpan {
         return ((long) LONGS.getOpaque(allocBits, idx >>> 6) & (1L << idx)) != 0;
     }
 
+    /** As {@link #isRemoteFreed} without ordering: the owner's quick check (a racing remote free is caught when merged). */
+    boolean isRemoteFreedRacy(int idx) {
+        return ((long) LONGS.getOpaque(remoteFreed, idx >>> 6) & (1L << idx)) != 0;
+    }
+
+    /** The tiny state word read without ordering: enough to tell a tiny block (non-zero) from an ordinary object. */
+    long tinyStatePlain(int slot) {
+        return (long) LONGS_TINY.getOpaque(tinyState, slot);
+    }
+
     /** Whether a remote free of object {@code idx} is pending (not merged yet). */
     boolean isRemoteFreed(int idx) {
         return ((long) LONGS.getVolatile(remoteFreed, idx >>> 6) & (1L << idx)) != 0;

@@ -13,6 +13,7 @@ public final class Mutator implements AutoCloseable {
     private final Heap heap;
     private final MCache cache;
     private final Thread thread;
+    private final long maxAlloc;
     private P p;
 
     Mutator(Heap heap, P p) {
@@ -20,27 +21,39 @@ public final class Mutator implements AutoCloseable {
         this.p = p;
         this.cache = p.mcache;
         this.thread = Thread.currentThread();
+        this.maxAlloc = heap.reservation();
     }
 
     /** As {@link Heap#malloc}. */
     public long malloc(long size) {
-        check();
-        heap.checkSize(size);
+        // One combined guard for the common case; the checked path below names whatever is wrong.
+        if (p == null || Thread.currentThread() != thread || heap.isClosed() || size <= 0 || size > maxAlloc) {
+            return checkedMalloc(size, true);
+        }
         return cache.malloc(size, true);
     }
 
     /** As {@link Heap#mallocScan}. */
     public long mallocScan(long size) {
-        check();
-        heap.checkSize(size);
+        if (p == null || Thread.currentThread() != thread || heap.isClosed() || size <= 0 || size > maxAlloc) {
+            return checkedMalloc(size, false);
+        }
         return cache.malloc(size, false);
     }
 
     /** As {@link Heap#free}. */
     public void free(long address) {
-        check();
-        heap.ensureOpen();
+        if (p == null || Thread.currentThread() != thread || heap.isClosed()) {
+            check();
+            heap.ensureOpen();
+        }
         cache.free(address);
+    }
+
+    private long checkedMalloc(long size, boolean noscan) {
+        check();
+        heap.checkSize(size);
+        return cache.malloc(size, noscan);
     }
 
     /** Gives the P back. Idempotent. */

@@ -180,6 +180,12 @@ public final class LruCacheDemo {
         MemStats after = heap.readMemStats();
         out.println();
         out.printf("after freeing all %,d entries: %s%n", entries, after.compact());
+        // Go's debug.FreeOSMemory (without the collection goheap does not have yet): return idle pages now.
+        long rssBefore = io.goheap.ffi.OsMemory.system().processMemory().rss();
+        long released = heap.freeOSMemory();
+        long rssAfter = io.goheap.ffi.OsMemory.system().processMemory().rss();
+        out.printf("freeOSMemory released %.1f MiB (process RSS %.1f -> %.1f MiB): %s%n",
+                released / 1048576.0, rssBefore / 1048576.0, rssAfter / 1048576.0, heap.readMemStats().compact());
 
         Throwable t = failure.get();
         if (t != null) {

@@ -34,6 +34,10 @@ final class HeapStats {
                 frees[sc] += (long) COUNTER.getAcquire(c, MCache.FREES + sc);
             }
         }
+        for (int sc = 0; sc < classes; sc++) {
+            // read after the frees: a correction can only lower Frees, so Frees ≤ Mallocs still holds
+            frees[sc] -= heap.lateDoubleFrees.get(sc);
+        }
         for (int i = 0; i < procs.count(); i++) {
             long[] c = procs.get(i).mcache.counters;
             for (int sc = 0; sc < classes; sc++) {

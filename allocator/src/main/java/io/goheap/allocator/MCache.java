@@ -95,7 +95,7 @@ final class MCache {
         if (p != 0) {
             return p;
         }
-        if (s != MSpan.EMPTY && s.mergeRemoteFrees(false) > 0) {
+        if (s != MSpan.EMPTY && s.mergeRemoteFrees(false, heap) > 0) {
             p = s.nextFreeSlow();
             if (p != 0) {
                 return p;

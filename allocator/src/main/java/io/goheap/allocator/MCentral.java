@@ -54,7 +54,7 @@ final class MCentral {
             while ((s = partialHead) != null) {
                 unlink(s);
                 markCached(s, cache);
-                s.mergeRemoteFrees(false);
+                s.mergeRemoteFrees(false, heap);
                 if (s.hasFreeSlot()) {
                     s.resetAllocCursor();
                     return s;
@@ -95,7 +95,7 @@ final class MCentral {
     }
 
     private void uncacheLocked(MSpan s) {
-        s.mergeRemoteFrees(false);
+        s.mergeRemoteFrees(false, heap);
         long r;
         do {
             r = s.remote();
@@ -111,7 +111,7 @@ final class MCentral {
 
     /** Merges pending remote frees and puts the span where it belongs. Holds this lock; the span is uncached. */
     private void settle(MSpan s) {
-        s.mergeRemoteFrees(true);
+        s.mergeRemoteFrees(true, heap);
         if (s.allocCount == 0) {
             if (s.list != MSpan.LIST_NONE) {
                 unlink(s);

@@ -47,6 +47,12 @@ final class MHeap {
     long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
     long spanMetadataBytes, spanMetadataPeak;
     long liveSpans;
+    /**
+     * Per size class: remote frees found, when merged, to hit an object its owner had freed meanwhile (a double
+     * free racing with the owner's own free). Their frees were counted by the freers; MemStats subtracts these.
+     */
+    final java.util.concurrent.atomic.AtomicLongArray lateDoubleFrees =
+            new java.util.concurrent.atomic.AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
 
     MHeap(AddressSpace space) {
         this.space = space;

@@ -89,8 +89,6 @@ final class MSpan {
     long allocCache;
     int allocCount;
     boolean needzero;
-    /** Remote frees of objects the owner had already freed (racing double frees), seen while merging. */
-    int lateDoubleFrees;
 
     // ---- remote frees ----
     final long[] remoteFreed;
@@ -355,7 +353,7 @@ final class MSpan {
      * pending count (and, when {@code uncachedCount}, the published allocation count) drop by that many in one
      * atomic step, so a remote freer always reads a consistent (pending, count) pair.
      */
-    int mergeRemoteFrees(boolean uncachedCount) {
+    int mergeRemoteFrees(boolean uncachedCount, MHeap heap) {
         int drained = 0;
         int merged = 0;
         for (int w = 0; w < remoteFreed.length; w++) {
@@ -371,7 +369,10 @@ final class MSpan {
         }
         if (drained > 0) {
             allocCount -= merged;
-            lateDoubleFrees += drained - merged;
+            if (drained > merged) {
+                // their frees were counted by the freers: take them back so MemStats stays exact
+                heap.lateDoubleFrees.addAndGet(sizeClass, drained - merged);
+            }
             needzero = true;
             long delta = drained + (uncachedCount ? ((long) merged << R_COUNT_SHIFT) : 0);
             getAndAddRemote(-delta);

@@ -6,8 +6,8 @@ import java.util.concurrent.locks.LockSupport;
  * The heap's Ps (Go's {@code allp}) and how threads get one.
  *
  * <p>A thread first tries the P its id hashes to, then every other P, with one CAS each. A thread that
- * already holds a P (an open {@link Mutator}) and asks again gets the same P back (nested hold), so code
- * mixing both APIs cannot deadlock itself. When every P is held, the thread takes over a P whose owner has
+ * already holds a P (an open {@link Mutator}) and asks again may take a second, idle P for the call; if every
+ * other P is busy it gets its own P back (nested hold), so code mixing both APIs cannot deadlock itself. When every P is held, the thread takes over a P whose owner has
  * terminated, or else waits with a short, growing back-off — as a Go M waits for a P. Holding a P while
  * blocking therefore delays other threads, like a goroutine that holds a P.
  */
@@ -27,6 +27,24 @@ final class Procs {
 
     P get(int i) {
         return all[i];
+    }
+
+    /**
+     * Flushes the caches of the Ps nobody holds (Go flushes every mcache before it frees OS memory): their
+     * spans go back to the mcentrals, which merges pending remote frees and returns empty spans to the heap.
+     * Ps held by other threads are left alone.
+     */
+    void flushIdle() {
+        Thread me = Thread.currentThread();
+        for (P p : all) {
+            if (p.tryAcquire(me)) {
+                try {
+                    p.mcache.releaseAll();
+                } finally {
+                    p.release();
+                }
+            }
+        }
     }
 
     P acquire() {

@@ -210,6 +210,32 @@ class HeapTest {
     }
 
     @Test
+    void freeOSMemoryFirstFlushesIdleCachesSoEmptiedSpansReturn() throws Exception {
+        long[] objs = new long[5000];
+        Thread owner = new Thread(() -> {
+            try (Mutator m = heap.attach()) {
+                for (int i = 0; i < objs.length; i++) {
+                    objs[i] = m.malloc(48);
+                }
+            }
+        });
+        owner.start();
+        owner.join();
+        for (long p : objs) {
+            heap.free(p);              // some land in spans still cached by the (now idle) owner's P
+        }
+        assertEquals(0, heap.readMemStats().heapObjects());
+        heap.freeOSMemory();
+        MemStats m = heap.readMemStats();
+        assertEquals(0, m.heapInuse(), "every span went back to the heap once the idle caches were flushed");
+        assertEquals(m.heapSys(), m.heapReleased(), "and every page back to the OS");
+        HeapAudit.check(heap);
+        long again = heap.malloc(48);
+        assertEquals(48, heap.usableSize(again));
+        heap.free(again);
+    }
+
+    @Test
     void freeOSMemoryReleasesFreePages() {
         List<Long> big = new ArrayList<>();
         for (int i = 0; i < 64; i++) {

@@ -19,7 +19,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * Model-based randomized test: several threads (more than Ps) allocate, fill, hand over and free objects of
  * every kind while a shadow map of live ranges checks that no two live objects overlap, every allocation is
  * zeroed and every object keeps its contents until its free. Frees cross threads through a shared queue, so
- * the remote-free protocol runs under contention. Afterwards the slow recount must match MemStats exactly.
+ * the remote-free protocol runs under contention. Now and then a thread returns free memory to the OS (which
+ * flushes idle Ps' caches under the others' feet) and checks Go's MemStats invariants on a live snapshot.
+ * Afterwards the slow recount must match MemStats exactly.
+ *
+ * <p>{@code -Dgoheap.test.seeds=N} runs N seeds instead of two (a soak; the seeds are printed on failure).
  */
 class RandomizedHeapTest {
     static final int THREADS = 4;
@@ -30,7 +34,8 @@ class RandomizedHeapTest {
 
     @Test
     void manyThreadsAgainstAShadowModel() throws Exception {
-        for (long seed : new long[] {1, 2}) {
+        int seeds = Integer.getInteger("goheap.test.seeds", 2);
+        for (long seed = 1; seed <= seeds; seed++) {
             run(seed);
         }
     }
@@ -89,6 +94,15 @@ class RandomizedHeapTest {
                 if (rnd.nextBoolean()) {
                     m = heap.attach();
                 }
+            }
+            if (rnd.nextInt(4000) == 0) {
+                if (m != null) {
+                    m.close();            // FreeOSMemory from a thread that holds no P, as a user would call it
+                    m = null;
+                }
+                heap.freeOSMemory();
+                MemStatsInvariants.check(heap.readMemStats());
+                continue;
             }
             int dice = rnd.nextInt(100);
             if (dice < 55 || mine.isEmpty() && dice < 80) {

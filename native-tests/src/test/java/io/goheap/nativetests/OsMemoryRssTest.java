@@ -17,9 +17,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * What the kernel really charges the process for goheap's memory, read from /proc/self/smaps_rollup, for both
- * bindings. The surefire configuration gives this class its own JVM, so RSS moves only with these tests and the
- * JVM's own small background activity; the tolerances below (±8 MiB on 64 MiB, < 4 MiB for untouched space)
- * absorb the latter.
+ * bindings. This module's tests run in a JVM of their own, apart from the other modules' tests, and every test
+ * unmaps what it mapped and measures only around its own actions, so RSS moves with them and the JVM's own small
+ * background activity; the tolerances below (±8 MiB on 64 MiB, < 4 MiB for untouched space) absorb the latter.
  *
  * <p>Measured on Linux 6.18 (THP "madvise" mode), the numbers these assertions encode: touching a 64 MiB arena
  * adds 64 MiB of RSS and MADV_DONTNEED takes it back at once; MADV_FREE leaves RSS unchanged and moves the 64 MiB

@@ -1,0 +1,99 @@
+package io.goheap.nativetests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.goheap.allocator.Heap;
+import io.goheap.allocator.MemStats;
+import io.goheap.ffi.OsMemory;
+import io.goheap.ffi.OsMemory.DecommitMode;
+import io.goheap.ffi.ProcessMemory;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Go's physical-memory-utilization check (TestPhysicalMemoryUtilization, testprog GCPhys) through the whole heap,
+ * with explicit frees standing in for Go's collection: allocate 32 MiB in 64 KiB objects and touch them, free every
+ * other one, call {@link Heap#freeOSMemory()}. The holes must go back to the OS, as the kernel sees it (RSS for
+ * MADV_DONTNEED, LazyFree for MADV_FREE) and as MemStats reports it: {@code HeapSys − HeapReleased} may exceed the
+ * live bytes by no more than Go's bound, 10% plus one OS page per 64 KiB object. Like {@link OsMemoryRssTest}, each
+ * case closes (unmaps) its heap and measures only around its own actions.
+ */
+class HeapRssTest {
+
+    private static final long MIB = 1L << 20;
+    private static final int CHUNK = 64 << 10;
+    private static final int CHUNKS = (32 << 20) / CHUNK;
+    private static final long HOLES = (long) CHUNK * (CHUNKS / 2);
+
+    static Stream<Arguments> bindingsAndModes() {
+        return Stream.of(
+                Arguments.of(OsMemory.ffm(), DecommitMode.DONTNEED),
+                Arguments.of(OsMemory.jnr(), DecommitMode.DONTNEED),
+                Arguments.of(OsMemory.ffm(), DecommitMode.FREE),
+                Arguments.of(OsMemory.jnr(), DecommitMode.FREE));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("bindingsAndModes")
+    void freedHolesGoBackToTheOs(OsMemory os, DecommitMode mode) {
+        try (Heap heap = Heap.builder().os(os).decommitMode(mode).reservation(1L << 30).build()) {
+            MemorySegment memory = heap.segment();
+            long base = heap.base();
+            long[] chunks = new long[CHUNKS];
+            for (int i = 0; i < CHUNKS; i++) {
+                chunks[i] = heap.malloc(CHUNK);
+                for (long at = 0; at < CHUNK; at += os.pageSize()) {
+                    memory.set(ValueLayout.JAVA_BYTE, chunks[i] - base + at, (byte) (i | 1));
+                }
+            }
+            ProcessMemory touched = os.processMemory();
+            for (int i = 1; i < CHUNKS; i += 2) {
+                heap.free(chunks[i]);
+            }
+            long released = heap.freeOSMemory();
+            ProcessMemory after = os.processMemory();
+
+            assertTrue(released >= HOLES, "freeOSMemory released " + mib(released) + ", holes are " + mib(HOLES));
+            long rssDrop = touched.rss() - after.rss();
+            long lazyRise = after.lazyFree() - touched.lazyFree();
+            if (mode == DecommitMode.DONTNEED) {
+                assertBetween(HOLES - 2 * MIB, HOLES + 8 * MIB, rssDrop, "RSS drop after freeOSMemory");
+            } else {
+                assertBetween(HOLES - 2 * MIB, HOLES + 8 * MIB, lazyRise, "LazyFree rise after freeOSMemory");
+            }
+
+            MemStats m = heap.readMemStats();
+            assertEquals(HOLES, m.heapAlloc(), "live bytes: the kept half");
+            long retained = m.heapSys() - m.heapReleased();
+            double overuse = (retained - m.heapAlloc()) / (double) m.heapAlloc();
+            double threshold = 0.1 + os.pageSize() / (double) CHUNK;
+            assertTrue(overuse <= threshold, "retained " + mib(retained) + " for " + mib(m.heapAlloc())
+                    + " live: overuse " + overuse + " > " + threshold);
+
+            for (int i = 0; i < CHUNKS; i += 2) {
+                for (long at = 0; at < CHUNK; at += os.pageSize()) {
+                    assertEquals((byte) (i | 1), memory.get(ValueLayout.JAVA_BYTE, chunks[i] - base + at),
+                            "kept object " + i + " lost its contents at +" + at);
+                }
+                heap.free(chunks[i]);
+            }
+            long again = heap.malloc(CHUNK);
+            assertEquals(0, memory.get(ValueLayout.JAVA_LONG, again - base + CHUNK / 2), "reused memory is zeroed");
+            heap.free(again);
+        }
+    }
+
+    private static void assertBetween(long low, long high, long actual, String what) {
+        assertTrue(actual >= low && actual <= high,
+                what + ": " + mib(actual) + ", expected " + mib(low) + " to " + mib(high));
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / (double) MIB);
+    }
+}

@@ -1,5 +1,7 @@
 package io.goheap.nativetests;
 
+import static io.goheap.nativetests.OsMemoryRssTest.assertBetween;
+import static io.goheap.nativetests.OsMemoryRssTest.mib;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,11 +33,8 @@ class HeapRssTest {
     private static final long HOLES = (long) CHUNK * (CHUNKS / 2);
 
     static Stream<Arguments> bindingsAndModes() {
-        return Stream.of(
-                Arguments.of(OsMemory.ffm(), DecommitMode.DONTNEED),
-                Arguments.of(OsMemory.jnr(), DecommitMode.DONTNEED),
-                Arguments.of(OsMemory.ffm(), DecommitMode.FREE),
-                Arguments.of(OsMemory.jnr(), DecommitMode.FREE));
+        return OsMemoryRssTest.bindings().flatMap(os -> Stream.of(DecommitMode.DONTNEED, DecommitMode.FREE)
+                .map(mode -> Arguments.of(os, mode)));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -86,14 +85,5 @@ class HeapRssTest {
             assertEquals(0, memory.get(ValueLayout.JAVA_LONG, again - base + CHUNK / 2), "reused memory is zeroed");
             heap.free(again);
         }
-    }
-
-    private static void assertBetween(long low, long high, long actual, String what) {
-        assertTrue(actual >= low && actual <= high,
-                what + ": " + mib(actual) + ", expected " + mib(low) + " to " + mib(high));
-    }
-
-    private static String mib(long bytes) {
-        return String.format("%.1f MiB", bytes / (double) MIB);
     }
 }

@@ -13,6 +13,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -36,28 +37,24 @@ class OsMemoryRssTest {
         return Stream.of(OsMemory.ffm(), OsMemory.jnr());
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("bindings")
-    void touchingAnArenaCostsItsSizeAndDontneedGivesItBack(OsMemory os) {
-        try (AddressSpace space = new AddressSpace(os, 4 * ARENA_BYTES)) {
-            long arena = space.commitArenas(ARENA_BYTES);
-            Deltas deltas = touchThenDecommit(os, space.segment(), arena - space.base(), DecommitMode.DONTNEED);
-            assertBetween(MIN_ARENA_RSS, MAX_ARENA_RSS, deltas.rise(), "RSS rise after touching 64 MiB");
-            assertTrue(deltas.drop() >= MIN_ARENA_RSS, "RSS drop after MADV_DONTNEED: " + mib(deltas.drop()));
-            assertEquals(0, space.segment().get(ValueLayout.JAVA_LONG, arena - space.base() + 4096),
-                    "a page read after MADV_DONTNEED is a fresh zero page");
-        }
+    static Stream<Arguments> bindingsAndReturningModes() {
+        return bindings().flatMap(os -> Stream.of(DecommitMode.DONTNEED, DecommitMode.HARD)
+                .map(mode -> Arguments.of(os, mode)));
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("bindings")
-    void hardDecommitAlsoGivesTheMemoryBack(OsMemory os) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("bindingsAndReturningModes")
+    void touchingAnArenaCostsItsSizeAndDontneedOrHardDecommitGivesItBack(OsMemory os, DecommitMode mode) {
         try (AddressSpace space = new AddressSpace(os, 4 * ARENA_BYTES)) {
             long arena = space.commitArenas(ARENA_BYTES);
-            Deltas deltas = touchThenDecommit(os, space.segment(), arena - space.base(), DecommitMode.HARD);
+            Deltas deltas = touchThenDecommit(os, space.segment(), arena - space.base(), mode);
             assertBetween(MIN_ARENA_RSS, MAX_ARENA_RSS, deltas.rise(), "RSS rise after touching 64 MiB");
-            assertTrue(deltas.drop() >= MIN_ARENA_RSS, "RSS drop after hard decommit: " + mib(deltas.drop()));
-            os.commit(arena, ARENA_BYTES); // leave it accessible, as the space expects of committed arenas
+            assertTrue(deltas.drop() >= MIN_ARENA_RSS, "RSS drop after " + mode + ": " + mib(deltas.drop()));
+            if (mode == DecommitMode.HARD) {
+                os.commit(arena, ARENA_BYTES); // accessible again, as the space expects of committed arenas
+            }
+            assertEquals(0, space.segment().get(ValueLayout.JAVA_LONG, arena - space.base() + 4096),
+                    "a page read after " + mode + " is a fresh zero page");
         }
     }
 
@@ -134,12 +131,12 @@ class OsMemoryRssTest {
         }
     }
 
-    private static void assertBetween(long low, long high, long actual, String what) {
+    static void assertBetween(long low, long high, long actual, String what) {
         assertTrue(actual >= low && actual <= high,
                 what + ": " + mib(actual) + ", expected " + mib(low) + " to " + mib(high));
     }
 
-    private static String mib(long bytes) {
+    static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / (double) MIB);
     }
 

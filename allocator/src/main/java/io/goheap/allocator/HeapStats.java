@@ -35,7 +35,9 @@ final class HeapStats {
             }
         }
         for (int sc = 0; sc < classes; sc++) {
-            // read after the frees: a correction can only lower Frees, so Frees ≤ Mallocs still holds
+            // Sweeping frees only objects whose mallocs were counted before the world stopped, so these belong
+            // with the frees read before the mallocs; a late-double-free correction can only lower Frees.
+            frees[sc] += heap.sweptFrees.get(sc);
             frees[sc] -= heap.lateDoubleFrees.get(sc);
         }
         for (int i = 0; i < procs.count(); i++) {

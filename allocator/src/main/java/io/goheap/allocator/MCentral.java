@@ -2,12 +2,19 @@ package io.goheap.allocator;
 
 /**
  * The central free list of one span class (Go's {@code mcentral}): the spans of that class that no mcache
- * holds, on a <em>partial</em> list (some free slot) and a <em>full</em> list (none, as of the last settle).
+ * holds, on a <em>partial</em> list (some free slot) and a <em>full</em> list (none, as of the last settle),
+ * each twice over — swept and unswept — as Go's {@code partial[2]} / {@code full[2]} span sets. Which of the two
+ * pairs is the swept one follows the heap's sweepgen: pair {@code (sg / 2) mod 2} holds the spans swept in this
+ * cycle, the other one those still to sweep; advancing sg by 2 turns every swept span into an unswept one
+ * without touching a list (see {@link MSweep}). The large-object classes (size class 0) keep every live large
+ * span on their full lists, so the sweeper finds them as Go's does.
  *
  * <h2>Locking</h2>
- * Every field and every list link of an uncached span of this class is guarded by this object's monitor.
- * Lock order: mcentral, then the heap lock (freeing an empty span); the heap lock is never held while
- * taking an mcentral lock. Span growth ({@link MHeap#allocSmallSpan}) runs without this lock.
+ * Every field and every list link of an uncached span of this class is guarded by this object's monitor, and
+ * so is sweeping: a span is swept only by whoever holds this lock with the span unlinked. Lock order:
+ * mcentral, then the heap lock (freeing an empty span); the heap lock is never held while taking an mcentral
+ * lock. Small-span growth ({@link MHeap#allocSmallSpan}) runs without this lock; large spans are allocated and
+ * freed under it, so a large span is on a list exactly while it is in use.
  *
  * <h2>Remote-free protocol</h2>
  * A free of an object whose span the freeing thread's P does not cache is <em>remote</em>. It never writes
@@ -34,24 +41,33 @@ final class MCentral {
     final int spanClass;
     private final MHeap heap;
 
-    private MSpan partialHead;
-    private MSpan fullHead;
-    private int partialCount;
-    private int fullCount;
+    /** Heads of the lists, indexed by list pair (0 or 1, see the class comment). */
+    private final MSpan[] partialHead = new MSpan[2];
+    private final MSpan[] fullHead = new MSpan[2];
+    private final int[] partialCount = new int[2];
+    private final int[] fullCount = new int[2];
 
     MCentral(int spanClass, MHeap heap) {
         this.spanClass = spanClass;
         this.heap = heap;
     }
 
+    /** The list pair of spans swept in the cycle of heap sweepgen {@code sg}. */
+    static int sweptSet(int sg) {
+        return (sg >>> 1) & 1;
+    }
+
     /**
-     * Gives {@code cache} a span with at least one free slot (Go's {@code cacheSpan}): a partial span from this
-     * list, else a fresh one from the heap. The span is marked cached before it is returned.
+     * Gives {@code cache} a span with at least one free slot (Go's {@code cacheSpan}): a swept partial span, else
+     * an unswept partial or full span swept here that turns out to have room, else a fresh one from the heap.
+     * The span is marked cached before it is returned.
      */
     MSpan cacheSpan(MCache cache) {
         synchronized (this) {
+            int sg = heap.sweepgen;
+            int swept = sweptSet(sg);
             MSpan s;
-            while ((s = partialHead) != null) {
+            while ((s = partialHead[swept]) != null) {
                 unlink(s);
                 markCached(s, cache);
                 s.mergeRemoteFrees(false, heap);
@@ -61,6 +77,20 @@ final class MCentral {
                 }
                 // Raced with nothing (a partial span always has a slot) unless the heap was misused; keep it sound.
                 uncacheLocked(s);
+            }
+            int unswept = swept ^ 1;
+            while ((s = partialHead[unswept]) != null || (s = fullHead[unswept]) != null) {
+                unlink(s);
+                if (!sweepLocked(s, sg)) {
+                    continue;                 // every object was garbage: the span went back to the heap
+                }
+                if (s.hasFreeSlot()) {
+                    markCached(s, cache);
+                    s.mergeRemoteFrees(false, heap);
+                    s.resetAllocCursor();
+                    return s;
+                }
+                place(s);
             }
         }
         MSpan fresh = heap.allocSmallSpan(spanClass);
@@ -119,75 +149,158 @@ final class MCentral {
             heap.freeSmallSpan(s);
             return;
         }
+        place(s);
+    }
+
+    /**
+     * Sweeps the unlinked, uncached span {@code s} whose sweepgen is {@code sg − 2} (Go's {@code sweepLocked.sweep}):
+     * merges its remote frees, frees its unmarked objects (counted as frees of its class), marks it swept, and
+     * returns its pages to the heap if nothing in it survived. Returns whether the span is still in use; if so
+     * the caller links it somewhere. Holds this lock.
+     */
+    private boolean sweepLocked(MSpan s, int sg) {
+        if (s.sweepgen != sg - 2) {
+            throw new IllegalStateException("sweeping a span that is not waiting for it: sweepgen " + s.sweepgen
+                    + " in cycle " + sg + ", " + s);
+        }
+        if (s.isLarge()) {
+            s.sweepgen = sg;
+            if (s.isMarked(0)) {
+                s.gcmarkBits[0] = 0;
+                return true;
+            }
+            heap.releaseLarge(s);
+            return false;
+        }
+        s.mergeRemoteFrees(true, heap);
+        int freed = s.sweepMarks();
+        s.sweepgen = sg;
+        if (freed > 0) {
+            // the published count (remote-free protocol) drops with the allocation count, in one atomic step
+            s.getAndAddRemote(-((long) freed << MSpan.R_COUNT_SHIFT));
+            heap.sweptFrees.addAndGet(s.sizeClass, freed);
+        }
+        if (s.allocCount == 0) {
+            heap.freeSmallSpan(s);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Sweeps one span of this class that waits for sweeping, if there is one (the unit of Go's
+     * {@code sweepone}); returns whether it found one.
+     */
+    synchronized boolean sweepOne() {
+        int unswept = sweptSet(heap.sweepgen) ^ 1;
+        MSpan s = partialHead[unswept] != null ? partialHead[unswept] : fullHead[unswept];
+        if (s == null) {
+            return false;
+        }
+        unlink(s);
+        if (sweepLocked(s, heap.sweepgen)) {
+            place(s);
+        }
+        return true;
+    }
+
+    /** Links a new large span as in use (full, swept). Holds this lock while the heap allocates it. */
+    void linkLarge(MSpan s) {
+        assert Thread.holdsLock(this) && s.isLarge();
+        link(s, MSpan.LIST_FULL, s.sweepgen);
+    }
+
+    /** Explicit free of large object {@code s}: checked under this lock so it cannot race with its sweep. */
+    synchronized void freeLarge(MSpan s, long address) {
+        if (s.state() != MSpan.IN_USE) {
+            throw new IllegalStateException(String.format("free(0x%x): double free (large object)", address));
+        }
+        unlink(s);
+        heap.releaseLarge(s);
+    }
+
+    /** Puts an uncached, in-use span on the list its fullness and sweep state call for. Holds this lock. */
+    private void place(MSpan s) {
+        if (s.isLarge()) {
+            if (s.list != MSpan.LIST_NONE) {
+                unlink(s);
+            }
+            link(s, MSpan.LIST_FULL, s.sweepgen);
+            return;
+        }
         boolean full = !s.hasFreeSlot();
         long r;
         do {
             r = s.remote();
         } while (!s.casRemote(r, full ? (r | MSpan.R_FULL) : (r & ~MSpan.R_FULL)));
         byte want = full ? MSpan.LIST_FULL : MSpan.LIST_PARTIAL;
-        if (s.list != want) {
+        int set = sweptSet(s.sweepgen);
+        if (s.list != want || s.listSet != set) {
             if (s.list != MSpan.LIST_NONE) {
                 unlink(s);
             }
-            link(s, want);
+            link(s, want, s.sweepgen);
         }
         if (!full) {
             s.resetAllocCursor();
         }
     }
 
-    private void link(MSpan s, byte list) {
+    /** Links {@code s} at the head of {@code list} in the pair its {@code sweepgen} selects. */
+    private void link(MSpan s, byte list, int sweepgen) {
+        int set = sweptSet(sweepgen);
         s.list = list;
+        s.listSet = (byte) set;
         s.prev = null;
-        if (list == MSpan.LIST_PARTIAL) {
-            s.next = partialHead;
-            if (partialHead != null) {
-                partialHead.prev = s;
-            }
-            partialHead = s;
-            partialCount++;
-        } else {
-            s.next = fullHead;
-            if (fullHead != null) {
-                fullHead.prev = s;
-            }
-            fullHead = s;
-            fullCount++;
+        MSpan[] heads = list == MSpan.LIST_PARTIAL ? partialHead : fullHead;
+        s.next = heads[set];
+        if (heads[set] != null) {
+            heads[set].prev = s;
         }
+        heads[set] = s;
+        (list == MSpan.LIST_PARTIAL ? partialCount : fullCount)[set]++;
     }
 
     private void unlink(MSpan s) {
+        int set = s.listSet;
+        MSpan[] heads = s.list == MSpan.LIST_PARTIAL ? partialHead : fullHead;
         if (s.prev != null) {
             s.prev.next = s.next;
-        } else if (s.list == MSpan.LIST_PARTIAL) {
-            partialHead = s.next;
         } else {
-            fullHead = s.next;
+            heads[set] = s.next;
         }
         if (s.next != null) {
             s.next.prev = s.prev;
         }
-        if (s.list == MSpan.LIST_PARTIAL) {
-            partialCount--;
-        } else {
-            fullCount--;
-        }
+        (s.list == MSpan.LIST_PARTIAL ? partialCount : fullCount)[set]--;
         s.next = s.prev = null;
         s.list = MSpan.LIST_NONE;
     }
 
     /** Spans on this central's lists (for tests and statistics). */
     synchronized int uncachedSpans() {
-        return partialCount + fullCount;
+        return partialCount[0] + partialCount[1] + fullCount[0] + fullCount[1];
     }
 
-    /** Visits the uncached spans under the lock (for the recount oracle in tests). */
-    synchronized void forEachSpan(java.util.function.Consumer<MSpan> visitor) {
-        for (MSpan s = partialHead; s != null; s = s.next) {
-            visitor.accept(s);
+    /** Spans of this class waiting for sweeping in the current cycle. */
+    synchronized int unsweptSpans() {
+        int unswept = sweptSet(heap.sweepgen) ^ 1;
+        return partialCount[unswept] + fullCount[unswept];
+    }
+
+    /** Visits the uncached spans with the list (partial or full) and pair each is on, under the lock (tests). */
+    synchronized void forEachSpan(ListVisitor visitor) {
+        for (int set = 0; set < 2; set++) {
+            for (MSpan s = partialHead[set]; s != null; s = s.next) {
+                visitor.visit(s, MSpan.LIST_PARTIAL, set);
+            }
+            for (MSpan s = fullHead[set]; s != null; s = s.next) {
+                visitor.visit(s, MSpan.LIST_FULL, set);
+            }
         }
-        for (MSpan s = fullHead; s != null; s = s.next) {
-            visitor.accept(s);
-        }
+    }
+
+    interface ListVisitor {
+        void visit(MSpan s, byte list, int set);
     }
 }

@@ -6,6 +6,7 @@ import io.goheap.pagealloc.PageAllocator;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -39,7 +40,7 @@ final class MHeap {
     private final long[] zeroedBase;
     private final MemorySegment memory;
     private final long base;
-    /** Go's mheap_.sweepgen; advanced by the collector, constant without one. */
+    /** Go's mheap_.sweepgen: advanced by 2 per cycle by {@link MSweep#startCycle}, with the world stopped. */
     volatile int sweepgen;
 
     // ---- heap-level statistics, under lock ----
@@ -51,8 +52,9 @@ final class MHeap {
      * Per size class: remote frees found, when merged, to hit an object its owner had freed meanwhile (a double
      * free racing with the owner's own free). Their frees were counted by the freers; MemStats subtracts these.
      */
-    final java.util.concurrent.atomic.AtomicLongArray lateDoubleFrees =
-            new java.util.concurrent.atomic.AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
+    final AtomicLongArray lateDoubleFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
+    /** Per size class: objects freed by sweeping (unmarked at the end of a cycle). MemStats adds them to Frees. */
+    final AtomicLongArray sweptFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
 
     MHeap(AddressSpace space) {
         this.space = space;
@@ -101,19 +103,26 @@ final class MHeap {
         }
     }
 
-    /** Allocates a large object (its own span) of {@code size} bytes, zeroed. */
+    /**
+     * Allocates a large object (its own span) of {@code size} bytes, zeroed. The span is created and linked on
+     * its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees see it whole.
+     */
     long allocLarge(long size, boolean noscan) {
         int npages = (int) ((size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT);
+        MCentral c = central[SizeClasses.spanClass(0, noscan)];
         MSpan s;
-        lock.lock();
-        try {
-            long addr = allocPages(npages);
-            s = new MSpan(addr, npages, noscan, allocNeedsZero(addr, npages), sweepgen);
-            publish(s);
-            largeAllocCount++;
-            largeAllocBytes += s.elemSize;
-        } finally {
-            lock.unlock();
+        synchronized (c) {
+            lock.lock();
+            try {
+                long addr = allocPages(npages);
+                s = new MSpan(addr, npages, noscan, allocNeedsZero(addr, npages), sweepgen);
+                publish(s);
+                largeAllocCount++;
+                largeAllocBytes += s.elemSize;
+            } finally {
+                lock.unlock();
+            }
+            c.linkLarge(s);
         }
         if (s.needzero) {
             zero(s.base, s.elemSize);
@@ -127,11 +136,16 @@ final class MHeap {
                     "free(0x%x): address points inside the large object at 0x%x; free needs the object's own address",
                     address, s.base));
         }
+        central[s.spanClass].freeLarge(s, address);
+    }
+
+    /**
+     * Returns a large span's pages, counting its object freed (explicitly or by the sweeper). The caller holds
+     * the span's mcentral lock and has unlinked it.
+     */
+    void releaseLarge(MSpan s) {
         lock.lock();
         try {
-            if (s.state() != MSpan.IN_USE) {
-                throw new IllegalStateException(String.format("free(0x%x): double free (large object)", address));
-            }
             largeFreeCount++;
             largeFreeBytes += s.elemSize;
             unpublish(s);
@@ -159,7 +173,7 @@ final class MHeap {
 
     /** Approximate Java-heap bytes describing one span (object, bitmaps, tiny states). */
     static long spanMetadata(MSpan s) {
-        long arrays = 2 * (16 + 8L * s.allocBits.length) + (s.tinyState != null ? 16 + 8L * s.tinyState.length : 0);
+        long arrays = 3 * (16 + 8L * s.allocBits.length) + (s.tinyState != null ? 16 + 8L * s.tinyState.length : 0);
         return 112 + arrays;
     }
 

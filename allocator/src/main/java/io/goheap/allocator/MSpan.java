@@ -34,8 +34,10 @@ import java.lang.invoke.VarHandle;
  *   <li>{@code state} goes {@link #IN_USE} → {@link #DEAD} once, under the heap lock; a dead span is never
  *       reused (a new MSpan object describes the pages next time), so a stale reference can only observe
  *       {@code DEAD}.</li>
- *   <li>{@code sweepgen} and {@code gcmarkBits} are the collector's (Go's sweepgen arithmetic); with no
- *       collector running, sweepgen stays at the heap's value.</li>
+ *   <li>{@code sweepgen} follows Go's arithmetic against the heap's {@code sg} (see {@link MSweep}): an
+ *       uncached span is swept ({@code sg}) or waits for sweeping ({@code sg − 2}); a cached span is always
+ *       swept. {@link #gcmarkBits} are set by the marker and turned into allocation bits by
+ *       {@link #sweepMarks}, by the span's owner only.</li>
  * </ul>
  */
 final class MSpan {
@@ -101,16 +103,18 @@ final class MSpan {
     // ---- lifecycle ----
     @SuppressWarnings("unused") // via STATE
     private volatile int state;
-    /** Go's sweepgen; written by the heap and (later) the sweeper. */
+    /** Go's sweepgen: set at creation and by the sweeper, both under the span's mcentral lock (see MSweep). */
     volatile int sweepgen;
-    /** Mark bits for the collector; allocated by it. */
-    long[] gcmarkBits;
+    /** The collector's mark bits, one per object; all zero outside a cycle (sweeping clears them). */
+    final long[] gcmarkBits;
     @SuppressWarnings("unused") // via CACHED_BY
     private volatile MCache cachedBy;
 
     // ---- mcentral list links (under the mcentral lock) ----
     MSpan next, prev;
     byte list;
+    /** Which of its mcentral's two list pairs the span is on: (sweepgen / 2) mod 2 when it was linked. */
+    byte listSet;
 
     /** The placeholder every mcache slot starts with: no objects, so the fast path falls through to refill. */
     static final MSpan EMPTY = new MSpan();
@@ -118,7 +122,7 @@ final class MSpan {
     private MSpan() {
         base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false;
         elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
-        allocBits = new long[0]; remoteFreed = new long[0]; tinyState = null;
+        allocBits = new long[0]; remoteFreed = new long[0]; gcmarkBits = new long[0]; tinyState = null;
         freeIndex = 0; allocCache = 0;
         state = DEAD;
     }
@@ -138,6 +142,7 @@ final class MSpan {
         int words = (nelems + 63) >>> 6;
         this.allocBits = new long[words];
         this.remoteFreed = new long[words];
+        this.gcmarkBits = new long[words];
         this.tinyState = spanClass == SizeClasses.TINY_SPAN_CLASS ? new long[nelems] : null;
         this.freeIndex = 0;
         this.allocCache = -1L;
@@ -160,6 +165,7 @@ final class MSpan {
         this.limit = base + elemSize;
         this.allocBits = new long[] {1L};
         this.remoteFreed = new long[1];
+        this.gcmarkBits = new long[1];
         this.tinyState = null;
         this.freeIndex = 1;
         this.allocCache = 0;
@@ -379,6 +385,48 @@ final class MSpan {
             resetAllocCursor();
         }
         return merged;
+    }
+
+    // ---------------------------------------------------------------- marking and sweeping
+
+    /** Sets the mark bit of object {@code idx} (atomically, so concurrent markers may share a span). */
+    void mark(int idx) {
+        LONGS.getAndBitwiseOr(gcmarkBits, idx >>> 6, 1L << idx);
+    }
+
+    boolean isMarked(int idx) {
+        return ((long) LONGS.getVolatile(gcmarkBits, idx >>> 6) & (1L << idx)) != 0;
+    }
+
+    /**
+     * The bit step of sweeping a small span (Go's {@code mspan.sweep}): every allocated object without a mark
+     * bit is freed — the allocation bits become {@code allocBits & gcmarkBits}, so a marked slot that was
+     * explicitly freed stays free — the mark bits are cleared for the next cycle, freed tiny blocks lose their
+     * sub-object state, and the number of objects freed is returned. The caller owns the span (uncached, its
+     * mcentral's lock held), has merged its remote frees, and does the accounting.
+     */
+    int sweepMarks() {
+        int freed = 0;
+        for (int w = 0; w < allocBits.length; w++) {
+            long allocated = allocBits[w];
+            long dead = allocated & ~gcmarkBits[w];
+            if (dead != 0) {
+                freed += Long.bitCount(dead);
+                allocBits[w] = allocated & ~dead;
+                if (tinyState != null) {
+                    for (long d = dead; d != 0; d &= d - 1) {
+                        LONGS_TINY.setVolatile(tinyState, (w << 6) + Long.numberOfTrailingZeros(d), 0L);
+                    }
+                }
+            }
+            gcmarkBits[w] = 0;
+        }
+        if (freed > 0) {
+            allocCount -= freed;
+            needzero = true;
+            resetAllocCursor();
+        }
+        return freed;
     }
 
     long tinyState(int slot) {

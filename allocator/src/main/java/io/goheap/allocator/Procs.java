@@ -1,5 +1,7 @@
 package io.goheap.allocator;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -10,9 +12,27 @@ import java.util.concurrent.locks.LockSupport;
  * other P is busy it gets its own P back (nested hold), so code mixing both APIs cannot deadlock itself. When every P is held, the thread takes over a P whose owner has
  * terminated, or else waits with a short, growing back-off — as a Go M waits for a P. Holding a P while
  * blocking therefore delays other threads, like a goroutine that holds a P.
+ *
+ * <p>Stopping the world (Go's {@code stopTheWorld}, for the collector): the stopper first claims
+ * {@link #stopper} with a CAS — one stopper at a time — and from then on no other thread takes an idle P (as Go's
+ * {@code sched.gcwaiting}); threads that hold one finish what they do and let it go, and the stopper collects
+ * every P. Nested holds by a thread that already holds a P still succeed, so no holder can wait on itself.
+ * {@link #startTheWorld} releases the Ps, then the claim.
  */
 final class Procs {
     private final P[] all;
+    /** The thread stopping or holding the stopped world, or null. */
+    private volatile Thread stopper;
+
+    private static final VarHandle STOPPER;
+
+    static {
+        try {
+            STOPPER = MethodHandles.lookup().findVarHandle(Procs.class, "stopper", Thread.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Procs(MHeap heap, int count) {
         all = new P[count];
@@ -37,7 +57,7 @@ final class Procs {
     void flushIdle() {
         Thread me = Thread.currentThread();
         for (P p : all) {
-            if (p.tryAcquire(me)) {
+            if (stopper == null && p.tryAcquire(me)) {
                 try {
                     p.mcache.releaseAll();
                 } finally {
@@ -47,12 +67,57 @@ final class Procs {
         }
     }
 
+    /**
+     * Stops the world: takes every P, in index order, waiting for each holder to let go (Go's
+     * {@code stopTheWorld}). The caller must hold no P itself, or two stoppers could wait for each other.
+     * Undo with {@link #startTheWorld}.
+     */
+    void stopTheWorld() {
+        Thread me = Thread.currentThread();
+        for (P p : all) {
+            if (p.ownerPlain() == me) {
+                throw new IllegalStateException("stopTheWorld from a thread that holds P " + p.id);
+            }
+        }
+        long wait = 1_000;
+        while (!STOPPER.compareAndSet(this, (Thread) null, me)) {
+            LockSupport.parkNanos(wait);                 // another stopper holds the world
+            wait = Math.min(wait * 2, 1_000_000);
+        }
+        for (P p : all) {
+            long backoffNanos = 1_000;
+            for (int attempt = 0; ; attempt++) {
+                Thread owner = p.ownerPlain();
+                if (owner == null ? p.tryAcquire(me) : (!owner.isAlive() && p.tryTakeOver(owner, me))) {
+                    break;
+                }
+                if (attempt < 64) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.parkNanos(backoffNanos);
+                    backoffNanos = Math.min(backoffNanos * 2, 1_000_000);
+                }
+            }
+        }
+    }
+
+    /** Releases every P taken by {@link #stopTheWorld}, then lets other threads take Ps again. */
+    void startTheWorld() {
+        if (stopper != Thread.currentThread()) {
+            throw new IllegalStateException("startTheWorld by a thread that did not stop it");
+        }
+        for (P p : all) {
+            p.release();
+        }
+        stopper = null;
+    }
+
     P acquire() {
         Thread me = Thread.currentThread();
         int n = all.length;
         int start = (int) Long.remainderUnsigned(me.threadId(), n);
         P p = all[start];
-        if (p.tryAcquire(me)) {
+        if (stopper == null && p.tryAcquire(me)) {
             return p;
         }
         return acquireSlow(me, start);
@@ -68,6 +133,10 @@ final class Procs {
                 if (owner == me) {
                     p.holds++;
                     return p;
+                }
+                Thread s = stopper;
+                if (s != null && s != me) {
+                    continue;                            // the world is stopping: leave idle Ps to the stopper
                 }
                 if (owner == null ? p.tryAcquire(me) : (!owner.isAlive() && p.tryTakeOver(owner, me))) {
                     return p;

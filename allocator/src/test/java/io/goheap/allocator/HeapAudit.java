@@ -83,6 +83,45 @@ final class HeapAudit {
         }
         assertEquals(liveBytes, m.heapAlloc(), "HeapAlloc vs recount");
         MemStatsInvariants.check(m);
+        checkSweepState(h, spans.keySet(), largeLive);
         assertTrue(m.heapSys() <= committedEnd - h.space.base() && m.heapSys() % AddressSpace.ARENA_BYTES == 0);
+    }
+
+    /**
+     * The sweepgen protocol (see MSweep): every uncached span is on the list pair its sweepgen selects, with
+     * sweepgen sg or sg − 2; swept spans carry no mark bits; cached spans are swept; every live large span is on
+     * its mcentral's full list.
+     */
+    private static void checkSweepState(MHeap h, java.util.Set<MSpan> live, long largeLive) {
+        int sg = h.sweepgen;
+        Map<MSpan, Boolean> listed = new IdentityHashMap<>();
+        long[] largeListed = {0};
+        for (MCentral c : h.central) {
+            c.forEachSpan((s, list, set) -> {
+                assertEquals(c.spanClass, s.spanClass, "span on the wrong mcentral: " + s);
+                assertEquals(list, s.list, "list field of " + s);
+                assertEquals(set, s.listSet, "list pair field of " + s);
+                assertTrue(s.sweepgen == sg || s.sweepgen == sg - 2, "sweepgen " + s.sweepgen + " in cycle " + sg);
+                assertEquals(MCentral.sweptSet(s.sweepgen), set, "span on the wrong list pair for its sweepgen: " + s);
+                assertTrue(live.contains(s), "a listed span is not in the page index: " + s);
+                assertEquals(null, listed.put(s, Boolean.TRUE), "span listed twice: " + s);
+                if (s.sweepgen == sg) {
+                    for (long w : s.gcmarkBits) {
+                        assertEquals(0, w, "a swept span keeps mark bits: " + s);
+                    }
+                }
+                if (s.isLarge()) {
+                    assertEquals(MSpan.LIST_FULL, list, "large spans live on the full list");
+                    largeListed[0]++;
+                }
+            });
+        }
+        assertEquals(largeLive, largeListed[0], "live large spans vs large spans on the mcentral lists");
+        for (MSpan s : live) {
+            if (!listed.containsKey(s)) {
+                assertTrue((s.remote() & MSpan.R_CACHED) != 0, "an in-use span is neither listed nor cached: " + s);
+                assertEquals(sg, s.sweepgen, "a cached span must be swept: " + s);
+            }
+        }
     }
 }

@@ -1,0 +1,215 @@
+package io.goheap.allocator;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Sweeping under a randomized concurrent schedule, against a shadow model: mutator threads (more than Ps)
+ * allocate, fill, hand over, free and drop objects — a dropped object is garbage, never freed explicitly — while
+ * a driver runs stop-the-world cycles that mark exactly the model's live objects, and a background sweeper sweeps
+ * alongside allocation's lazy sweeping. No live object may be freed or overwritten, no allocation may overlap a
+ * live object or come back dirty, and after the last cycle only the live objects remain, by MemStats and by the
+ * recount oracle. Mutators change the model only while holding a P, so a stopped world sees it exactly.
+ */
+class ConcurrentSweepTest {
+    static final int THREADS = 4;
+    static final int OPS_PER_THREAD = 40_000;
+    /** Mutators keep going past their operations until the driver has run this many cycles among them. */
+    static final int MIN_CYCLES = 10;
+
+    record Obj(long address, long size, byte fill) {
+    }
+
+    @Test
+    void cyclesRacingMutatorsAndABackgroundSweeper() throws Exception {
+        int seeds = Integer.getInteger("goheap.test.seeds", 2);
+        for (long seed = 1; seed <= seeds; seed++) {
+            run(seed);
+        }
+    }
+
+    private void run(long seed) throws Exception {
+        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).build()) {
+            MemorySegment mem = heap.segment();
+            long base = heap.base();
+            ConcurrentSkipListMap<Long, Obj> live = new ConcurrentSkipListMap<>();
+            ConcurrentLinkedQueue<Obj> handoff = new ConcurrentLinkedQueue<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicBoolean mutatorsDone = new AtomicBoolean();
+            List<Thread> mutators = new ArrayList<>();
+            AtomicInteger cycles = new AtomicInteger();
+            for (int t = 0; t < THREADS; t++) {
+                SplittableRandom rnd = new SplittableRandom(seed * 1000 + t);
+                mutators.add(start("mutator-" + t, failure,
+                        () -> work(heap, mem, base, live, handoff, rnd,
+                                () -> cycles.get() >= MIN_CYCLES || failure.get() != null)));
+            }
+            Thread driver = start("driver", failure, () -> {
+                while (!mutatorsDone.get()) {
+                    GcCycle.run(heap, live.keySet());
+                    cycles.incrementAndGet();
+                    MemStatsInvariants.check(heap.readMemStats());
+                    sleepMillis(15);
+                }
+            });
+            Thread sweeper = start("background-sweeper", failure, () -> {
+                while (!mutatorsDone.get()) {
+                    if (!MSweep.sweepOne(heap.mheap())) {
+                        sleepMillis(1);
+                    }
+                }
+            });
+            for (Thread th : mutators) {
+                th.join();
+            }
+            mutatorsDone.set(true);
+            driver.join();
+            sweeper.join();
+            if (failure.get() != null) {
+                throw new AssertionError("seed " + seed + " failed", failure.get());
+            }
+            assertTrue(cycles.get() >= MIN_CYCLES, "cycles run among the mutators: " + cycles.get());
+
+            GcCycle.run(heap, live.keySet());
+            MSweep.finishSweep(heap.mheap());
+            HeapAudit.check(heap);
+            long tinyBlocks = live.values().stream().filter(o -> o.size() < SizeClasses.TINY_SIZE)
+                    .map(o -> o.address() & ~15L).distinct().count();
+            long others = live.values().stream().filter(o -> o.size() >= SizeClasses.TINY_SIZE).count();
+            assertEquals(tinyBlocks + others, heap.readMemStats().heapObjects(),
+                    "after the last cycle exactly the live objects remain");
+            for (Obj o : live.values()) {
+                verify(mem, base, o);
+                heap.free(o.address());
+            }
+            HeapAudit.check(heap);
+            // Tiny blocks that held a live object may still hold dropped ones: the next cycle frees them, as Go's.
+            GcCycle.run(heap, List.of());
+            MSweep.finishSweep(heap.mheap());
+            assertEquals(0, heap.readMemStats().heapObjects());
+            assertEquals(0, heap.readMemStats().heapInuse(), "and every span went back to the heap");
+            HeapAudit.check(heap);
+        }
+    }
+
+    private static void work(Heap heap, MemorySegment mem, long base, ConcurrentSkipListMap<Long, Obj> live,
+                             ConcurrentLinkedQueue<Obj> handoff, SplittableRandom rnd, BooleanSupplier enoughCycles) {
+        List<Obj> mine = new ArrayList<>();
+        for (int op = 0; op < OPS_PER_THREAD || !enoughCycles.getAsBoolean(); ) {
+            try (Mutator m = heap.attach()) {
+                int burst = rnd.nextInt(50, 300);
+                for (int i = 0; i < burst; i++, op++) {
+                    step(m, heap, mem, base, live, handoff, mine, rnd);
+                }
+            }
+        }
+        try (Mutator m = heap.attach()) {
+            for (Obj o : mine) {
+                verify(mem, base, o);        // still live in the model: kept for the final cycle
+            }
+        }
+    }
+
+    private static void step(Mutator m, Heap heap, MemorySegment mem, long base,
+                             ConcurrentSkipListMap<Long, Obj> live, ConcurrentLinkedQueue<Obj> handoff,
+                             List<Obj> mine, SplittableRandom rnd) {
+        int dice = rnd.nextInt(100);
+        if (dice < 50 || mine.isEmpty() && dice < 75) {
+            long size = size(rnd);
+            boolean scan = size >= SizeClasses.TINY_SIZE && rnd.nextInt(4) == 0;
+            long p = scan ? m.mallocScan(size) : m.malloc(size);
+            for (long i = 0; i < size; i += size <= 4096 ? 1 : 61) {
+                assertEquals(0, mem.get(ValueLayout.JAVA_BYTE, p - base + i), "allocation not zeroed at +" + i);
+            }
+            Map.Entry<Long, Obj> below = live.floorEntry(p);
+            if (below != null) {
+                assertTrue(below.getKey() + below.getValue().size() <= p, "overlaps a live object below");
+            }
+            Map.Entry<Long, Obj> above = live.higherEntry(p);
+            if (above != null) {
+                assertTrue(p + size <= above.getKey(), "overlaps a live object above");
+            }
+            byte fill = (byte) rnd.nextInt(1, 256);
+            mem.asSlice(p - base, size).fill(fill);
+            Obj o = new Obj(p, size, fill);
+            assertNull(live.put(p, o), "address handed out twice");
+            if (rnd.nextInt(3) == 0) {
+                handoff.add(o);
+            } else {
+                mine.add(o);
+            }
+            return;
+        }
+        Obj o = rnd.nextBoolean() ? handoff.poll() : null;
+        if (o == null && !mine.isEmpty()) {
+            int k = rnd.nextInt(mine.size());
+            o = mine.get(k);
+            mine.set(k, mine.get(mine.size() - 1));
+            mine.remove(mine.size() - 1);
+        }
+        if (o == null) {
+            return;
+        }
+        verify(mem, base, o);
+        assertEquals(o, live.remove(o.address()));
+        if (dice < 90) {
+            m.free(o.address());
+        }
+        // else: dropped — garbage for the next cycle to find and sweep
+    }
+
+    private static long size(SplittableRandom rnd) {
+        int k = rnd.nextInt(100);
+        if (k < 25) {
+            return rnd.nextInt(1, 16);
+        } else if (k < 85) {
+            return rnd.nextInt(16, 1025);
+        } else if (k < 99) {
+            return rnd.nextInt(1025, 32761);
+        }
+        return rnd.nextInt(32761, 300_000);
+    }
+
+    private static void verify(MemorySegment mem, long base, Obj o) {
+        for (long i = 0; i < o.size(); i += o.size() <= 4096 ? 1 : 53) {
+            assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + i),
+                    "live object 0x" + Long.toHexString(o.address()) + " corrupted at +" + i);
+        }
+        assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + o.size() - 1));
+    }
+
+    private static Thread start(String name, AtomicReference<Throwable> failure, Runnable body) {
+        Thread th = new Thread(() -> {
+            try {
+                body.run();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        }, name);
+        th.start();
+        return th;
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package io.goheap.allocator;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The span-level sweep the collector will drive (see {@link MSweep}): after marking, unmarked objects are freed,
+ * marked ones keep their memory and contents, empty spans return to the heap, swept slots come back zeroed, and
+ * MemStats and the recount oracle agree throughout — whether spans are swept lazily by allocation or eagerly.
+ */
+class SweepTest {
+    private Heap heap;
+    private MemorySegment mem;
+    private long base;
+
+    record Obj(long address, long size, boolean noscan, byte fill) {
+    }
+
+    @BeforeEach
+    void open() {
+        heap = Heap.builder().reservation(1L << 30).maxProcs(2).build();
+        mem = heap.segment();
+        base = heap.base();
+    }
+
+    @AfterEach
+    void close() {
+        heap.close();
+    }
+
+    @Test
+    void unmarkedObjectsAreFreedAndMarkedOnesSurviveWithTheirContents() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        List<Obj> all = new ArrayList<>();
+        for (int i = 0; i < 6000; i++) {
+            all.add(alloc(size(rnd), rnd.nextInt(3) != 0, rnd));
+        }
+        Set<Long> marked = new HashSet<>();
+        for (Obj o : all) {
+            if (rnd.nextInt(3) == 0) {
+                marked.add(o.address());
+            }
+        }
+        // A tiny sub-object lives if anything in its 16-byte block is marked: the block is the unit of marking.
+        Set<Long> liveTinyBlocks = new HashSet<>();
+        for (Obj o : all) {
+            if (isTiny(o) && marked.contains(o.address())) {
+                liveTinyBlocks.add(o.address() & ~15L);
+            }
+        }
+        MemStats before = heap.readMemStats();
+
+        GcCycle.run(heap, marked);
+        MemStats started = heap.readMemStats();
+        assertEquals(before.heapObjects(), started.heapObjects(), "nothing is freed before it is swept");
+        HeapAudit.check(heap);
+
+        assertTrue(MSweep.finishSweep(heap.mheap()) > 0, "the cycle left spans to sweep");
+        HeapAudit.check(heap);
+        MemStats swept = heap.readMemStats();
+        assertTrue(swept.heapInuse() < before.heapInuse(), "spans with nothing marked went back to the heap");
+        assertTrue(swept.frees() > before.frees(), "sweeping counts its frees");
+
+        long survivors = 0;
+        Set<Long> survivingBlocks = new HashSet<>();
+        for (Obj o : all) {
+            boolean lives = isTiny(o) ? liveTinyBlocks.contains(o.address() & ~15L) : marked.contains(o.address());
+            if (lives) {
+                verify(o);
+                if (!isTiny(o)) {
+                    survivors++;
+                } else {
+                    survivingBlocks.add(o.address() & ~15L);
+                }
+            } else {
+                // The sweep freed it: freeing it again is a double free, or, if its whole span went back to the
+                // heap, a free of an address where no object is.
+                RuntimeException e = assertThrows(RuntimeException.class, () -> heap.free(o.address()));
+                assertTrue(e instanceof IllegalStateException && e.getMessage().contains("double free")
+                        || e instanceof IllegalArgumentException && e.getMessage().contains("no span in use"),
+                        e.toString());
+            }
+        }
+        assertEquals(survivors + survivingBlocks.size(), swept.heapObjects(), "HeapObjects = marked objects");
+        for (Obj o : all) {
+            boolean lives = isTiny(o) ? liveTinyBlocks.contains(o.address() & ~15L) : marked.contains(o.address());
+            if (lives) {
+                heap.free(o.address());
+            }
+        }
+        HeapAudit.check(heap);
+    }
+
+    @Test
+    void aCycleWithNothingMarkedEmptiesTheHeap() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int i = 0; i < 4000; i++) {
+            alloc(size(rnd), rnd.nextBoolean(), rnd);
+        }
+        assertTrue(heap.readMemStats().heapObjects() > 0);
+        GcCycle.run(heap, List.of());
+        MSweep.finishSweep(heap.mheap());
+        MemStats m = heap.readMemStats();
+        assertEquals(0, m.heapObjects());
+        assertEquals(0, m.heapAlloc());
+        assertEquals(0, m.heapInuse(), "every span was empty after the sweep and went back");
+        HeapAudit.check(heap);
+        heap.freeOSMemory();
+        assertEquals(heap.readMemStats().heapSys(), heap.readMemStats().heapReleased());
+    }
+
+    @Test
+    void allocationSweepsLazilyAndReusesFreedSlotsZeroed() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        List<Obj> objs = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            objs.add(alloc(64, true, rnd));
+        }
+        Set<Long> marked = new HashSet<>();
+        for (int i = 0; i < objs.size(); i += 2) {
+            marked.add(objs.get(i).address());
+        }
+        GcCycle.run(heap, marked);
+        MemStats started = heap.readMemStats();
+        int unswept = heap.mheap().central[SizeClasses.spanClass(SizeClasses.sizeToClass(64), true)].unsweptSpans();
+        assertTrue(unswept > 0);
+
+        Set<Long> survivors = new HashSet<>(marked);
+        for (int i = 0; i < 1000; i++) {
+            long p = heap.malloc(64);
+            assertFalse(survivors.contains(p), "handed out a marked object");
+            for (long off = 0; off < 64; off += 8) {
+                assertEquals(0, mem.get(ValueLayout.JAVA_LONG, p - base + off), "a swept slot must come back zeroed");
+            }
+            survivors.add(p);
+        }
+        MemStats after = heap.readMemStats();
+        assertEquals(started.heapSys(), after.heapSys(), "the freed slots were reused: the heap did not grow");
+        assertTrue(after.heapInuse() <= started.heapInuse());
+        for (int i = 0; i < objs.size(); i += 2) {
+            verify(objs.get(i));
+        }
+        HeapAudit.check(heap);
+    }
+
+    @Test
+    void explicitFreesDuringACycleCountOnce() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        List<Obj> objs = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            objs.add(alloc(rnd.nextInt(16, 2048), true, rnd));
+        }
+        objs.add(alloc(100_000, true, rnd));
+        objs.add(alloc(200_000, false, rnd));
+        Set<Long> marked = new HashSet<>();
+        for (int i = 0; i < objs.size(); i += 2) {
+            marked.add(objs.get(i).address());
+        }
+        GcCycle.run(heap, marked);
+        // Before their sweep, both a marked and an unmarked object may be freed explicitly.
+        for (int i = 0; i < objs.size(); i += 3) {
+            heap.free(objs.get(i).address());
+        }
+        MSweep.finishSweep(heap.mheap());
+        HeapAudit.check(heap);
+        long expectedLive = 0;
+        for (int i = 0; i < objs.size(); i++) {
+            if (i % 2 == 0 && i % 3 != 0) {
+                expectedLive++;
+                verify(objs.get(i));
+            }
+        }
+        assertEquals(expectedLive, heap.readMemStats().heapObjects());
+        MemStatsInvariants.check(heap.readMemStats());
+    }
+
+    @Test
+    void markObjectFindsTheObjectFromAnyInteriorAddressAndRejectsOthers() {
+        long small = heap.malloc(100);                 // class 112
+        long large = heap.malloc(50_000);
+        MHeap h = heap.mheap();
+        assertEquals(small, MSweep.markObject(h, small + 99));
+        assertEquals(large, MSweep.markObject(h, large + 49_999));
+        long free = small + 112;                       // the next slot of the same span: never allocated
+        assertThrows(IllegalArgumentException.class, () -> MSweep.markObject(h, free));
+        assertThrows(IllegalArgumentException.class, () -> MSweep.markObject(h, base - 8));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MSweep.markObject(h, base + heap.reservation() - 8));
+        assertTrue(e.getMessage().contains("0x"), e.getMessage());
+        // Marks are bits: marking twice is harmless, and both objects survive a cycle marked that way.
+        MSweep.markObject(h, small);
+        heap.procs().stopTheWorld();
+        try {
+            MSweep.startCycle(h, heap.procs());
+        } finally {
+            heap.procs().startTheWorld();
+        }
+        MSweep.finishSweep(h);
+        assertEquals(2, heap.readMemStats().heapObjects());
+        assertEquals(112, heap.usableSize(small));
+        heap.free(small);
+        heap.free(large);
+        HeapAudit.check(heap);
+    }
+
+    @Test
+    void aCycleStartsOnlyWithTheWorldStoppedAndTheLastSweepFinished() {
+        long p = heap.malloc(48);
+        MHeap h = heap.mheap();
+        IllegalStateException notStopped = assertThrows(IllegalStateException.class,
+                () -> MSweep.startCycle(h, heap.procs()));
+        assertTrue(notStopped.getMessage().contains("world stopped"), notStopped.getMessage());
+
+        GcCycle.run(heap, List.of(p));
+        heap.procs().stopTheWorld();
+        try {
+            IllegalStateException unfinished = assertThrows(IllegalStateException.class,
+                    () -> MSweep.startCycle(h, heap.procs()));
+            assertTrue(unfinished.getMessage().contains("unswept"), unfinished.getMessage());
+        } finally {
+            heap.procs().startTheWorld();
+        }
+        try (Mutator m = heap.attach()) {
+            IllegalStateException holding = assertThrows(IllegalStateException.class,
+                    () -> heap.procs().stopTheWorld());
+            assertTrue(holding.getMessage().contains("holds P"), holding.getMessage());
+        }
+        // The heap is still usable and consistent.
+        MSweep.finishSweep(h);
+        assertEquals(48, heap.usableSize(p));
+        heap.free(p);
+        HeapAudit.check(heap);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private Obj alloc(long size, boolean noscan, SplittableRandom rnd) {
+        long p = noscan ? heap.malloc(size) : heap.mallocScan(size);
+        byte fill = (byte) rnd.nextInt(1, 256);
+        mem.asSlice(p - base, size).fill(fill);
+        return new Obj(p, size, noscan, fill);
+    }
+
+    private static boolean isTiny(Obj o) {
+        return o.noscan() && o.size() < SizeClasses.TINY_SIZE;
+    }
+
+    private static long size(SplittableRandom rnd) {
+        int k = rnd.nextInt(100);
+        if (k < 25) {
+            return rnd.nextInt(1, 16);
+        } else if (k < 85) {
+            return rnd.nextInt(16, 1025);
+        } else if (k < 98) {
+            return rnd.nextInt(1025, 32761);
+        }
+        return rnd.nextInt(32761, 200_000);
+    }
+
+    private void verify(Obj o) {
+        long step = o.size() <= 4096 ? 1 : 37;
+        for (long i = 0; i < o.size(); i += step) {
+            assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + i),
+                    "object 0x" + Long.toHexString(o.address()) + " corrupted at +" + i);
+        }
+        assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + o.size() - 1));
+    }
+}

@@ -101,6 +101,11 @@ final class Procs {
         }
     }
 
+    /** Whether some thread is stopping, or holds, the world. */
+    boolean worldStopping() {
+        return stopper != null;
+    }
+
     /** Releases every P taken by {@link #stopTheWorld}, then lets other threads take Ps again. */
     void startTheWorld() {
         if (stopper != Thread.currentThread()) {

@@ -5,12 +5,16 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Ps, not threads: many threads share GOMAXPROCS caches; dead holders leak nothing; nesting cannot deadlock. */
+/**
+ * Ps, not threads: many threads share GOMAXPROCS caches; dead holders leak nothing; nesting cannot deadlock;
+ * stopping the world waits for holders and keeps newcomers out.
+ */
 class ProcsTest {
 
     @Test
@@ -53,6 +57,71 @@ class ProcsTest {
                 again.free(again.malloc(8));
             }
             HeapAudit.check(heap);
+        }
+    }
+
+    @Test
+    void stoppingTheWorldWaitsForHoldersLetsThemNestAndKeepsNewcomersOut() throws Exception {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).build()) {
+            Procs procs = heap.procs();
+            CountDownLatch holding = new CountDownLatch(1);
+            CountDownLatch letGo = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            long[] nested = new long[1];
+            Thread holder = new Thread(() -> {
+                try (Mutator m = heap.attach()) {
+                    holding.countDown();
+                    await(letGo);
+                    nested[0] = heap.malloc(32);     // a nested hold while the world is stopping: must not wait
+                    m.free(nested[0]);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            holder.start();
+            holding.await();
+
+            CountDownLatch stopped = new CountDownLatch(1);
+            CountDownLatch restart = new CountDownLatch(1);
+            Thread stopper = new Thread(() -> {
+                try {
+                    procs.stopTheWorld();
+                    stopped.countDown();
+                    await(restart);
+                    procs.startTheWorld();
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            stopper.start();
+            while (!procs.worldStopping()) {
+                Thread.onSpinWait();
+            }
+            AtomicReference<Long> newcomer = new AtomicReference<>();
+            Thread late = new Thread(() -> newcomer.set(heap.malloc(16)));
+            late.start();
+
+            letGo.countDown();                       // the holder nests, finishes and lets its P go
+            holder.join();
+            stopped.await();                         // only then does the world stop
+            assertNull(newcomer.get(), "a thread got a P while the world was stopped");
+            assertTrue(late.isAlive());
+            restart.countDown();
+            late.join();
+            stopper.join();
+            assertNull(failure.get());
+            assertNotNull(newcomer.get(), "the waiting thread got its P once the world restarted");
+            heap.free(newcomer.get());
+            assertFalse(procs.worldStopping());
+            HeapAudit.check(heap);
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
         }
     }
 

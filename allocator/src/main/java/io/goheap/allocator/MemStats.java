@@ -11,7 +11,8 @@ import java.util.List;
  * <p>Go's invariants hold in every snapshot, also one taken while other threads allocate and free:
  * {@code Sys} is the sum of the {@code *Sys} fields, {@code HeapSys = HeapInuse + HeapIdle},
  * {@code HeapIdle ≥ HeapReleased}, {@code HeapObjects = Mallocs − Frees}, {@code Alloc = HeapAlloc}, and for
- * every size class {@code Frees ≤ Mallocs}. Sizes are in bytes.
+ * every size class {@code Frees ≤ Mallocs}. Sizes are in bytes. {@code Frees} counts explicit frees and the
+ * objects sweeping freed; an unmarked object counts as live until its span is swept, as in Go.
  *
  * <p>Until the collector exists the GC fields hold what Go reports for a program that never collected:
  * {@code NumGC = 0}, empty pause rings, {@code NextGC = Long.MAX_VALUE} (no heap goal), {@code EnableGC =

@@ -117,10 +117,8 @@ class ConcurrentSweepTest {
                 }
             }
         }
-        try (Mutator m = heap.attach()) {
-            for (Obj o : mine) {
-                verify(mem, base, o);        // still live in the model: kept for the final cycle
-            }
+        for (Obj o : mine) {
+            verify(mem, base, o);            // still live in the model: kept for the final cycle
         }
     }
 

@@ -231,10 +231,13 @@ class SweepTest {
         } finally {
             heap.procs().startTheWorld();
         }
-        try (Mutator m = heap.attach()) {
+        Mutator held = heap.attach();
+        try {
             IllegalStateException holding = assertThrows(IllegalStateException.class,
                     () -> heap.procs().stopTheWorld());
             assertTrue(holding.getMessage().contains("holds P"), holding.getMessage());
+        } finally {
+            held.close();
         }
         // The heap is still usable and consistent.
         MSweep.finishSweep(h);

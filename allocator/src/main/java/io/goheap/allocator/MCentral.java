@@ -176,9 +176,15 @@ final class MCentral {
         int freed = s.sweepMarks();
         s.sweepgen = sg;
         if (freed > 0) {
-            // the published count (remote-free protocol) drops with the allocation count, in one atomic step
-            s.getAndAddRemote(-((long) freed << MSpan.R_COUNT_SHIFT));
             heap.sweptFrees.addAndGet(s.sizeClass, freed);
+            // The published count (remote-free protocol) drops to the new allocation count. A remote freer that
+            // read the old, higher count did not settle, so merge what it left — as uncacheLocked does, publish
+            // first, merge after: a freer counts itself pending before setting its bit, so either this check sees
+            // it, or the freer reads the lowered count and settles itself (waiting for this lock).
+            s.getAndAddRemote(-((long) freed << MSpan.R_COUNT_SHIFT));
+            if ((s.remote() & MSpan.R_PENDING_MASK) != 0) {
+                s.mergeRemoteFrees(true, heap);
+            }
         }
         if (s.allocCount == 0) {
             heap.freeSmallSpan(s);

@@ -7,7 +7,8 @@ package io.goheap.allocator;
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
  * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread that
- * finds every P busy.
+ * finds every P busy. Close it before blocking on other threads that use the heap: a blocked thread keeps its P
+ * (unlike a goroutine), which delays them and, once the collector stops the world, could deadlock with them.
  */
 public final class Mutator implements AutoCloseable {
     private final Heap heap;

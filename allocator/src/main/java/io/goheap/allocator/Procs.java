@@ -17,7 +17,12 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #stopper} with a CAS — one stopper at a time — and from then on no other thread takes an idle P (as Go's
  * {@code sched.gcwaiting}); threads that hold one finish what they do and let it go, and the stopper collects
  * every P. Nested holds by a thread that already holds a P still succeed, so no holder can wait on itself.
- * {@link #startTheWorld} releases the Ps, then the claim.
+ * {@link #startTheWorld} releases the Ps, then the claim. A claim whose thread died is dropped by the next
+ * thread that finds it, and the dead stopper's Ps are taken over like any dead holder's.
+ *
+ * <p>Unlike a goroutine, a Java thread that blocks keeps its P. So a thread that holds a P (an open
+ * {@link Mutator}) must not wait for another thread that needs one: once a stop is claimed, that other thread
+ * cannot get an idle P, the stopper waits for the holder, and the holder for the other thread.
  */
 final class Procs {
     private final P[] all;
@@ -81,6 +86,7 @@ final class Procs {
         }
         long wait = 1_000;
         while (!STOPPER.compareAndSet(this, (Thread) null, me)) {
+            dropDeadStopper();
             LockSupport.parkNanos(wait);                 // another stopper holds the world
             wait = Math.min(wait * 2, 1_000_000);
         }
@@ -98,6 +104,14 @@ final class Procs {
                     backoffNanos = Math.min(backoffNanos * 2, 1_000_000);
                 }
             }
+        }
+    }
+
+    /** Clears a stop claim whose thread has terminated (its Ps are then taken over as a dead holder's). */
+    private void dropDeadStopper() {
+        Thread s = stopper;
+        if (s != null && !s.isAlive()) {
+            STOPPER.compareAndSet(this, s, (Thread) null);
         }
     }
 
@@ -141,7 +155,10 @@ final class Procs {
                 }
                 Thread s = stopper;
                 if (s != null && s != me) {
-                    continue;                            // the world is stopping: leave idle Ps to the stopper
+                    if (s.isAlive()) {
+                        continue;                        // the world is stopping: leave idle Ps to the stopper
+                    }
+                    dropDeadStopper();
                 }
                 if (owner == null ? p.tryAcquire(me) : (!owner.isAlive() && p.tryTakeOver(owner, me))) {
                     return p;

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -22,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * allocate, fill, hand over, free and drop objects — a dropped object is garbage, never freed explicitly — while
  * a driver runs stop-the-world cycles that mark exactly the model's live objects, and a background sweeper sweeps
  * alongside allocation's lazy sweeping. No live object may be freed or overwritten, no allocation may overlap a
- * live object or come back dirty, and after the last cycle only the live objects remain, by MemStats and by the
- * recount oracle. Mutators change the model only while holding a P, so a stopped world sees it exactly.
+ * live object or come back dirty, every fourth cycle the recount oracle audits the stopped heap, and after the
+ * last cycle only the live objects remain, by MemStats and by the recount oracle. Mutators change the model only while holding a P, so a stopped world sees it exactly.
  */
 class ConcurrentSweepTest {
     static final int THREADS = 4;
@@ -58,17 +59,36 @@ class ConcurrentSweepTest {
                         () -> work(heap, mem, base, live, handoff, rnd,
                                 () -> cycles.get() >= MIN_CYCLES || failure.get() != null)));
             }
+            Semaphore sweeping = new Semaphore(1);
             Thread driver = start("driver", failure, () -> {
                 while (!mutatorsDone.get()) {
                     GcCycle.run(heap, live.keySet());
-                    cycles.incrementAndGet();
+                    int n = cycles.incrementAndGet();
                     MemStatsInvariants.check(heap.readMemStats());
+                    if (n % 4 == 0) {
+                        // Mid-run audit: world stopped, background sweeper paused, so nothing is in flight.
+                        sweeping.acquireUninterruptibly();
+                        heap.procs().stopTheWorld();
+                        try {
+                            HeapAudit.check(heap);
+                        } finally {
+                            heap.procs().startTheWorld();
+                            sweeping.release();
+                        }
+                    }
                     sleepMillis(15);
                 }
             });
             Thread sweeper = start("background-sweeper", failure, () -> {
                 while (!mutatorsDone.get()) {
-                    if (!MSweep.sweepOne(heap.mheap())) {
+                    sweeping.acquireUninterruptibly();
+                    boolean swept;
+                    try {
+                        swept = MSweep.sweepOne(heap.mheap());
+                    } finally {
+                        sweeping.release();
+                    }
+                    if (!swept) {
                         sleepMillis(1);
                     }
                 }

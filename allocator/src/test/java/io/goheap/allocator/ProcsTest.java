@@ -68,7 +68,7 @@ class ProcsTest {
             CountDownLatch letGo = new CountDownLatch(1);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             long[] nested = new long[1];
-            Thread holder = new Thread(() -> {
+            Runnable holding0 = () -> {
                 try (Mutator m = heap.attach()) {
                     holding.countDown();
                     await(letGo);
@@ -77,9 +77,16 @@ class ProcsTest {
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 }
-            });
+            };
+            // The holder must sit on P0, which the stopper takes first, so P1 stays idle while the stopper waits:
+            // only the claim keeps the late thread off it. A thread tries P (id mod 2) first.
+            Thread holder;
+            do {
+                holder = new Thread(holding0);
+            } while (holder.threadId() % 2 != 0);
             holder.start();
             holding.await();
+            assertSame(holder, procs.get(0).ownerPlain(), "the holder sits on P0");
 
             CountDownLatch stopped = new CountDownLatch(1);
             CountDownLatch restart = new CountDownLatch(1);
@@ -113,6 +120,23 @@ class ProcsTest {
             assertNotNull(newcomer.get(), "the waiting thread got its P once the world restarted");
             heap.free(newcomer.get());
             assertFalse(procs.worldStopping());
+            HeapAudit.check(heap);
+        }
+    }
+
+    @Test
+    void aStopperThatDiesDoesNotFreezeTheHeap() throws Exception {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).build()) {
+            Procs procs = heap.procs();
+            Thread stopper = new Thread(procs::stopTheWorld);   // stops the world and dies holding it
+            stopper.start();
+            stopper.join();
+            assertTrue(procs.worldStopping());
+            long p = heap.malloc(64);                           // drops the dead claim, takes over a dead P
+            heap.free(p);
+            assertFalse(procs.worldStopping());
+            procs.stopTheWorld();                               // and the world can be stopped again
+            procs.startTheWorld();
             HeapAudit.check(heap);
         }
     }

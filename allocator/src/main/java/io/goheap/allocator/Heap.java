@@ -149,11 +149,13 @@ public final class Heap implements AutoCloseable {
 
     /**
      * Returns every free page to the OS now (Go's {@code debug.FreeOSMemory}, minus the collection goheap does
-     * not have yet): first the caches of Ps no thread holds give their spans back (so spans whose objects were
-     * all freed return to the heap), then every free page is released. Returns the bytes released.
+     * not have yet): spans still waiting for sweeping are swept, the caches of Ps no thread holds give their
+     * spans back (so spans whose objects were all freed return to the heap), then every free page is released.
+     * Returns the bytes released.
      */
     public long freeOSMemory() {
         ensureOpen();
+        MSweep.finishSweep(mheap);
         procs.flushIdle();
         return scavenger.releaseAll();
     }

@@ -40,7 +40,7 @@ public final class Heap implements AutoCloseable {
     private Heap(Builder b) {
         OsMemory os = b.os != null ? b.os : OsMemory.system();
         this.space = new AddressSpace(os, b.reservation);
-        this.mheap = new MHeap(space);
+        this.mheap = new MHeap(space, b.decommitMode);
         this.procs = new Procs(mheap, b.maxProcs);
         this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
         this.maxAlloc = b.reservation;

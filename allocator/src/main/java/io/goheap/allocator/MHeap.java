@@ -1,5 +1,6 @@
 package io.goheap.allocator;
 
+import io.goheap.ffi.OsMemory;
 import io.goheap.pagealloc.AddressSpace;
 import io.goheap.pagealloc.ArenaIndex;
 import io.goheap.pagealloc.PageAllocator;
@@ -25,8 +26,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>{@code inUsePages} = pages of live spans = the page allocator's in-use pages, except while the
  *       scavenger temporarily holds a run it is releasing.</li>
  *   <li>{@code zeroedBase[a]}: bytes of arena {@code a} below it may have been used; above it, memory is as the
- *       OS gave it (zero). A span wholly above needs no zeroing (Go's {@code allocNeedsZero}); released pages
- *       are below it, so they are zeroed on reuse whatever the decommit mode did to them.</li>
+ *       OS gave it (zero). A span wholly above needs no zeroing (Go's {@code allocNeedsZero}). Released pages are
+ *       below it; a span made only of released pages needs no zeroing either when the decommit mode leaves them
+ *       reading as zero ({@code MADV_DONTNEED}, hard decommit), but does after {@code MADV_FREE}.</li>
+ *   <li>Pages released by hard decommit are {@code PROT_NONE}: a span that takes any of them commits its range
+ *       again before it is published (Go's {@code sysUsed}), so no access can fault.</li>
  * </ul>
  */
 final class MHeap {
@@ -56,8 +60,19 @@ final class MHeap {
     /** Per size class: objects freed by sweeping (unmarked at the end of a cycle). MemStats adds them to Frees. */
     final AtomicLongArray sweptFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
 
-    MHeap(AddressSpace space) {
+    private final OsMemory os;
+    /** Released pages must be committed again before use (hard decommit leaves them PROT_NONE). */
+    private final boolean recommitReleased;
+    /** Released pages read as zero when used again (MADV_DONTNEED and hard decommit; not MADV_FREE). */
+    private final boolean releasedReadZero;
+    /** Scavenged pages among those the last {@link #allocPages} returned; under lock. */
+    private long lastAllocScavenged;
+
+    MHeap(AddressSpace space, OsMemory.DecommitMode decommitMode) {
         this.space = space;
+        this.os = space.os();
+        this.recommitReleased = decommitMode == OsMemory.DecommitMode.HARD;
+        this.releasedReadZero = decommitMode != OsMemory.DecommitMode.FREE;
         this.pages = new PageAllocator(space.base(), space.limit());
         this.lock = pages.lock();
         this.spans = new ArenaIndex<>(space);
@@ -85,7 +100,7 @@ final class MHeap {
         lock.lock();
         try {
             long addr = allocPages(npages);
-            MSpan s = new MSpan(addr, npages, spanClass, allocNeedsZero(addr, npages), sweepgen);
+            MSpan s = new MSpan(addr, npages, spanClass, needsZero(addr, npages), sweepgen);
             publish(s);
             return s;
         } finally {
@@ -115,7 +130,7 @@ final class MHeap {
             lock.lock();
             try {
                 long addr = allocPages(npages);
-                s = new MSpan(addr, npages, noscan, allocNeedsZero(addr, npages), sweepgen);
+                s = new MSpan(addr, npages, noscan, needsZero(addr, npages), sweepgen);
                 publish(s);
                 largeAllocCount++;
                 largeAllocBytes += s.elemSize;
@@ -177,6 +192,11 @@ final class MHeap {
         return 112 + arrays;
     }
 
+    /**
+     * A run of {@code npages} pages, grown into if need be, usable at once: pages that hard decommit left
+     * PROT_NONE are committed again. If that fails, the whole run is released (so none of it can be mistaken
+     * for usable memory), goes back as released pages, and the error propagates. Heap lock held.
+     */
     private long allocPages(int npages) {
         long addr = pages.alloc(npages);
         if (addr == 0) {
@@ -186,7 +206,28 @@ final class MHeap {
                 throw new IllegalStateException("grew the heap but found no run of " + npages + " pages");
             }
         }
+        lastAllocScavenged = pages.lastAllocScavengedPages();
+        if (lastAllocScavenged > 0 && recommitReleased) {
+            long bytes = (long) npages << SizeClasses.PAGE_SHIFT;
+            try {
+                os.commit(addr, bytes);
+            } catch (RuntimeException e) {
+                try {
+                    os.decommit(addr, bytes, OsMemory.DecommitMode.HARD);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+                pages.freeReleased(addr, npages);
+                throw e;
+            }
+        }
         return addr;
+    }
+
+    /** Whether the run {@link #allocPages} just returned may hold old data. Heap lock held. */
+    private boolean needsZero(long addr, int npages) {
+        boolean used = allocNeedsZero(addr, npages);
+        return used && !(releasedReadZero && lastAllocScavenged == npages);
     }
 
     /** Commits more arenas for at least {@code npages} pages (Go's mheap.grow). Heap lock held. */

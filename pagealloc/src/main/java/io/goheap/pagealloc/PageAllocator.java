@@ -544,6 +544,22 @@ public final class PageAllocator {
         freeRange(page, npages);
     }
 
+    /**
+     * Frees {@code [address, address + npages*PAGE_SIZE)} as released memory: free, with every page marked
+     * scavenged. For a caller that took pages, released their memory and could not make it usable again (a
+     * failed re-commit): the next allocation of them then sees them as released. Same checks as {@link #free}.
+     */
+    public void freeReleased(long address, long npages) {
+        free(address, npages);
+        long page = (address - base) >>> PAGE_SHIFT;
+        long end = page + npages;
+        while (page < end) {
+            int n = (int) Math.min(end - page, CHUNK_PAGES - (page & (CHUNK_PAGES - 1)));
+            markScavenged(page, n);
+            page += n;
+        }
+    }
+
     private static boolean isPageInUse(long[] b, int o, int i) {
         return (b[o + (i >>> 6)] & (1L << i)) != 0;
     }

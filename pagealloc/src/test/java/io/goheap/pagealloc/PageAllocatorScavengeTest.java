@@ -100,6 +100,25 @@ class PageAllocatorScavengeTest {
     }
 
     @Test
+    void freeReleasedMarksAWholeRunScavengedAcrossChunks() {
+        PageAllocator pa = newPageAlloc(desc().c(0, 0, CHUNK).c(1, 0, CHUNK), desc().c(0).c(1));
+        locked(pa, () -> {
+            long start = pageBase(0, CHUNK - 3);
+            pa.freeReleased(start, 10);                 // 3 pages in chunk 0, 7 in chunk 1
+            assertEquals(10, pa.releasedPages());
+            assertEquals(0, pa.freePages());
+            assertEquals(2 * CHUNK - 10, pa.inUsePages());
+            assertEquals(start, pa.alloc(10));
+            assertEquals(10, pa.lastAllocScavengedPages(), "the next user sees the run as released");
+            pa.free(start, 10);
+            assertEquals(10, pa.freePages(), "an ordinary free does not mark pages released");
+            assertThrowsWithValue(IllegalStateException.class, "already free", () -> pa.freeReleased(start, 1));
+            assertEquals(10, pa.freePages(), "a rejected freeReleased changes nothing");
+        });
+        pa.verify();
+    }
+
+    @Test
     void runIsInUseWhileReleasedAndScavengedAfterwards() {
         PageAllocator pa = newPageAlloc(desc().c(0), desc().c(0));
         AtomicBoolean called = new AtomicBoolean();

@@ -5,6 +5,7 @@ import io.goheap.pagealloc.AddressSpace;
 import io.goheap.scavenger.Scavenger;
 
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An off-heap heap with Go's allocator: size classes, per-P caches, spans, large and tiny objects, explicit
@@ -36,6 +37,12 @@ public final class Heap implements AutoCloseable {
     private final Scavenger scavenger;
     private final long maxAlloc;
     private volatile boolean closed;
+    /**
+     * Held (shared) by {@link #freeOSMemory} while it makes system calls on addresses of the heap's range, and
+     * (exclusive) by {@link #close} while it unmaps the range, so no madvise can reach a range that was unmapped
+     * and perhaps mapped again by someone else.
+     */
+    private final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
 
     private Heap(Builder b) {
         OsMemory os = b.os != null ? b.os : OsMemory.system();
@@ -154,10 +161,15 @@ public final class Heap implements AutoCloseable {
      * Returns the bytes released.
      */
     public long freeOSMemory() {
-        ensureOpen();
-        MSweep.finishSweep(mheap);
-        procs.flushIdle();
-        return scavenger.releaseAll();
+        osCalls.readLock().lock();
+        try {
+            ensureOpen();
+            MSweep.finishSweep(mheap);
+            procs.flushIdle();
+            return scavenger.releaseAll();
+        } finally {
+            osCalls.readLock().unlock();
+        }
     }
 
     public boolean isClosed() {
@@ -172,7 +184,16 @@ public final class Heap implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            space.close();
+            // Wait for system calls in flight on the range: FreeOSMemory's releases, then (under the heap lock)
+            // commits by allocations. Both check closed afterwards, so none starts once the range is gone.
+            osCalls.writeLock().lock();
+            mheap.lock.lock();
+            try {
+                space.close();
+            } finally {
+                mheap.lock.unlock();
+                osCalls.writeLock().unlock();
+            }
         }
     }
 

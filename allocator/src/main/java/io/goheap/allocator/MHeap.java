@@ -209,6 +209,10 @@ final class MHeap {
         lastAllocScavenged = pages.lastAllocScavengedPages();
         if (lastAllocScavenged > 0 && recommitReleased) {
             long bytes = (long) npages << SizeClasses.PAGE_SHIFT;
+            if (space.isClosed()) {              // Heap.close unmaps under this lock: never mprotect after it
+                pages.freeReleased(addr, npages);
+                throw new IllegalStateException("heap is closed");
+            }
             try {
                 os.commit(addr, bytes);
             } catch (RuntimeException e) {

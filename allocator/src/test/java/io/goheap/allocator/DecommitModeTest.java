@@ -11,6 +11,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -81,6 +83,49 @@ class DecommitModeTest {
             heap.free(again);
             heap.free(a);
             HeapAudit.check(heap);
+        }
+    }
+
+    /**
+     * Closing a heap while another thread allocates, frees and returns memory to the OS must not let a system
+     * call reach the unmapped range (which someone else may map next): that thread only ever sees
+     * IllegalStateException, and the JVM survives. Hard decommit rounds exercise the re-commit path as well.
+     */
+    @Test
+    void closeRacingAllocationAndReleaseIsSafe() throws Exception {
+        for (int round = 0; round < 24; round++) {
+            DecommitMode mode = round % 2 == 0 ? DecommitMode.HARD : DecommitMode.DONTNEED;
+            Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).decommitMode(mode).build();
+            CountDownLatch running = new CountDownLatch(1);
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            Thread worker = new Thread(() -> {
+                try {
+                    for (int i = 0; ; i++) {
+                        long big = heap.malloc(1 << 20);
+                        long small = heap.malloc(64);
+                        heap.free(big);
+                        heap.free(small);
+                        heap.freeOSMemory();
+                        if (i == 3) {
+                            running.countDown();
+                        }
+                    }
+                } catch (IllegalStateException expected) {
+                    // the heap was closed under it: "heap is closed", or a closed segment
+                } catch (Throwable t) {
+                    unexpected.set(t);
+                } finally {
+                    running.countDown();
+                }
+            });
+            worker.start();
+            running.await();
+            Thread.sleep(round % 4);
+            heap.close();
+            worker.join();
+            int r = round;
+            assertNull(unexpected.get(), () -> "round " + r + ": " + unexpected.get());
+            assertTrue(heap.isClosed());
         }
     }
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Go's physical-memory-utilization check (TestPhysicalMemoryUtilization, testprog GCPhys) through the whole heap,
- * with explicit frees standing in for Go's collection: allocate 32 MiB in 64 KiB objects and touch them, free every
+ * with explicit frees standing in for Go's collection: allocate 64 MiB in 64 KiB objects and touch them, free every
  * other one, call {@link Heap#freeOSMemory()}. The holes must go back to the OS, as the kernel sees it (RSS for
  * MADV_DONTNEED, LazyFree for MADV_FREE) and as MemStats reports it: {@code HeapSys − HeapReleased} may exceed the
  * live bytes by no more than Go's bound, 10% plus one OS page per 64 KiB object. Like {@link OsMemoryRssTest}, each
@@ -29,8 +29,13 @@ class HeapRssTest {
 
     private static final long MIB = 1L << 20;
     private static final int CHUNK = 64 << 10;
-    private static final int CHUNKS = (32 << 20) / CHUNK;
+    private static final int CHUNKS = (64 << 20) / CHUNK;
     private static final long HOLES = (long) CHUNK * (CHUNKS / 2);
+    /**
+     * What the rest of the JVM may add to RSS, or take from it, between the two readings (JIT, GC, class loading
+     * on a shared 2-core machine): seen up to 2.5 MiB; the holes are 32 MiB.
+     */
+    private static final long NOISE = 6 * MIB;
 
     static Stream<Arguments> bindingsAndModes() {
         return OsMemoryRssTest.bindings().flatMap(os -> Stream.of(DecommitMode.DONTNEED, DecommitMode.FREE)
@@ -61,9 +66,9 @@ class HeapRssTest {
             long rssDrop = touched.rss() - after.rss();
             long lazyRise = after.lazyFree() - touched.lazyFree();
             if (mode == DecommitMode.DONTNEED) {
-                assertBetween(HOLES - 2 * MIB, HOLES + 8 * MIB, rssDrop, "RSS drop after freeOSMemory");
+                assertBetween(HOLES - NOISE, HOLES + NOISE, rssDrop, "RSS drop after freeOSMemory");
             } else {
-                assertBetween(HOLES - 2 * MIB, HOLES + 8 * MIB, lazyRise, "LazyFree rise after freeOSMemory");
+                assertBetween(HOLES - NOISE, HOLES + NOISE, lazyRise, "LazyFree rise after freeOSMemory");
             }
 
             MemStats m = heap.readMemStats();

@@ -37,6 +37,8 @@ public final class Heap implements AutoCloseable {
     private final Scavenger scavenger;
     private final long maxAlloc;
     private volatile boolean closed;
+    /** Whether the whole reservation reads and writes without faulting (see {@link #segment()}). */
+    private final boolean wholeRangeAccessible;
     /**
      * Held (shared) by {@link #freeOSMemory} while it makes system calls on addresses of the heap's range, and
      * (exclusive) by {@link #close} while it unmaps the range, so no madvise can reach a range that was unmapped
@@ -47,10 +49,27 @@ public final class Heap implements AutoCloseable {
     private Heap(Builder b) {
         OsMemory os = b.os != null ? b.os : OsMemory.system();
         this.space = new AddressSpace(os, b.reservation);
+        this.wholeRangeAccessible = makeAccessible(space, os);
         this.mheap = new MHeap(space, b.decommitMode);
         this.procs = new Procs(mheap, b.maxProcs);
         this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
         this.maxAlloc = b.reservation;
+    }
+
+    /**
+     * Makes the whole reservation readable and writable, so that no access through {@link #segment()} can fault,
+     * even at an address the heap never handed out. The reservation is MAP_NORESERVE, so this charges nothing
+     * against the kernel's commit limit and costs no memory until a page is touched (heap accounting still grows
+     * arena by arena, as Go's). Under strict overcommit ({@code vm.overcommit_memory=2}) the kernel refuses;
+     * the range then stays PROT_NONE beyond the committed arenas, as Go's heap does.
+     */
+    private static boolean makeAccessible(AddressSpace space, OsMemory os) {
+        try {
+            os.commit(space.base(), space.limit() - space.base());
+            return true;
+        } catch (RuntimeException refused) {
+            return false;
+        }
     }
 
     /** A heap with the defaults: {@link AddressSpace#DEFAULT_RESERVATION}, GOMAXPROCS Ps, the system binding. */
@@ -120,7 +139,14 @@ public final class Heap implements AutoCloseable {
         return ObjectLookup.find(mheap, address, false).base();
     }
 
-    /** The whole reserved range as one segment; {@code segment().address() == base()}. Closed with the heap. */
+    /**
+     * The whole reserved range as one segment; {@code segment().address() == base()}. Closed with the heap: any
+     * access after {@link #close()} throws. Any address in it can be read and written without faulting (memory
+     * never touched reads as zero), with two exceptions: pages returned to the OS in
+     * {@link OsMemory.DecommitMode#HARD} mode are inaccessible until the heap reuses them, so a use after free
+     * there ends the JVM — the purpose of that debugging mode, as of Go's {@code harddecommit}; and under strict
+     * overcommit ({@code vm.overcommit_memory=2}) addresses beyond the arenas the heap has grown into fault too.
+     */
     public MemorySegment segment() {
         ensureOpen();
         return mheap.memory();
@@ -203,6 +229,10 @@ public final class Heap implements AutoCloseable {
         return mheap;
     }
 
+    boolean wholeRangeAccessible() {
+        return wholeRangeAccessible;
+    }
+
     Procs procs() {
         return procs;
     }
@@ -222,6 +252,9 @@ public final class Heap implements AutoCloseable {
         }
     }
 
+    /** The largest reservation a heap takes: 2^31 pages of 8 KiB (16 TiB), so any object's page count fits an int. */
+    public static final long MAX_RESERVATION = 1L << 44;
+
     /** Configures a {@link Heap}. */
     public static final class Builder {
         private long reservation = AddressSpace.DEFAULT_RESERVATION;
@@ -232,10 +265,17 @@ public final class Heap implements AutoCloseable {
         private Builder() {
         }
 
-        /** Address space to reserve, a multiple of 64 MiB (default 256 GiB; reserving costs no memory). */
+        /**
+         * Address space to reserve, a multiple of 64 MiB up to {@link #MAX_RESERVATION} (default 256 GiB; reserving
+         * costs no memory).
+         */
         public Builder reservation(long bytes) {
             if (bytes <= 0 || bytes % AddressSpace.ARENA_BYTES != 0) {
                 throw new IllegalArgumentException("reservation must be a positive multiple of 64 MiB: " + bytes);
+            }
+            if (bytes > MAX_RESERVATION) {
+                throw new IllegalArgumentException("reservation " + bytes + " exceeds the maximum of " + MAX_RESERVATION
+                        + " bytes (16 TiB: spans count their 8 KiB pages in an int)");
             }
             this.reservation = bytes;
             return this;
@@ -256,7 +296,11 @@ public final class Heap implements AutoCloseable {
             return this;
         }
 
-        /** How free pages go back to the OS (default MADV_DONTNEED, as Go on Linux). */
+        /**
+         * How free pages go back to the OS (default MADV_DONTNEED, as Go on Linux). {@code HARD} is a debugging
+         * mode (Go's {@code GODEBUG=harddecommit=1}): released pages become inaccessible, so reading or writing a
+         * freed object after {@link Heap#freeOSMemory()} faults and ends the JVM instead of going unnoticed.
+         */
         public Builder decommitMode(OsMemory.DecommitMode mode) {
             this.decommitMode = java.util.Objects.requireNonNull(mode, "mode");
             return this;

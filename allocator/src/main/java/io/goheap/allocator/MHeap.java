@@ -100,9 +100,14 @@ final class MHeap {
         lock.lock();
         try {
             long addr = allocPages(npages);
-            MSpan s = new MSpan(addr, npages, spanClass, needsZero(addr, npages), sweepgen);
-            publish(s);
-            return s;
+            try {
+                MSpan s = new MSpan(addr, npages, spanClass, needsZero(addr, npages), sweepgen);
+                publish(s);
+                return s;
+            } catch (Throwable t) {
+                unwindAlloc(addr, npages);
+                throw t;
+            }
         } finally {
             lock.unlock();
         }
@@ -130,8 +135,13 @@ final class MHeap {
             lock.lock();
             try {
                 long addr = allocPages(npages);
-                s = new MSpan(addr, npages, noscan, needsZero(addr, npages), sweepgen);
-                publish(s);
+                try {
+                    s = new MSpan(addr, npages, noscan, needsZero(addr, npages), sweepgen);
+                    publish(s);
+                } catch (Throwable t) {
+                    unwindAlloc(addr, npages);
+                    throw t;
+                }
                 largeAllocCount++;
                 largeAllocBytes += s.elemSize;
             } finally {
@@ -167,6 +177,16 @@ final class MHeap {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Undoes a span allocation that failed after its pages were taken — typically the Java heap running out
+     * while the span descriptor or the page index's arrays are created — so no page stays taken or indexed.
+     * The pages go back as free (not released: they may hold data). Heap lock held.
+     */
+    private void unwindAlloc(long addr, int npages) {
+        spans.clear(addr, npages);
+        pages.free(addr, npages);
     }
 
     private void publish(MSpan s) {

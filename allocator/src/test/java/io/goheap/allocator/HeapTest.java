@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class HeapTest {
     static final long RESERVATION = 1L << 30;
@@ -114,6 +115,54 @@ class HeapTest {
         }
         HeapAudit.check(heap);
         assertEquals(0, heap.readMemStats().heapObjects());
+    }
+
+    @Test
+    void theSegmentReadsAndWritesAnywhereInTheReservationWithoutFaulting() {
+        assumeTrue(heap.wholeRangeAccessible(), "strict overcommit: the reservation stays PROT_NONE beyond the arenas");
+        MemorySegment m = heap.segment();
+        assertEquals(heap.reservation(), m.byteSize());
+        long last = m.byteSize() - 8;
+        assertEquals(0, m.get(ValueLayout.JAVA_LONG, 0), "never handed out, never touched: reads as zero");
+        assertEquals(0, m.get(ValueLayout.JAVA_LONG, last));
+        m.set(ValueLayout.JAVA_LONG, last, 42L);
+        assertEquals(42L, m.get(ValueLayout.JAVA_LONG, last));
+        m.set(ValueLayout.JAVA_LONG, last, 0L);
+        long p = heap.malloc(64);
+        assertEquals(0, m.get(ValueLayout.JAVA_LONG, p - heap.base()));
+        heap.free(p);
+        HeapAudit.check(heap);
+    }
+
+    @Test
+    void runningOutOfJavaHeapWhileIndexingAHugeObjectTakesNothing() {
+        // 3 TiB of pages need ~1.5 GiB of page-index arrays on the Java heap (tests run with -Xmx1g): the
+        // allocation fails part-way, and must give back its pages and index entries.
+        try (Heap huge = Heap.builder().reservation(4L << 40).maxProcs(1).build()) {
+            assertThrows(OutOfMemoryError.class, () -> huge.malloc(3L << 40));
+            MemStats m = huge.readMemStats();
+            assertEquals(0, m.heapInuse());
+            assertEquals(0, m.heapObjects());
+            MHeap h = huge.mheap();
+            h.lock.lock();
+            try {
+                assertEquals(0, h.pages.inUsePages(), "no page stays taken");
+                h.pages.verify();
+            } finally {
+                h.lock.unlock();
+            }
+            long p = huge.malloc(1 << 20);
+            assertEquals(p, huge.baseOf(p + 4096));
+            huge.free(p);
+            assertEquals(0, huge.readMemStats().heapObjects());
+        }
+    }
+
+    @Test
+    void reservationsBeyond16TiBAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Heap.builder().reservation(Heap.MAX_RESERVATION + io.goheap.pagealloc.AddressSpace.ARENA_BYTES));
+        assertTrue(e.getMessage().contains("16 TiB"), e.getMessage());
     }
 
     @Test

@@ -260,14 +260,16 @@ final class MCache {
         if (after == -1) {
             throw doubleFree(s, idx);
         }
-        count(FREES + s.sizeClass);
         if ((after & MSpan.R_CACHED) == 0) {
             long pending = after & MSpan.R_PENDING_MASK;
             long published = (after & MSpan.R_COUNT_MASK) >>> MSpan.R_COUNT_SHIFT;
             if ((after & MSpan.R_FULL) != 0 || pending >= published) {
-                heap.central[s.spanClass].settleAfterRemoteFree(s);
+                if (!heap.central[s.spanClass].settleAfterRemoteFree(s, idx)) {
+                    throw doubleFree(s, idx);
+                }
             }
         }
+        count(FREES + s.sizeClass);
     }
 
     private void freeTiny(MSpan s, int slot, int off, long address) {

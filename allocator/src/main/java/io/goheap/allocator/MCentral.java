@@ -106,13 +106,25 @@ final class MCentral {
         }
     }
 
-    /** A remote freer found the span uncached and in need of attention: merge, move or free it. */
-    void settleAfterRemoteFree(MSpan s) {
+    /**
+     * A remote freer of object {@code idx} found the span uncached and in need of attention: merge, move or free
+     * it. Returns false if the free did not happen: the span had gone back to the heap with the freer's bit still
+     * set, which means nobody merged it — the object had been freed already, by the free that emptied the span
+     * (a double free racing with the first). The bit and its pending count are then taken back.
+     */
+    boolean settleAfterRemoteFree(MSpan s, int idx) {
         synchronized (this) {
-            if (s.state() != MSpan.IN_USE || (s.remote() & MSpan.R_CACHED) != 0) {
-                return; // freed already, or cached again: the new owner merges
+            if (s.state() != MSpan.IN_USE) {
+                if (s.clearRemoteFreed(idx)) {
+                    s.getAndAddRemote(-1);
+                    return false;
+                }
+                return true;      // merged (and counted) before the span was freed
             }
-            settle(s);
+            if ((s.remote() & MSpan.R_CACHED) == 0) {
+                settle(s);        // else cached again: the new owner merges
+            }
+            return true;
         }
     }
 

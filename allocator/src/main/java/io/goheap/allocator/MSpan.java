@@ -354,6 +354,12 @@ final class MSpan {
         return remote();
     }
 
+    /** Clears object {@code idx}'s remote-free bit; returns whether it was set. */
+    boolean clearRemoteFreed(int idx) {
+        long bit = 1L << idx;
+        return ((long) LONGS.getAndBitwiseAnd(remoteFreed, idx >>> 6, ~bit) & bit) != 0;
+    }
+
     /**
      * Owner merges pending remote frees into the allocation bitmap and returns how many it merged. The
      * pending count (and, when {@code uncachedCount}, the published allocation count) drop by that many in one

@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -155,6 +158,59 @@ class HeapTest {
             assertEquals(p, huge.baseOf(p + 4096));
             huge.free(p);
             assertEquals(0, huge.readMemStats().heapObjects());
+        }
+    }
+
+    /**
+     * Two threads free the same objects in lock-step, each object alone in its span: exactly one free of each
+     * succeeds and the other is reported, also when the first free empties the span and returns it to the heap
+     * while the second is under way (before, the second went uncounted-as-failed and HeapObjects went negative).
+     */
+    @Test
+    void racingDoubleFreesOfObjectsAloneInTheirSpansSucceedOnce() throws Exception {
+        int k = 1500;
+        for (int round = 0; round < 8; round++) {
+            long[] addrs = new long[k];
+            for (int i = 0; i < k; i++) {
+                addrs[i] = heap.malloc(32_000);              // class 32768: one object per span
+            }
+            heap.freeOSMemory();                             // no span cached: every free is remote
+            AtomicLong succeeded = new AtomicLong();
+            AtomicIntegerArray step = new AtomicIntegerArray(2);
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            Thread[] threads = new Thread[2];
+            for (int t = 0; t < 2; t++) {
+                int me = t;
+                threads[t] = new Thread(() -> {
+                    try (Mutator m = heap.attach()) {
+                        for (int i = 0; i < k; i++) {
+                            step.set(me, i);
+                            while (step.get(1 - me) < i) {
+                                Thread.onSpinWait();
+                            }
+                            try {
+                                m.free(addrs[i]);
+                                succeeded.incrementAndGet();
+                            } catch (IllegalStateException | IllegalArgumentException reported) {
+                                // the double free, as a double free or as a free where no object is
+                            }
+                        }
+                        step.set(me, k);
+                    } catch (Throwable e) {
+                        unexpected.set(e);
+                    }
+                });
+            }
+            for (Thread th : threads) {
+                th.start();
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            assertNull(unexpected.get());
+            assertEquals(k, succeeded.get(), "round " + round + ": each object is freed exactly once");
+            assertEquals(0, heap.readMemStats().heapObjects());
+            HeapAudit.check(heap);
         }
     }
 

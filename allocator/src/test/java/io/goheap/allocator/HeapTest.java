@@ -7,6 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -137,27 +138,54 @@ class HeapTest {
         HeapAudit.check(heap);
     }
 
+    /**
+     * 768 GiB of pages need ~384 MiB of page-index arrays on the Java heap: in a JVM given 256 MiB the allocation
+     * fails part-way and must give back its pages and index entries. Run in a child JVM, because exhausting the
+     * Java heap would also starve this JVM's own threads.
+     */
     @Test
-    void runningOutOfJavaHeapWhileIndexingAHugeObjectTakesNothing() {
-        // 3 TiB of pages need ~1.5 GiB of page-index arrays on the Java heap (tests run with -Xmx1g): the
-        // allocation fails part-way, and must give back its pages and index entries.
-        try (Heap huge = Heap.builder().reservation(4L << 40).maxProcs(1).build()) {
-            assertThrows(OutOfMemoryError.class, () -> huge.malloc(3L << 40));
-            MemStats m = huge.readMemStats();
-            assertEquals(0, m.heapInuse());
-            assertEquals(0, m.heapObjects());
-            MHeap h = huge.mheap();
-            h.lock.lock();
-            try {
-                assertEquals(0, h.pages.inUsePages(), "no page stays taken");
-                h.pages.verify();
-            } finally {
-                h.lock.unlock();
+    void runningOutOfJavaHeapWhileIndexingAHugeObjectTakesNothing() throws Exception {
+        String javaBin = ProcessHandle.current().info().command().orElseThrow();
+        Process child = new ProcessBuilder(javaBin, "-Xmx256m", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), JavaHeapExhaustion.class.getName())
+                .redirectErrorStream(true).start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, child.waitFor(), out);
+        assertTrue(out.contains("no page stays taken"), out);
+    }
+
+    /** The child JVM of {@link #runningOutOfJavaHeapWhileIndexingAHugeObjectTakesNothing}. */
+    static final class JavaHeapExhaustion {
+        public static void main(String[] args) {
+            try (Heap huge = Heap.builder().reservation(1L << 40).maxProcs(1).build()) {
+                try {
+                    huge.malloc(768L << 30);
+                    throw new AssertionError("expected the Java heap to run out");
+                } catch (OutOfMemoryError expected) {
+                    // the index arrays did not fit
+                }
+                MemStats m = huge.readMemStats();
+                check(m.heapInuse() == 0 && m.heapObjects() == 0, "MemStats after the failure: " + m.compact());
+                MHeap h = huge.mheap();
+                h.lock.lock();
+                try {
+                    check(h.pages.inUsePages() == 0, "page allocator in-use pages " + h.pages.inUsePages());
+                    h.pages.verify();
+                } finally {
+                    h.lock.unlock();
+                }
+                long p = huge.malloc(1 << 20);
+                check(huge.baseOf(p + 4096) == p, "heap usable afterwards");
+                huge.free(p);
+                check(huge.readMemStats().heapObjects() == 0, "freed");
+                System.out.println("no page stays taken; the heap is usable");
             }
-            long p = huge.malloc(1 << 20);
-            assertEquals(p, huge.baseOf(p + 4096));
-            huge.free(p);
-            assertEquals(0, huge.readMemStats().heapObjects());
+        }
+
+        private static void check(boolean ok, String what) {
+            if (!ok) {
+                throw new AssertionError(what);
+            }
         }
     }
 

@@ -8,8 +8,9 @@ import java.util.Objects;
  * in-use span it holds that span, so {@code spanOf(p)} is two array loads. One {@code Object[8192]} per 64 MiB
  * arena, created the first time a page of that arena is set.
  *
- * <p>Invariants: only pages of committed arenas ({@code [base, committedEnd)} when set) ever hold a value;
- * arena arrays, once created, are never dropped, so {@link #metadataBytes} only grows.
+ * <p>Invariants: only pages of committed arenas ({@code [base, committedEnd)} when set) ever hold a value; an
+ * arena's array exists from the first set of one of its pages until a {@link #clear} covers the whole arena (a
+ * huge object's pages, typically), so {@link #metadataBytes} follows the arenas in use.
  *
  * <p>Thread-safety: {@link #set} and {@link #clear} must be called under the caller's heap lock (one writer at a
  * time). {@link #get} is lock-free and uses plain reads: it never throws and sees either null or a value some
@@ -101,11 +102,15 @@ public final class ArenaIndex<T> {
             int from = (int) (page % PAGES_PER_ARENA);
             int to = (int) Math.min(PAGES_PER_ARENA, from + (end - page));
             Object[] pages = arenas[arena];
-            if (pages == null) {
-                if (value == null) { // nothing was ever set in this arena: nothing to clear
-                    page += to - from;
-                    continue;
+            if (value == null && (pages == null || from == 0 && to == PAGES_PER_ARENA)) {
+                if (pages != null) {  // the whole arena is cleared: its array can go (a racing get then sees null)
+                    arenas[arena] = null;
+                    metadataBytes -= arrayBytes(PAGES_PER_ARENA);
                 }
+                page += to - from;    // else nothing was ever set in this arena: nothing to clear
+                continue;
+            }
+            if (pages == null) {
                 pages = new Object[PAGES_PER_ARENA];
                 arenas[arena] = pages;
                 metadataBytes += arrayBytes(PAGES_PER_ARENA);

@@ -116,6 +116,25 @@ class ArenaIndexTest {
     }
 
     @Test
+    void clearingAWholeArenaDropsItsArrayAndAPartialClearKeepsIt() {
+        space.commitArenas(ARENA_BYTES);                        // a third arena
+        long empty = index.metadataBytes();
+        index.set(base, 2 * ArenaIndex.PAGES_PER_ARENA, "huge");           // two whole arenas
+        index.set(base + 2 * ARENA_BYTES, 3, "small");
+        assertEquals(empty + 3 * ARENA_ARRAY_BYTES, index.metadataBytes());
+        index.clear(base + 2 * ARENA_BYTES, 1);                 // partial: the arena keeps its array
+        assertEquals(empty + 3 * ARENA_ARRAY_BYTES, index.metadataBytes());
+        assertEquals("small", index.get(base + 2 * ARENA_BYTES + PAGE_BYTES));
+        index.clear(base, 2 * ArenaIndex.PAGES_PER_ARENA);
+        assertEquals(empty + ARENA_ARRAY_BYTES, index.metadataBytes(), "both whole arenas gave their arrays back");
+        assertNull(index.get(base));
+        assertNull(index.get(base + ARENA_BYTES + 5 * PAGE_BYTES));
+        index.set(base + 7 * PAGE_BYTES, 1, "again");            // and an arena can be set again later
+        assertEquals("again", index.get(base + 7 * PAGE_BYTES));
+        assertEquals(empty + 2 * ARENA_ARRAY_BYTES, index.metadataBytes());
+    }
+
+    @Test
     void badArgumentsAreRejected() {
         long committedEnd = space.committedEnd();
         record Case(String named, Runnable call) {

@@ -29,6 +29,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * every case the heap is left as it was. Any use after {@link #close()} throws {@link IllegalStateException};
  * so does any access through {@link #segment()}. Exhausting the reserved range throws
  * {@link OutOfMemoryError}.
+ *
+ * <p>What is not caught: two threads freeing the same object at the same moment race in the caller's code, as
+ * with {@code malloc}. The second free is reported whenever it can tell (also when the first emptied the span),
+ * but one that races with the owner's own free of that object can go unnoticed, and if the slot is reused
+ * before the racing free is merged, it frees the new object. Frees of an object by one thread at a time, in any
+ * order across threads, are always checked.
  */
 public final class Heap implements AutoCloseable {
     private final AddressSpace space;

@@ -643,7 +643,7 @@ public final class PageAllocator {
         lastScavenged = s;
         // Every page of the block is now in use, and all below the first free page were already.
         searchPage = blockPage + CACHE_PAGES - 1;
-        cache.fill(pageAddress(blockPage), freeBits, scavBits);
+        cache.fill(this, pageAddress(blockPage), freeBits, scavBits);
         return true;
     }
 

@@ -15,11 +15,18 @@ public final class PageCache {
     /** 1 = that free page is scavenged. */
     private long scav;
     private long lastScavenged;
+    /** The allocator that filled this cache (null for a window built directly, in tests). */
+    private PageAllocator filledBy;
 
     public PageCache() {}
 
     /** A cache holding the given window directly (tests). */
     PageCache(long base, long cache, long scav) {
+        fill(base, cache, scav);
+    }
+
+    void fill(PageAllocator from, long base, long cache, long scav) {
+        this.filledBy = from;
         fill(base, cache, scav);
     }
 
@@ -79,7 +86,12 @@ public final class PageCache {
      */
     public void flush(PageAllocator pages) {
         Objects.requireNonNull(pages, "pages");
+        if (filledBy != null && pages != filledBy && cache != 0) {
+            throw new IllegalStateException(String.format(
+                    "page cache at 0x%x was filled by another page allocator; flush it into that one", base));
+        }
         pages.flushCache(base, cache, scav);
+        filledBy = null;
         base = 0;
         cache = 0;
         scav = 0;

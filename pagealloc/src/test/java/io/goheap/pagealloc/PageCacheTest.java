@@ -165,6 +165,23 @@ class PageCacheTest {
         assertSameBitmaps(newPageAlloc(desc().c(0, 0, 64).c(1), desc().c(0)), b);
     }
 
+    @Test
+    void aCacheFlushesOnlyIntoTheAllocatorThatFilledIt() {
+        PageAllocator a = newPageAlloc(desc().c(0), desc().c(0));
+        PageAllocator other = newPageAlloc(desc().c(0), desc().c(0));
+        PageCache c = new PageCache();
+        locked(a, () -> assertTrue(a.allocToCache(c)));
+        locked(other, () -> assertThrowsWithValue(IllegalStateException.class, "another page allocator",
+                () -> c.flush(other)));
+        assertEquals(64, c.freePageCount(), "the rejected flush left the cache as it was");
+        locked(other, () -> assertEquals(0, other.inUsePages(), "and the other allocator untouched"));
+        locked(a, () -> c.flush(a));
+        assertTrue(c.isEmpty());
+        locked(a, () -> assertEquals(0, a.inUsePages()));
+        a.verify();
+        other.verify();
+    }
+
     // ------------------------------------------------------------ allocToCache
 
     private record Want(long base, long cache, long scav) {}

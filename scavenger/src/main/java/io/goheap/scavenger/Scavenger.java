@@ -13,6 +13,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * its collection. The background worker paced to ~1% of a CPU and the memory-limit goal come with the
  * collector's pacer, which supplies the goal they aim at.
  *
+ * <p>Raw memory: the scavenger calls {@code madvise} (or {@code mprotect}) on whatever free runs its page
+ * allocator reports, without checking whose memory they are. Give it only a page allocator over a range reserved
+ * for it (an {@link io.goheap.pagealloc.AddressSpace}, as {@code Heap} does); over any other memory it would zero
+ * or revoke access to that memory. Like {@link OsMemory}, it is a building block, not a safe API.
+ *
  * <p>Thread-safety: any thread may call; the page allocator's lock serialises the bitmap work and is not held
  * during the system calls (see {@link PageAllocator#scavenge}).
  */

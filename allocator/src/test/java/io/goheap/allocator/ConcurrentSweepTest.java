@@ -3,7 +3,6 @@ package io.goheap.allocator;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.goheap.allocator.ShadowObjects.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -31,9 +31,6 @@ class ConcurrentSweepTest {
     static final int OPS_PER_THREAD = 40_000;
     /** Mutators keep going past their operations until the driver has run this many cycles among them. */
     static final int MIN_CYCLES = 10;
-
-    record Obj(long address, long size, byte fill) {
-    }
 
     @Test
     void cyclesRacingMutatorsAndABackgroundSweeper() throws Exception {
@@ -147,12 +144,10 @@ class ConcurrentSweepTest {
                              List<Obj> mine, SplittableRandom rnd) {
         int dice = rnd.nextInt(100);
         if (dice < 50 || mine.isEmpty() && dice < 75) {
-            long size = size(rnd);
+            long size = randomSize(rnd);
             boolean scan = size >= SizeClasses.TINY_SIZE && rnd.nextInt(4) == 0;
             long p = scan ? m.mallocScan(size) : m.malloc(size);
-            for (long i = 0; i < size; i += size <= 4096 ? 1 : 61) {
-                assertEquals(0, mem.get(ValueLayout.JAVA_BYTE, p - base + i), "allocation not zeroed at +" + i);
-            }
+            checkZero(mem, base, p, size);
             Map.Entry<Long, Obj> below = live.floorEntry(p);
             if (below != null) {
                 assertTrue(below.getKey() + below.getValue().size() <= p, "overlaps a live object below");
@@ -161,9 +156,7 @@ class ConcurrentSweepTest {
             if (above != null) {
                 assertTrue(p + size <= above.getKey(), "overlaps a live object above");
             }
-            byte fill = (byte) rnd.nextInt(1, 256);
-            mem.asSlice(p - base, size).fill(fill);
-            Obj o = new Obj(p, size, fill);
+            Obj o = ShadowObjects.fill(mem, base, p, size, !scan, rnd);
             assertNull(live.put(p, o), "address handed out twice");
             if (rnd.nextInt(3) == 0) {
                 handoff.add(o);
@@ -188,38 +181,6 @@ class ConcurrentSweepTest {
             m.free(o.address());
         }
         // else: dropped — garbage for the next cycle to find and sweep
-    }
-
-    private static long size(SplittableRandom rnd) {
-        int k = rnd.nextInt(100);
-        if (k < 25) {
-            return rnd.nextInt(1, 16);
-        } else if (k < 85) {
-            return rnd.nextInt(16, 1025);
-        } else if (k < 99) {
-            return rnd.nextInt(1025, 32761);
-        }
-        return rnd.nextInt(32761, 300_000);
-    }
-
-    private static void verify(MemorySegment mem, long base, Obj o) {
-        for (long i = 0; i < o.size(); i += o.size() <= 4096 ? 1 : 53) {
-            assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + i),
-                    "live object 0x" + Long.toHexString(o.address()) + " corrupted at +" + i);
-        }
-        assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + o.size() - 1));
-    }
-
-    private static Thread start(String name, AtomicReference<Throwable> failure, Runnable body) {
-        Thread th = new Thread(() -> {
-            try {
-                body.run();
-            } catch (Throwable e) {
-                failure.compareAndSet(null, e);
-            }
-        }, name);
-        th.start();
-        return th;
     }
 
     private static void sleepMillis(long ms) {

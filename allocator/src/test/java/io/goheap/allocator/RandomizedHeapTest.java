@@ -3,7 +3,6 @@ package io.goheap.allocator;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +12,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.goheap.allocator.ShadowObjects.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -28,9 +28,6 @@ import static org.junit.jupiter.api.Assertions.*;
 class RandomizedHeapTest {
     static final int THREADS = 4;
     static final int OPS_PER_THREAD = 60_000;
-
-    record Obj(long address, long size, byte fill) {
-    }
 
     @Test
     void manyThreadsAgainstAShadowModel() throws Exception {
@@ -106,7 +103,7 @@ class RandomizedHeapTest {
             }
             int dice = rnd.nextInt(100);
             if (dice < 55 || mine.isEmpty() && dice < 80) {
-                long size = size(rnd);
+                long size = randomSize(rnd);
                 boolean scan = rnd.nextInt(4) == 0;
                 long p = m != null ? (scan ? m.mallocScan(size) : m.malloc(size)) : (scan ? heap.mallocScan(size) : heap.malloc(size));
                 assertTrue(heap.usableSize(p) >= size);
@@ -120,9 +117,7 @@ class RandomizedHeapTest {
                 if (above != null) {
                     assertTrue(p + size <= above.getKey(), "overlaps the object above");
                 }
-                byte fill = (byte) rnd.nextInt(1, 256);
-                mem.asSlice(p - base, size).fill(fill);
-                Obj o = new Obj(p, size, fill);
+                Obj o = ShadowObjects.fill(mem, base, p, size, !scan, rnd);
                 if (rnd.nextInt(3) == 0) {
                     handoff.add(o);
                 } else {
@@ -159,34 +154,5 @@ class RandomizedHeapTest {
             live.remove(o.address());
             heap.free(o.address());
         }
-    }
-
-    private static long size(SplittableRandom rnd) {
-        int k = rnd.nextInt(100);
-        if (k < 30) {
-            return rnd.nextInt(1, 16);          // tiny
-        } else if (k < 85) {
-            return rnd.nextInt(16, 1025);       // small, 8-byte steps
-        } else if (k < 99) {
-            return rnd.nextInt(1025, 32761);    // small, 128-byte steps
-        }
-        return rnd.nextInt(32761, 300_000);     // large
-    }
-
-    private static void checkZero(MemorySegment mem, long base, long p, long size) {
-        long step = size <= 4096 ? 1 : 61;
-        for (long i = 0; i < size; i += step) {
-            assertEquals(0, mem.get(ValueLayout.JAVA_BYTE, p - base + i), "allocation not zeroed at +" + i);
-        }
-        assertEquals(0, mem.get(ValueLayout.JAVA_BYTE, p - base + size - 1));
-    }
-
-    private static void verify(MemorySegment mem, long base, Obj o) {
-        long step = o.size() <= 4096 ? 1 : 53;
-        for (long i = 0; i < o.size(); i += step) {
-            assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + i),
-                    "object 0x" + Long.toHexString(o.address()) + " corrupted at +" + i);
-        }
-        assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + o.size() - 1));
     }
 }

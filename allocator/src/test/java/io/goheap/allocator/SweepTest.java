@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 
+import static io.goheap.allocator.ShadowObjects.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -23,9 +24,6 @@ class SweepTest {
     private Heap heap;
     private MemorySegment mem;
     private long base;
-
-    record Obj(long address, long size, boolean noscan, byte fill) {
-    }
 
     @BeforeEach
     void open() {
@@ -44,7 +42,7 @@ class SweepTest {
         SplittableRandom rnd = new SplittableRandom(7);
         List<Obj> all = new ArrayList<>();
         for (int i = 0; i < 6000; i++) {
-            all.add(alloc(size(rnd), rnd.nextInt(3) != 0, rnd));
+            all.add(alloc(randomSize(rnd), rnd.nextInt(3) != 0, rnd));
         }
         Set<Long> marked = new HashSet<>();
         for (Obj o : all) {
@@ -55,7 +53,7 @@ class SweepTest {
         // A tiny sub-object lives if anything in its 16-byte block is marked: the block is the unit of marking.
         Set<Long> liveTinyBlocks = new HashSet<>();
         for (Obj o : all) {
-            if (isTiny(o) && marked.contains(o.address())) {
+            if (o.isTiny() && marked.contains(o.address())) {
                 liveTinyBlocks.add(o.address() & ~15L);
             }
         }
@@ -75,10 +73,10 @@ class SweepTest {
         long survivors = 0;
         Set<Long> survivingBlocks = new HashSet<>();
         for (Obj o : all) {
-            boolean lives = isTiny(o) ? liveTinyBlocks.contains(o.address() & ~15L) : marked.contains(o.address());
+            boolean lives = o.isTiny() ? liveTinyBlocks.contains(o.address() & ~15L) : marked.contains(o.address());
             if (lives) {
-                verify(o);
-                if (!isTiny(o)) {
+                verify(mem, base, o);
+                if (!o.isTiny()) {
                     survivors++;
                 } else {
                     survivingBlocks.add(o.address() & ~15L);
@@ -94,7 +92,7 @@ class SweepTest {
         }
         assertEquals(survivors + survivingBlocks.size(), swept.heapObjects(), "HeapObjects = marked objects");
         for (Obj o : all) {
-            boolean lives = isTiny(o) ? liveTinyBlocks.contains(o.address() & ~15L) : marked.contains(o.address());
+            boolean lives = o.isTiny() ? liveTinyBlocks.contains(o.address() & ~15L) : marked.contains(o.address());
             if (lives) {
                 heap.free(o.address());
             }
@@ -106,7 +104,7 @@ class SweepTest {
     void aCycleWithNothingMarkedEmptiesTheHeap() {
         SplittableRandom rnd = new SplittableRandom(11);
         for (int i = 0; i < 4000; i++) {
-            alloc(size(rnd), rnd.nextBoolean(), rnd);
+            alloc(randomSize(rnd), rnd.nextBoolean(), rnd);
         }
         assertTrue(heap.readMemStats().heapObjects() > 0);
         GcCycle.run(heap, List.of());
@@ -148,7 +146,7 @@ class SweepTest {
         assertEquals(started.heapSys(), after.heapSys(), "the freed slots were reused: the heap did not grow");
         assertTrue(after.heapInuse() <= started.heapInuse());
         for (int i = 0; i < objs.size(); i += 2) {
-            verify(objs.get(i));
+            verify(mem, base, objs.get(i));
         }
         HeapAudit.check(heap);
     }
@@ -177,7 +175,7 @@ class SweepTest {
         for (int i = 0; i < objs.size(); i++) {
             if (i % 2 == 0 && i % 3 != 0) {
                 expectedLive++;
-                verify(objs.get(i));
+                verify(mem, base, objs.get(i));
             }
         }
         assertEquals(expectedLive, heap.readMemStats().heapObjects());
@@ -249,33 +247,6 @@ class SweepTest {
 
     private Obj alloc(long size, boolean noscan, SplittableRandom rnd) {
         long p = noscan ? heap.malloc(size) : heap.mallocScan(size);
-        byte fill = (byte) rnd.nextInt(1, 256);
-        mem.asSlice(p - base, size).fill(fill);
-        return new Obj(p, size, noscan, fill);
-    }
-
-    private static boolean isTiny(Obj o) {
-        return o.noscan() && o.size() < SizeClasses.TINY_SIZE;
-    }
-
-    private static long size(SplittableRandom rnd) {
-        int k = rnd.nextInt(100);
-        if (k < 25) {
-            return rnd.nextInt(1, 16);
-        } else if (k < 85) {
-            return rnd.nextInt(16, 1025);
-        } else if (k < 98) {
-            return rnd.nextInt(1025, 32761);
-        }
-        return rnd.nextInt(32761, 200_000);
-    }
-
-    private void verify(Obj o) {
-        long step = o.size() <= 4096 ? 1 : 37;
-        for (long i = 0; i < o.size(); i += step) {
-            assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + i),
-                    "object 0x" + Long.toHexString(o.address()) + " corrupted at +" + i);
-        }
-        assertEquals(o.fill(), mem.get(ValueLayout.JAVA_BYTE, o.address() - base + o.size() - 1));
+        return ShadowObjects.fill(mem, base, p, size, noscan, rnd);
     }
 }

@@ -25,8 +25,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <h2>Errors</h2>
  * Sizes must be in [1, reservation]: otherwise {@link IllegalArgumentException}. {@code free} of an address
  * outside the heap, inside an object rather than at its start, or not allocated throws
- * {@link IllegalArgumentException}; of an object that is already free, {@link IllegalStateException}. In
- * every case the heap is left as it was. Any use after {@link #close()} throws {@link IllegalStateException};
+ * {@link IllegalArgumentException}; of an object that is already free, {@link IllegalStateException} — or, once
+ * the object's pages have gone back to the heap (a large object, or the last object of its span), the
+ * {@link IllegalArgumentException} of an address where no object is. In every case the heap is left as it was. Any use after {@link #close()} throws {@link IllegalStateException};
  * so does any access through {@link #segment()}. Exhausting the reserved range throws
  * {@link OutOfMemoryError}.
  *

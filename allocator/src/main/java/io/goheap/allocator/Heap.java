@@ -27,9 +27,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * outside the heap, inside an object rather than at its start, or not allocated throws
  * {@link IllegalArgumentException}; of an object that is already free, {@link IllegalStateException} — or, once
  * the object's pages have gone back to the heap (a large object, or the last object of its span), the
- * {@link IllegalArgumentException} of an address where no object is. In every case the heap is left as it was. Any use after {@link #close()} throws {@link IllegalStateException};
- * so does any access through {@link #segment()}. Exhausting the reserved range throws
- * {@link OutOfMemoryError}.
+ * {@link IllegalArgumentException} of an address where no object is. In every case the heap is left as it was.
+ * Any use after {@link #close()} throws {@link IllegalStateException}; so does any access through
+ * {@link #segment()}. Exhausting the reserved range throws {@link OutOfMemoryError}.
  *
  * <p>What is not caught: two threads freeing the same object at the same moment race in the caller's code, as
  * with {@code malloc}. The second free is reported whenever it can tell (also when the first emptied the span),

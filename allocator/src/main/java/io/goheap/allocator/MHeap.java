@@ -99,15 +99,7 @@ final class MHeap {
         int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
         lock.lock();
         try {
-            long addr = allocPages(npages);
-            try {
-                MSpan s = new MSpan(addr, npages, spanClass, needsZero(addr, npages), sweepgen);
-                publish(s);
-                return s;
-            } catch (Throwable t) {
-                unwindAlloc(addr, npages);
-                throw t;
-            }
+            return allocSpan(npages, spanClass);
         } finally {
             lock.unlock();
         }
@@ -134,14 +126,7 @@ final class MHeap {
         synchronized (c) {
             lock.lock();
             try {
-                long addr = allocPages(npages);
-                try {
-                    s = new MSpan(addr, npages, noscan, needsZero(addr, npages), sweepgen);
-                    publish(s);
-                } catch (Throwable t) {
-                    unwindAlloc(addr, npages);
-                    throw t;
-                }
+                s = allocSpan(npages, c.spanClass);
                 largeAllocCount++;
                 largeAllocBytes += s.elemSize;
             } finally {
@@ -180,13 +165,25 @@ final class MHeap {
     }
 
     /**
-     * Undoes a span allocation that failed after its pages were taken — typically the Java heap running out
-     * while the span descriptor or the page index's arrays are created — so no page stays taken or indexed.
-     * The pages go back as free (not released: they may hold data). Heap lock held.
+     * The one place spans are made (Go's {@code allocSpan}): pages, descriptor, index entries. If anything fails
+     * after the pages were taken — typically the Java heap running out while the descriptor or the page index's
+     * arrays are created — the pages go back (as free, not released: they may hold data) and no index entry
+     * stays. Heap lock held.
      */
-    private void unwindAlloc(long addr, int npages) {
-        spans.clear(addr, npages);
-        pages.free(addr, npages);
+    private MSpan allocSpan(int npages, int spanClass) {
+        long addr = allocPages(npages);
+        try {
+            boolean needZero = needsZero(addr, npages);
+            MSpan s = SizeClasses.sizeClassOf(spanClass) == 0
+                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass), needZero, sweepgen)
+                    : new MSpan(addr, npages, spanClass, needZero, sweepgen);
+            publish(s);
+            return s;
+        } catch (Throwable t) {
+            spans.clear(addr, npages);
+            pages.free(addr, npages);
+            throw t;
+        }
     }
 
     private void publish(MSpan s) {

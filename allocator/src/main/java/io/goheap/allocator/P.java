@@ -50,8 +50,14 @@ final class P {
         return false;
     }
 
+    /** Takes the P if it is idle, or if its holder has terminated; returns whether it did. */
+    boolean tryAcquireOrTakeOver(Thread t) {
+        Thread owner = ownerPlain();
+        return owner == null ? tryAcquire(t) : !owner.isAlive() && tryTakeOver(owner, t);
+    }
+
     /** Takes the P from a thread that has terminated while holding it. */
-    boolean tryTakeOver(Thread dead, Thread t) {
+    private boolean tryTakeOver(Thread dead, Thread t) {
         if (OWNER.compareAndSet(this, dead, t)) {
             holds = 1;
             return true;

@@ -84,27 +84,33 @@ final class Procs {
                 throw new IllegalStateException("stopTheWorld from a thread that holds P " + p.id);
             }
         }
-        long wait = 1_000;
-        while (!STOPPER.compareAndSet(this, (Thread) null, me)) {
+        long parkNanos = FIRST_PARK_NANOS;
+        for (int attempt = 0; !STOPPER.compareAndSet(this, (Thread) null, me); attempt++) {
             dropDeadStopper();
-            LockSupport.parkNanos(wait);                 // another stopper holds the world
-            wait = Math.min(wait * 2, 1_000_000);
+            parkNanos = backOff(attempt, parkNanos);     // another stopper holds the world
         }
         for (P p : all) {
-            long backoffNanos = 1_000;
-            for (int attempt = 0; ; attempt++) {
-                Thread owner = p.ownerPlain();
-                if (owner == null ? p.tryAcquire(me) : (!owner.isAlive() && p.tryTakeOver(owner, me))) {
-                    break;
-                }
-                if (attempt < 64) {
-                    Thread.onSpinWait();
-                } else {
-                    LockSupport.parkNanos(backoffNanos);
-                    backoffNanos = Math.min(backoffNanos * 2, 1_000_000);
-                }
+            parkNanos = FIRST_PARK_NANOS;
+            for (int attempt = 0; !p.tryAcquireOrTakeOver(me); attempt++) {
+                parkNanos = backOff(attempt, parkNanos);
             }
         }
+    }
+
+    private static final long FIRST_PARK_NANOS = 1_000;
+    private static final long MAX_PARK_NANOS = 1_000_000;
+
+    /**
+     * Waits before the next attempt, as a Go M waiting for a P: a spin hint for the first 64 attempts, then a
+     * park that doubles from 1 µs up to 1 ms. Returns the next park time.
+     */
+    private static long backOff(int attempt, long parkNanos) {
+        if (attempt < 64) {
+            Thread.onSpinWait();
+            return parkNanos;
+        }
+        LockSupport.parkNanos(parkNanos);
+        return Math.min(parkNanos * 2, MAX_PARK_NANOS);
     }
 
     /** Clears a stop claim whose thread has terminated (its Ps are then taken over as a dead holder's). */
@@ -144,7 +150,7 @@ final class Procs {
 
     private P acquireSlow(Thread me, int start) {
         int n = all.length;
-        long backoffNanos = 1_000;
+        long parkNanos = FIRST_PARK_NANOS;
         for (int attempt = 0; ; attempt++) {
             for (int i = 0; i < n; i++) {
                 P p = all[(start + i) % n];
@@ -160,16 +166,11 @@ final class Procs {
                     }
                     dropDeadStopper();
                 }
-                if (owner == null ? p.tryAcquire(me) : (!owner.isAlive() && p.tryTakeOver(owner, me))) {
+                if (p.tryAcquireOrTakeOver(me)) {
                     return p;
                 }
             }
-            if (attempt < 64) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.parkNanos(backoffNanos);
-                backoffNanos = Math.min(backoffNanos * 2, 1_000_000);
-            }
+            parkNanos = backOff(attempt, parkNanos);
         }
     }
 }

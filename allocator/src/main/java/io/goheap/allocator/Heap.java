@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * An off-heap heap with Go's allocator: size classes, per-P caches, spans, large and tiny objects, explicit
+ * An off-heap heap with Go's allocator: size classes, per-P caches, spans, and large objects, explicit
  * checked {@link #free}, and Go's {@link MemStats}. Addresses are absolute {@code long}s inside one reserved
  * range; read and write them through {@link #segment()} at offset {@code address - base()}.
  *
@@ -23,13 +23,16 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * </ul>
  *
  * <h2>Errors</h2>
- * Sizes must be in [1, reservation]: otherwise {@link IllegalArgumentException}. {@code free} of an address
- * outside the heap, inside an object rather than at its start, or not allocated throws
- * {@link IllegalArgumentException}; of an object that is already free, {@link IllegalStateException} — or, once
- * the object's pages have gone back to the heap (a large object, or the last object of its span), the
- * {@link IllegalArgumentException} of an address where no object is. In every case the heap is left as it was.
- * Any use after {@link #close()} throws {@link IllegalStateException}; so does any access through
- * {@link #segment()}. Exhausting the reserved range throws {@link OutOfMemoryError}.
+ * Sizes must be in [1, reservation]: otherwise {@link IllegalArgumentException}; an object that cannot fit the
+ * reservation's free space (or the largest object, 2^31 − 1 pages) is an {@link OutOfMemoryError} naming the
+ * size, and the heap stays usable. {@code free} of an address outside the heap, inside an object rather than at
+ * its start, or at a scan object's malloc header throws {@link IllegalArgumentException}; of an address where no
+ * object is allocated — a double free, or an address never handed out — {@link IllegalStateException} ("double
+ * free or never allocated": once a slot is free the heap cannot tell the two apart). In every case the heap is
+ * left as it was. Any use after {@link #close()} throws {@link IllegalStateException} "heap is closed" — also
+ * for threads that were waiting for a P when the heap closed, and for an allocation that overlapped the close
+ * (no address of a closed heap is ever returned); so does any access through {@link #segment()}. Exhausting the
+ * reserved range throws {@link OutOfMemoryError}.
  *
  * <p>What is not caught: two threads freeing the same object at the same moment race in the caller's code, as
  * with {@code malloc}. The second free is reported whenever it can tell (also when the first emptied the span),
@@ -92,13 +95,7 @@ public final class Heap implements AutoCloseable {
 
     /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
     public long malloc(long size) {
-        checkSize(size);
-        P p = procs.acquire();
-        try {
-            return p.mcache.malloc(size, true);
-        } finally {
-            p.release();
-        }
+        return allocate(size, true);
     }
 
     /**
@@ -106,10 +103,23 @@ public final class Heap implements AutoCloseable {
      * pointers (typed objects). Objects above 512 bytes carry Go's 8-byte header in front of the address.
      */
     public long mallocScan(long size) {
+        return allocate(size, false);
+    }
+
+    /**
+     * Borrows a P and allocates. The heap may be closed while this thread waits for the P or allocates: then it
+     * throws "heap is closed" and returns no address (one allocated during the close is unusable anyway).
+     */
+    private long allocate(long size, boolean noscan) {
         checkSize(size);
         P p = procs.acquire();
         try {
-            return p.mcache.malloc(size, false);
+            ensureOpen();
+            long address = p.mcache.malloc(size, noscan);
+            ensureOpen();
+            return address;
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
         } finally {
             p.release();
         }
@@ -120,7 +130,10 @@ public final class Heap implements AutoCloseable {
         ensureOpen();
         P p = procs.acquire();
         try {
+            ensureOpen();
             p.mcache.free(address);
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
         } finally {
             p.release();
         }
@@ -129,7 +142,12 @@ public final class Heap implements AutoCloseable {
     /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */
     public Mutator attach() {
         ensureOpen();
-        return new Mutator(this, procs.acquire());
+        P p = procs.acquire();
+        if (closed) {
+            p.release();
+            throw closedError();
+        }
+        return new Mutator(this, p);
     }
 
     // ------------------------------------------------------------------ queries
@@ -217,6 +235,7 @@ public final class Heap implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            procs.close();                       // threads waiting for a P leave with "heap is closed"
             // Wait for system calls in flight on the range: FreeOSMemory's releases, then (under the heap lock)
             // commits by allocations. Both check closed afterwards, so none starts once the range is gone.
             osCalls.writeLock().lock();
@@ -255,11 +274,30 @@ public final class Heap implements AutoCloseable {
 
     void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("heap is closed");
+            throw closedError();
         }
     }
 
-    /** The largest reservation a heap takes: 2^31 pages of 8 KiB (16 TiB), so any object's page count fits an int. */
+    static IllegalStateException closedError() {
+        return new IllegalStateException("heap is closed");
+    }
+
+    /**
+     * What an operation that failed with {@code e} throws: {@code e}, unless the heap was closed meanwhile — then
+     * the heap's own "heap is closed" (with {@code e}, say the JDK's "Already closed" of the unmapped segment, as
+     * its cause).
+     */
+    RuntimeException closedOr(IllegalStateException e) {
+        if (closed && !"heap is closed".equals(e.getMessage())) {
+            return new IllegalStateException("heap is closed", e);
+        }
+        return e;
+    }
+
+    /**
+     * The largest reservation a heap takes: 16 TiB, 2^31 pages of 8 KiB. The largest object is one page less
+     * (2^31 − 1 pages, so its page count fits an int); a larger one is an {@link OutOfMemoryError}.
+     */
     public static final long MAX_RESERVATION = 1L << 44;
 
     /** Configures a {@link Heap}. */

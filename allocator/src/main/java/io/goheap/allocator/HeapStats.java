@@ -27,7 +27,6 @@ final class HeapStats {
         int classes = SizeClasses.NUM_SIZE_CLASSES;
         long[] frees = new long[classes];
         long[] mallocs = new long[classes];
-        long tinyAllocs = 0;
         for (int i = 0; i < procs.count(); i++) {
             long[] c = procs.get(i).mcache.counters;
             for (int sc = 0; sc < classes; sc++) {
@@ -45,7 +44,6 @@ final class HeapStats {
             for (int sc = 0; sc < classes; sc++) {
                 mallocs[sc] += (long) COUNTER.getAcquire(c, MCache.MALLOCS + sc);
             }
-            tinyAllocs += (long) COUNTER.getAcquire(c, MCache.TINY_ALLOCS);
         }
 
         long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
@@ -80,8 +78,8 @@ final class HeapStats {
         m.totalAlloc = totalAlloc;
         m.heapAlloc = totalAlloc - totalFree;
         m.alloc = m.heapAlloc;
-        m.mallocs = largeAllocCount + smallMallocs + tinyAllocs;
-        m.frees = largeFreeCount + smallFrees + tinyAllocs;
+        m.mallocs = largeAllocCount + smallMallocs;
+        m.frees = largeFreeCount + smallFrees;
         m.heapObjects = m.mallocs - m.frees;
         m.lookups = 0;
 
@@ -100,7 +98,7 @@ final class HeapStats {
         m.mCacheSys = m.mCacheInuse;
         // Page allocator: two 512-bit bitmaps per 4 MiB chunk plus about 8/7 of a summary word per chunk.
         long chunks = grown / 512;
-        m.gcSys = chunks * (2 * 64 + 10) + indexMeta;
+        m.gcSys = chunks * (2 * 64 + 10) + indexMeta + heap.markBitsBytes.get();
         m.otherSys = OTHER_SYS_FIXED + SizeClasses.NUM_SPAN_CLASSES * 48L;
         m.sys = m.heapSys + m.stackSys + m.mSpanSys + m.mCacheSys + m.buckHashSys + m.gcSys + m.otherSys;
 

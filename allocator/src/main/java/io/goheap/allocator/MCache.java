@@ -3,7 +3,7 @@ package io.goheap.allocator;
 import java.lang.invoke.VarHandle;
 
 /**
- * A P's cache of spans, one per span class (Go's {@code mcache}), plus its tiny block and its statistics.
+ * A P's cache of spans, one per span class (Go's {@code mcache}), and its statistics.
  *
  * <h2>Who may touch what</h2>
  * Only the thread currently holding the owning {@link P} calls into an mcache, so its fields are plain;
@@ -16,25 +16,22 @@ import java.lang.invoke.VarHandle;
  * if the span says so, count. No lock, no Java allocation, no volatile write. Frees of objects in spans this
  * cache holds are just as cheap ({@link MSpan#freeLocal}); others take the remote path ({@link MCentral}).
  *
- * <h2>Tiny blocks</h2>
- * Pointer-free objects under 16 bytes share 16-byte blocks, as in Go (same alignment and block-choice rules).
- * Because goheap also frees explicitly, each block slot of the tiny span class has a state word
- * ({@link MSpan#tinyState}): bit k (0–15) = a live sub-object starts at offset k, bit 16+k = one ends at
- * offset k, {@link #TINY_HELD} while an mcache still carves from the block, and bit 33+k = a sub-object
- * started at offset k at some time (so a second free of it is reported as a double free). Whoever turns the
- * word to 0 (the last sub-object free, or the mcache letting go of the block) frees the 16-byte slot itself.
- * A slot of that class whose word is 0 is an ordinary 16-byte object.
+ * <h2>No tiny blocks for manual objects (a design change, issue 7)</h2>
+ * Go packs pointer-free objects under 16 bytes into shared 16-byte blocks and can do so because it frees a
+ * block only as a whole, when nothing in it is reachable. goheap's manual objects are freed one by one, so
+ * packing them needed a per-block state word (live starts and ends, a "held" flag, a history for double-free
+ * reports): one {@code long} of Java heap per 16 off-heap bytes, 55–62% metadata for objects of 16 bytes or
+ * less. Each manual object now takes its own slot of Go's size classes (8 or 16 bytes), whose only per-object
+ * metadata is three bits in its span's bitmaps. The price is off-heap memory for objects under 8 bytes (a 1–7
+ * byte object takes 8 bytes, where a tiny block fits two to sixteen of them) and nothing in speed (the tiny
+ * path's CAS on the state word is gone). Go's tiny allocator returns for collected objects, whose blocks are
+ * freed whole by the sweeper.
  */
 final class MCache {
-    static final long TINY_HELD = 1L << 32;
-    static final int TINY_PAST_SHIFT = 33;
-    private static final long TINY_LIVE = 0xFFFFL | TINY_HELD;
-
-    /** Counter layout: mallocs by size class, frees by size class, then tiny allocations. */
+    /** Counter layout: mallocs by size class, then frees by size class. */
     static final int MALLOCS = 0;
     static final int FREES = SizeClasses.NUM_SIZE_CLASSES;
-    static final int TINY_ALLOCS = 2 * SizeClasses.NUM_SIZE_CLASSES;
-    static final int COUNTERS = TINY_ALLOCS + 1;
+    static final int COUNTERS = 2 * SizeClasses.NUM_SIZE_CLASSES;
 
     private static final VarHandle COUNTER = MSpan.LONGS;
 
@@ -47,11 +44,6 @@ final class MCache {
      * stale entry is harmless: the ownership check below rejects a span this cache no longer holds.
      */
     private MSpan lastFreed = MSpan.EMPTY;
-
-    private long tiny;
-    private long tinyOffset;
-    private MSpan tinySpan;
-    private int tinySlot;
 
     MCache(MHeap heap) {
         this.heap = heap;
@@ -67,9 +59,6 @@ final class MCache {
     /** Allocates {@code size} bytes, zeroed. The caller has checked 0 < size ≤ the heap's maximum. */
     long malloc(long size, boolean noscan) {
         if (size <= SizeClasses.MAX_SMALL_ALLOC) {
-            if (noscan && size < SizeClasses.TINY_SIZE) {
-                return mallocTiny(size);
-            }
             boolean header = !noscan && size > SizeClasses.MIN_SIZE_FOR_MALLOC_HEADER;
             int sizeClass = SizeClasses.sizeToClass(header ? size + SizeClasses.MALLOC_HEADER_SIZE : size);
             int spanClass = (sizeClass << 1) | (noscan ? 1 : 0);
@@ -119,71 +108,6 @@ final class MCache {
         alloc[spanClass] = heap.central[spanClass].cacheSpan(this);
     }
 
-    private long mallocTiny(long size) {
-        long off = tinyOffset;
-        if ((size & 7) == 0) {
-            off = (off + 7) & ~7L;
-        } else if ((size & 3) == 0) {
-            off = (off + 3) & ~3L;
-        } else if ((size & 1) == 0) {
-            off = (off + 1) & ~1L;
-        }
-        if (tiny != 0 && off + size <= SizeClasses.TINY_SIZE) {
-            tinySpan.tinyGetAndBitwiseOr(tinySlot, tinyBits(off, size));
-            tinyOffset = off + size;
-            count(TINY_ALLOCS);
-            return tiny + off;
-        }
-        // A new block: it counts as one 16-byte object of the tiny class.
-        MSpan s = alloc[SizeClasses.TINY_SPAN_CLASS];
-        long p = s.nextFreeFast();
-        if (p == 0) {
-            p = nextFree(SizeClasses.TINY_SPAN_CLASS);
-            s = alloc[SizeClasses.TINY_SPAN_CLASS];
-        }
-        if (s.needzero) {
-            heap.zero(p, SizeClasses.TINY_SIZE);
-        }
-        count(MALLOCS + (SizeClasses.TINY_SPAN_CLASS >>> 1));
-        int slot = (int) ((p - s.base) >>> 4);
-        // Keep whichever block has more room left, as Go does.
-        boolean adopt = tiny == 0 || size < tinyOffset;
-        s.tinyGetAndBitwiseOr(slot, tinyBits(0, size) | (adopt ? TINY_HELD : 0));
-        if (adopt) {
-            releaseTinyBlock();
-            tiny = p;
-            tinySpan = s;
-            tinySlot = slot;
-            tinyOffset = size;
-        }
-        return p;
-    }
-
-    private static long tinyBits(long off, long size) {
-        return (1L << off) | (1L << (16 + off + size - 1)) | (1L << (TINY_PAST_SHIFT + off));
-    }
-
-    /** Lets go of the current tiny block; frees its slot if every sub-object in it was freed already. */
-    private void releaseTinyBlock() {
-        if (tiny == 0) {
-            return;
-        }
-        MSpan s = tinySpan;
-        int slot = tinySlot;
-        tiny = 0;
-        tinySpan = null;
-        tinyOffset = 0;
-        long st;
-        long updated;
-        do {
-            st = s.tinyState(slot);
-            updated = (st & 0xFFFF) == 0 ? 0 : st & ~TINY_HELD;
-        } while (!s.tinyCompareAndSet(slot, st, updated));
-        if (updated == 0) {
-            freeSlot(s, slot);
-        }
-    }
-
     // ------------------------------------------------------------------ free
 
     /**
@@ -201,8 +125,7 @@ final class MCache {
             if (off < s.limit - s.base) {
                 int idx = s.objectIndex(off);
                 long userOff = idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
-                if (off == userOff && s.isAllocated(idx) && !s.isRemoteFreedRacy(idx)
-                        && (s.tinyState == null || s.tinyStatePlain(idx) == 0)) {
+                if (off == userOff && s.isAllocated(idx) && !s.isRemoteFreedRacy(idx)) {
                     s.freeLocal(idx);
                     count(FREES + s.sizeClass);
                     return;
@@ -212,9 +135,14 @@ final class MCache {
         freeChecked(address);
     }
 
-    /** Every other free, with every check: remote frees, tiny sub-objects, large objects, bad addresses. */
+    /** Every other free, with every check: remote frees, large objects, bad addresses. */
     private void freeChecked(long address) {
-        MSpan s = heap.spanOfObject(address);
+        MSpan s = heap.findSpan(address);
+        if (s == null) {
+            heap.requireHeapAddress(address);
+            throw new IllegalStateException(String.format(
+                    "free(0x%x): double free or never allocated (no object there: no span in use)", address));
+        }
         if (s.isLarge()) {
             heap.freeLarge(s, address);
             return;
@@ -222,18 +150,16 @@ final class MCache {
         long off = address - s.base;
         int idx = s.objectIndex(off);
         long slotOff = idx * s.elemSize;
-        if (s.tinyState != null) {
-            long st = s.tinyState(idx);
-            if (st != 0) {
-                freeTiny(s, idx, (int) (off - slotOff), address);
-                return;
-            }
-        }
         long userOff = s.hasHeader ? slotOff + SizeClasses.MALLOC_HEADER_SIZE : slotOff;
         if (!s.isAllocatedRacy(idx) || s.isRemoteFreed(idx)) {
             throw new IllegalStateException(String.format(
-                    "free(0x%x): no allocated object there (the %d-byte slot at 0x%x is free: double free?)",
+                    "free(0x%x): double free or never allocated (the %d-byte slot at 0x%x is free)",
                     address, s.elemSize, s.base + slotOff));
+        }
+        if (off == slotOff && s.hasHeader) {
+            throw new IllegalArgumentException(String.format(
+                    "free(0x%x): address is the %d-byte malloc header of the object at 0x%x; free needs the object's own address",
+                    address, SizeClasses.MALLOC_HEADER_SIZE, s.base + userOff));
         }
         if (off != userOff) {
             throw new IllegalArgumentException(String.format(
@@ -272,51 +198,14 @@ final class MCache {
         count(FREES + s.sizeClass);
     }
 
-    private void freeTiny(MSpan s, int slot, int off, long address) {
-        long st;
-        long updated;
-        do {
-            st = s.tinyState(slot);
-            if (off >= 16 || (st & (1L << off)) == 0) {
-                if (off < 16 && (st & (1L << (TINY_PAST_SHIFT + off))) != 0) {
-                    throw new IllegalStateException(String.format(
-                            "free(0x%x): double free (tiny object already freed)", address));
-                }
-                throw new IllegalArgumentException(String.format(
-                        "free(0x%x): address is not the start of a tiny object in the block at 0x%x",
-                        address, s.base + ((long) slot << 4)));
-            }
-            long ends = (st >>> 16) & 0xFFFF;
-            int end = off + Long.numberOfTrailingZeros(ends >>> off);
-            updated = st & ~(1L << off) & ~(1L << (16 + end));
-            if ((updated & TINY_LIVE) == 0) {
-                updated = 0;
-            }
-        } while (!s.tinyCompareAndSet(slot, st, updated));
-        if (updated == 0) {
-            freeSlot(s, slot);
-        }
-    }
-
     private static IllegalStateException doubleFree(MSpan s, int idx) {
         long addr = s.base + idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
         return new IllegalStateException(String.format(
-                "free(0x%x): double free (object of %d bytes is not allocated)", addr, s.elemSize));
+                "free(0x%x): double free or never allocated (object of %d bytes is not allocated)", addr, s.elemSize));
     }
 
-    /** Usable bytes of the tiny sub-object at {@code off} in block {@code slot}, or -1 if none starts there. */
-    static long tinyUsable(MSpan s, int slot, int off) {
-        long st = s.tinyState(slot);
-        if (off >= 16 || (st & (1L << off)) == 0) {
-            return -1;
-        }
-        long ends = (st >>> 16) & 0xFFFF;
-        return Long.numberOfTrailingZeros(ends >>> off) + 1;
-    }
-
-    /** Returns every cached span and the tiny block (the P is going away or being flushed). */
+    /** Returns every cached span (the P is going away or being flushed). */
     void releaseAll() {
-        releaseTinyBlock();
         for (int spc = 0; spc < alloc.length; spc++) {
             MSpan s = alloc[spc];
             if (s != MSpan.EMPTY) {
@@ -328,6 +217,6 @@ final class MCache {
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
-        return 16 + (16 + 4L * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 48;
+        return 16 + (16 + 4L * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24;
     }
 }

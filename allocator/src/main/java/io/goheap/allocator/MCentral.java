@@ -178,7 +178,7 @@ final class MCentral {
         if (s.isLarge()) {
             s.sweepgen = sg;
             if (s.isMarked(0)) {
-                s.gcmarkBits[0] = 0;
+                s.clearMarks();
                 return true;
             }
             heap.releaseLarge(s);

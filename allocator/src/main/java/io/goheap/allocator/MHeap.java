@@ -59,6 +59,8 @@ final class MHeap {
     final AtomicLongArray lateDoubleFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
     /** Per size class: objects freed by sweeping (unmarked at the end of a cycle). MemStats adds them to Frees. */
     final AtomicLongArray sweptFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
+    /** Java-heap bytes of the spans' mark bitmaps (made by the first mark in a span), counted in GCSys as Go's. */
+    final java.util.concurrent.atomic.AtomicLong markBitsBytes = new java.util.concurrent.atomic.AtomicLong();
 
     private final OsMemory os;
     /** Released pages must be committed again before use (hard decommit leaves them PROT_NONE). */
@@ -120,7 +122,13 @@ final class MHeap {
      * its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees see it whole.
      */
     long allocLarge(long size, boolean noscan) {
-        int npages = (int) ((size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT);
+        long pageCount = (size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
+        if (pageCount > MAX_SPAN_PAGES) {
+            throw new OutOfMemoryError(String.format(
+                    "goheap: cannot allocate %d bytes: larger than the largest object, %d pages of 8 KiB (16 TiB - 8 KiB)",
+                    size, MAX_SPAN_PAGES));
+        }
+        int npages = (int) pageCount;
         MCentral c = central[SizeClasses.spanClass(0, noscan)];
         MSpan s;
         synchronized (c) {
@@ -201,12 +209,17 @@ final class MHeap {
         inUsePages -= s.npages;
         liveSpans--;
         spanMetadataBytes -= spanMetadata(s);
+        if (s.hasMarkBits()) {
+            markBitsBytes.addAndGet(-s.markBitsBytes());
+        }
     }
 
-    /** Approximate Java-heap bytes describing one span (object, bitmaps, tiny states). */
+    /**
+     * Approximate Java-heap bytes describing one span: the descriptor (12-byte header, 26 fields: 136 bytes with
+     * compressed references) and its allocation and remote-free bitmaps. Mark bitmaps count in GCSys.
+     */
     static long spanMetadata(MSpan s) {
-        long arrays = 3 * (16 + 8L * s.allocBits.length) + (s.tinyState != null ? 16 + 8L * s.tinyState.length : 0);
-        return 112 + arrays;
+        return 136 + 2 * (16 + 8L * s.allocBits.length);
     }
 
     /**
@@ -251,7 +264,11 @@ final class MHeap {
         return used && !(releasedReadZero && lastAllocScavenged == npages);
     }
 
-    /** Commits more arenas for at least {@code npages} pages (Go's mheap.grow). Heap lock held. */
+    /**
+     * Commits more arenas for at least {@code npages} pages (Go's mheap.grow). If the page allocator cannot take
+     * them — its bitmaps for the new chunks do not fit the Java heap — the arenas are given back to the address
+     * space, so a failed growth leaves the heap as it was. Heap lock held.
+     */
     private void grow(int npages) {
         long want = (long) npages << SizeClasses.PAGE_SHIFT;
         long addr = space.commitArenas(want);
@@ -260,8 +277,20 @@ final class MHeap {
                     "goheap: the reserved address space of %d MiB is exhausted (%d MiB committed) allocating %d pages",
                     (space.limit() - space.base()) >> 20, (space.committedEnd() - space.base()) >> 20, npages));
         }
-        pages.grow(addr, space.committedEnd() - addr);
+        try {
+            pages.grow(addr, space.committedEnd() - addr);
+        } catch (OutOfMemoryError javaHeap) {
+            space.uncommitArenasFrom(addr);
+            OutOfMemoryError e = new OutOfMemoryError(String.format(
+                    "goheap: the Java heap cannot hold the page allocator's bitmaps for %d MiB more heap "
+                            + "(1/32768 of the heap's size; allocating %d pages)", want >> 20, npages));
+            e.initCause(javaHeap);
+            throw e;
+        }
     }
+
+    /** The largest span: 2^31 − 1 pages, so page counts fit an int (a 16 TiB reservation holds 2^31 pages). */
+    static final long MAX_SPAN_PAGES = Integer.MAX_VALUE;
 
     /** Go's allocNeedsZero: whether [addr, addr + npages pages) may hold old data; advances zeroedBase. */
     private boolean allocNeedsZero(long addr, int npages) {
@@ -304,16 +333,30 @@ final class MHeap {
     }
 
     /**
-     * The in-use span holding {@code address}, or an IllegalArgumentException naming the address. Lock-free:
-     * the index is read racily and the span's state confirms it.
+     * The in-use span holding {@code address}, or null. Lock-free: the index is read racily and the span's state
+     * confirms it.
      */
-    MSpan spanOfObject(long address) {
+    MSpan findSpan(long address) {
         MSpan s = spans.get(address);
         if (s == null || s.state() != MSpan.IN_USE || address >= s.limit || address < s.base) {
-            if (!space.contains(address)) {
-                throw new IllegalArgumentException(String.format(
-                        "0x%x is not a heap address (the heap spans [0x%x, 0x%x))", address, base, space.limit()));
-            }
+            return null;
+        }
+        return s;
+    }
+
+    /** Throws the IllegalArgumentException of an address outside the heap's reserved range. */
+    void requireHeapAddress(long address) {
+        if (!space.contains(address)) {
+            throw new IllegalArgumentException(String.format(
+                    "0x%x is not a heap address (the heap spans [0x%x, 0x%x))", address, base, space.limit()));
+        }
+    }
+
+    /** The in-use span holding {@code address}, or an IllegalArgumentException naming the address. */
+    MSpan spanOfObject(long address) {
+        MSpan s = findSpan(address);
+        if (s == null) {
+            requireHeapAddress(address);
             throw new IllegalArgumentException(String.format(
                     "0x%x is not inside an allocated object (no span in use there)", address));
         }

@@ -56,8 +56,8 @@ final class MSpan {
     private static final VarHandle REMOTE;
     private static final VarHandle STATE;
     private static final VarHandle CACHED_BY;
+    private static final VarHandle MARK_BITS;
     static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final VarHandle LONGS_TINY = LONGS;
 
     static {
         try {
@@ -65,6 +65,7 @@ final class MSpan {
             REMOTE = l.findVarHandle(MSpan.class, "remote", long.class);
             STATE = l.findVarHandle(MSpan.class, "state", int.class);
             CACHED_BY = l.findVarHandle(MSpan.class, "cachedBy", MCache.class);
+            MARK_BITS = l.findVarHandle(MSpan.class, "gcmarkBits", long[].class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -97,16 +98,19 @@ final class MSpan {
     @SuppressWarnings("unused") // via REMOTE
     private volatile long remote;
 
-    /** Tiny blocks of a tiny-class span: per slot, live sub-object starts and ends and the HELD flag (see Tiny). */
-    final long[] tinyState;
-
     // ---- lifecycle ----
     @SuppressWarnings("unused") // via STATE
     private volatile int state;
     /** Go's sweepgen: set at creation and by the sweeper, both under the span's mcentral lock (see MSweep). */
     volatile int sweepgen;
-    /** The collector's mark bits, one per object; all zero outside a cycle (sweeping clears them). */
-    final long[] gcmarkBits;
+    /**
+     * The collector's mark bits, one per object; all zero outside a cycle (sweeping clears them). Null until the
+     * first mark in the span (null reads as "nothing marked"): spans that are never marked — every span of a heap
+     * without a collector, and manual objects' spans once the collector lands — carry no mark bitmap, which keeps
+     * the Java-heap metadata of 8-byte objects under 6%. Made by the first marker with a CAS (see {@link #mark}).
+     */
+    @SuppressWarnings("unused") // via MARK_BITS
+    private volatile long[] gcmarkBits;
     @SuppressWarnings("unused") // via CACHED_BY
     private volatile MCache cachedBy;
 
@@ -122,7 +126,7 @@ final class MSpan {
     private MSpan() {
         base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false;
         elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
-        allocBits = new long[0]; remoteFreed = new long[0]; gcmarkBits = new long[0]; tinyState = null;
+        allocBits = new long[0]; remoteFreed = new long[0];
         freeIndex = 0; allocCache = 0;
         state = DEAD;
     }
@@ -142,8 +146,6 @@ final class MSpan {
         int words = (nelems + 63) >>> 6;
         this.allocBits = new long[words];
         this.remoteFreed = new long[words];
-        this.gcmarkBits = new long[words];
-        this.tinyState = spanClass == SizeClasses.TINY_SPAN_CLASS ? new long[nelems] : null;
         this.freeIndex = 0;
         this.allocCache = -1L;
         this.needzero = needzero;
@@ -165,8 +167,6 @@ final class MSpan {
         this.limit = base + elemSize;
         this.allocBits = new long[] {1L};
         this.remoteFreed = new long[1];
-        this.gcmarkBits = new long[1];
-        this.tinyState = null;
         this.freeIndex = 1;
         this.allocCache = 0;
         this.allocCount = 1;
@@ -309,11 +309,6 @@ final class MSpan {
         return ((long) LONGS.getOpaque(remoteFreed, idx >>> 6) & (1L << idx)) != 0;
     }
 
-    /** The tiny state word read without ordering: enough to tell a tiny block (non-zero) from an ordinary object. */
-    long tinyStatePlain(int slot) {
-        return (long) LONGS_TINY.getOpaque(tinyState, slot);
-    }
-
     /** Whether a remote free of object {@code idx} is pending (not merged yet). */
     boolean isRemoteFreed(int idx) {
         return ((long) LONGS.getVolatile(remoteFreed, idx >>> 6) & (1L << idx)) != 0;
@@ -395,56 +390,74 @@ final class MSpan {
 
     // ---------------------------------------------------------------- marking and sweeping
 
-    /** Sets the mark bit of object {@code idx} (atomically, so concurrent markers may share a span). */
-    void mark(int idx) {
-        LONGS.getAndBitwiseOr(gcmarkBits, idx >>> 6, 1L << idx);
+    /**
+     * Sets the mark bit of object {@code idx} (atomically, so concurrent markers may share a span). The first mark
+     * in a span makes its bitmap: a CAS from null, the loser using the winner's. Returns the bytes of Java heap it
+     * made for that (0 almost always), for {@code GCSys}.
+     */
+    long mark(int idx) {
+        long[] marks = (long[]) MARK_BITS.getAcquire(this);
+        long made = 0;
+        if (marks == null) {
+            long[] fresh = new long[allocBits.length];
+            marks = (long[]) MARK_BITS.compareAndExchange(this, (long[]) null, fresh);
+            if (marks == null) {
+                marks = fresh;
+                made = markBitsBytes();
+            }
+        }
+        LONGS.getAndBitwiseOr(marks, idx >>> 6, 1L << idx);
+        return made;
     }
 
     boolean isMarked(int idx) {
-        return ((long) LONGS.getVolatile(gcmarkBits, idx >>> 6) & (1L << idx)) != 0;
+        long[] marks = (long[]) MARK_BITS.getAcquire(this);
+        return marks != null && ((long) LONGS.getVolatile(marks, idx >>> 6) & (1L << idx)) != 0;
+    }
+
+    /** Whether a mark bitmap was made for this span. */
+    boolean hasMarkBits() {
+        return MARK_BITS.getAcquire(this) != null;
+    }
+
+    /** Java-heap bytes of this span's mark bitmap, made or not. */
+    long markBitsBytes() {
+        return 16 + 8L * allocBits.length;
+    }
+
+    /** Clears every mark bit (the owner, after the marker is done). */
+    void clearMarks() {
+        long[] marks = (long[]) MARK_BITS.getAcquire(this);
+        if (marks != null) {
+            java.util.Arrays.fill(marks, 0L);
+        }
     }
 
     /**
      * The bit step of sweeping a small span (Go's {@code mspan.sweep}): every allocated object without a mark
      * bit is freed — the allocation bits become {@code allocBits & gcmarkBits}, so a marked slot that was
-     * explicitly freed stays free — the mark bits are cleared for the next cycle, freed tiny blocks lose their
-     * sub-object state, and the number of objects freed is returned. The caller owns the span (uncached, its
-     * mcentral's lock held), has merged its remote frees, and does the accounting.
+     * explicitly freed stays free — the mark bits are cleared for the next cycle, and the number of objects freed
+     * is returned. The caller owns the span (uncached, its mcentral's lock held), has merged its remote frees,
+     * and does the accounting.
      */
     int sweepMarks() {
+        long[] marks = (long[]) MARK_BITS.getAcquire(this);
         int freed = 0;
         for (int w = 0; w < allocBits.length; w++) {
             long allocated = allocBits[w];
-            long dead = allocated & ~gcmarkBits[w];
+            long dead = allocated & ~(marks == null ? 0 : marks[w]);
             if (dead != 0) {
                 freed += Long.bitCount(dead);
                 allocBits[w] = allocated & ~dead;
-                if (tinyState != null) {
-                    for (long d = dead; d != 0; d &= d - 1) {
-                        LONGS_TINY.setVolatile(tinyState, (w << 6) + Long.numberOfTrailingZeros(d), 0L);
-                    }
-                }
             }
-            gcmarkBits[w] = 0;
         }
+        clearMarks();
         if (freed > 0) {
             allocCount -= freed;
             needzero = true;
             resetAllocCursor();
         }
         return freed;
-    }
-
-    long tinyState(int slot) {
-        return (long) LONGS_TINY.getVolatile(tinyState, slot);
-    }
-
-    long tinyGetAndBitwiseOr(int slot, long bits) {
-        return (long) LONGS_TINY.getAndBitwiseOr(tinyState, slot, bits);
-    }
-
-    boolean tinyCompareAndSet(int slot, long expect, long update) {
-        return LONGS_TINY.compareAndSet(tinyState, slot, expect, update);
     }
 
     @Override

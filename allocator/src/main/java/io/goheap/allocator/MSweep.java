@@ -37,21 +37,20 @@ final class MSweep {
     }
 
     /**
-     * Sets the mark bit of the object holding {@code address} (any address inside it; for a tiny sub-object, its
-     * whole 16-byte block) — what the collector's marker does for every reachable object. Returns the object's
+     * Sets the mark bit of the object holding {@code address} (any address inside it) — what the collector's marker does for every reachable object. Returns the object's
      * base address.
      */
     static long markObject(MHeap heap, long address) {
         MSpan s = heap.spanOfObject(address);
         if (s.isLarge()) {
-            s.mark(0);
+            heap.markBitsBytes.addAndGet(s.mark(0));
             return s.base;
         }
         int idx = s.objectIndex(address - s.base);
         if (!s.isAllocatedRacy(idx)) {
             throw new IllegalArgumentException(String.format("0x%x is not inside an allocated object", address));
         }
-        s.mark(idx);
+        heap.markBitsBytes.addAndGet(s.mark(idx));
         return s.base + idx * s.elemSize;
     }
 

@@ -31,7 +31,7 @@ public final class Mutator implements AutoCloseable {
         if (p == null || Thread.currentThread() != thread || heap.isClosed() || size <= 0 || size > maxAlloc) {
             return checkedMalloc(size, true);
         }
-        return cache.malloc(size, true);
+        return allocated(size, true);
     }
 
     /** As {@link Heap#mallocScan}. */
@@ -39,7 +39,24 @@ public final class Mutator implements AutoCloseable {
         if (p == null || Thread.currentThread() != thread || heap.isClosed() || size <= 0 || size > maxAlloc) {
             return checkedMalloc(size, false);
         }
-        return cache.malloc(size, false);
+        return allocated(size, false);
+    }
+
+    /**
+     * Allocates, then checks the heap is still open: an allocation that overlaps a {@link Heap#close()} by another
+     * thread throws "heap is closed" instead of returning an address of an unmapped heap.
+     */
+    private long allocated(long size, boolean noscan) {
+        long address;
+        try {
+            address = cache.malloc(size, noscan);
+        } catch (IllegalStateException e) {
+            throw heap.closedOr(e);
+        }
+        if (heap.isClosed()) {
+            throw Heap.closedError();
+        }
+        return address;
     }
 
     /** As {@link Heap#free}. */
@@ -48,13 +65,17 @@ public final class Mutator implements AutoCloseable {
             check();
             heap.ensureOpen();
         }
-        cache.free(address);
+        try {
+            cache.free(address);
+        } catch (IllegalStateException e) {
+            throw heap.closedOr(e);
+        }
     }
 
     private long checkedMalloc(long size, boolean noscan) {
         check();
         heap.checkSize(size);
-        return cache.malloc(size, noscan);
+        return allocated(size, noscan);
     }
 
     /** Gives the P back. Idempotent. */

@@ -2,7 +2,7 @@ package io.goheap.allocator;
 
 /**
  * Maps an address to the object containing it (Go's {@code findObject}): the span from the page index, the
- * slot by divMagic, then the slot's layout (malloc header, tiny sub-objects). Lock-free and read-only; a
+ * slot by divMagic, then the slot's layout (malloc header). Lock-free and read-only; a
  * query racing with a free of the same object may answer either way, as any such race would.
  */
 final class ObjectLookup {
@@ -23,24 +23,6 @@ final class ObjectLookup {
         long slot = s.base + idx * s.elemSize;
         if (!s.isAllocatedRacy(idx)) {
             throw new IllegalArgumentException(String.format("0x%x is not inside an allocated object (free slot)", address));
-        }
-        if (s.tinyState != null) {
-            long st = s.tinyState(idx);
-            if (st != 0) {
-                int o = (int) (address - slot);
-                long starts = st & 0xFFFF;
-                long ends = (st >>> 16) & 0xFFFF;
-                long atOrBelow = starts & ((2L << o) - 1);
-                if (atOrBelow != 0) {
-                    int start = 63 - Long.numberOfLeadingZeros(atOrBelow);
-                    int end = start + Long.numberOfTrailingZeros(ends >>> start);
-                    if (o <= end) {
-                        return check(address, slot + start, end - start + 1, exact);
-                    }
-                }
-                throw new IllegalArgumentException(String.format(
-                        "0x%x is not inside an allocated object (gap in a tiny block)", address));
-            }
         }
         if (s.hasHeader) {
             if (address < slot + SizeClasses.MALLOC_HEADER_SIZE) {

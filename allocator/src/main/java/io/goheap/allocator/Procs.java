@@ -28,6 +28,8 @@ final class Procs {
     private final P[] all;
     /** The thread stopping or holding the stopped world, or null. */
     private volatile Thread stopper;
+    /** Set once by {@link #close}: every thread waiting for a P leaves with "heap is closed". */
+    private volatile boolean closed;
 
     private static final VarHandle STOPPER;
 
@@ -55,14 +57,16 @@ final class Procs {
     }
 
     /**
-     * Flushes the caches of the Ps nobody holds (Go flushes every mcache before it frees OS memory): their
-     * spans go back to the mcentrals, which merges pending remote frees and returns empty spans to the heap.
-     * Ps held by other threads are left alone.
+     * Flushes the caches of the Ps no live thread holds — idle ones, and those whose holder terminated without
+     * letting go (Go flushes every mcache before it frees OS memory): their spans go back to the mcentrals, which
+     * merges pending remote frees and returns empty spans to the heap. Ps held by live threads are left alone.
      */
     void flushIdle() {
         Thread me = Thread.currentThread();
         for (P p : all) {
-            if (stopper == null && p.tryAcquire(me)) {
+            if (p.ownerPlain() == me) {
+                p.mcache.releaseAll();           // the caller's own P: it is between two operations
+            } else if (stopper == null && p.tryAcquireOrTakeOver(me)) {
                 try {
                     p.mcache.releaseAll();
                 } finally {
@@ -87,11 +91,13 @@ final class Procs {
         long parkNanos = FIRST_PARK_NANOS;
         for (int attempt = 0; !STOPPER.compareAndSet(this, (Thread) null, me); attempt++) {
             dropDeadStopper();
+            failIfClosed();
             parkNanos = backOff(attempt, parkNanos);     // another stopper holds the world
         }
         for (P p : all) {
             parkNanos = FIRST_PARK_NANOS;
             for (int attempt = 0; !p.tryAcquireOrTakeOver(me); attempt++) {
+                failIfClosed();
                 parkNanos = backOff(attempt, parkNanos);
             }
         }
@@ -118,6 +124,20 @@ final class Procs {
         Thread s = stopper;
         if (s != null && !s.isAlive()) {
             STOPPER.compareAndSet(this, s, (Thread) null);
+        }
+    }
+
+    /**
+     * Marks the heap closed: threads waiting for a P (in {@link #acquire}) throw "heap is closed" at their next
+     * attempt — within the longest back-off park, 1 ms — instead of waiting for a P that may never be let go.
+     */
+    void close() {
+        closed = true;
+    }
+
+    private void failIfClosed() {
+        if (closed) {
+            throw new IllegalStateException("heap is closed");
         }
     }
 
@@ -152,6 +172,7 @@ final class Procs {
         int n = all.length;
         long parkNanos = FIRST_PARK_NANOS;
         for (int attempt = 0; ; attempt++) {
+            failIfClosed();
             for (int i = 0; i < n; i++) {
                 P p = all[(start + i) % n];
                 Thread owner = p.ownerPlain();

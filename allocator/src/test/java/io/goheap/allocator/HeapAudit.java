@@ -6,6 +6,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -106,8 +107,8 @@ final class HeapAudit {
                 assertTrue(live.contains(s), "a listed span is not in the page index: " + s);
                 assertEquals(null, listed.put(s, Boolean.TRUE), "span listed twice: " + s);
                 if (s.sweepgen == sg) {
-                    for (long w : s.gcmarkBits) {
-                        assertEquals(0, w, "a swept span keeps mark bits: " + s);
+                    for (int i = 0; i < s.nelems; i++) {
+                        assertFalse(s.isMarked(i), "a swept span keeps mark bits: " + s);
                     }
                 }
                 if (s.isLarge()) {

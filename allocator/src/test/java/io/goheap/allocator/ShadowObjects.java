@@ -17,13 +17,9 @@ final class ShadowObjects {
 
     /** An object the model holds: where, how big, its fill byte, and whether it was allocated pointer-free. */
     record Obj(long address, long size, boolean noscan, byte fill) {
-        /** A pointer-free object under 16 bytes: it lives in a tiny block shared with others. */
-        boolean isTiny() {
-            return noscan && size < SizeClasses.TINY_SIZE;
-        }
     }
 
-    /** 25% tiny, 60% small in 8-byte classes, 14% small in 128-byte classes, 1% large (up to ~300 KB). */
+    /** 25% under 16 bytes, 60% small in 8-byte classes, 14% small in 128-byte classes, 1% large (up to ~300 KB). */
     static long randomSize(SplittableRandom rnd) {
         int k = rnd.nextInt(100);
         if (k < 25) {

@@ -116,6 +116,21 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     /**
+     * Gives back the arenas {@link #commitArenas} committed from {@code start} on, after growth failed: {@link
+     * #committedEnd} returns to {@code start}, so the next growth commits them again. Their pages were never
+     * handed out, so they are left as they are (readable, untouched: no memory).
+     *
+     * @throws IllegalArgumentException when {@code start} is not an arena boundary in {@code [base, committedEnd]}
+     */
+    public synchronized void uncommitArenasFrom(long start) {
+        if (start < base || start > committedEnd || (start - base) % ARENA_BYTES != 0) {
+            throw new IllegalArgumentException("0x" + Long.toHexString(start) + " is not an arena boundary in [0x"
+                    + Long.toHexString(base) + ", 0x" + Long.toHexString(committedEnd) + "]");
+        }
+        committedEnd = start;
+    }
+
+    /**
      * The arena number of {@code address}: {@code (address - base) >>> 26}.
      *
      * @throws IllegalArgumentException when {@code address} is outside {@code [base, limit)}

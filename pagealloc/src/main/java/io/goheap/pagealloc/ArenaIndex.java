@@ -6,11 +6,19 @@ import java.util.Objects;
 /**
  * Page → value map over an {@link AddressSpace}, Go's {@code heapArena.spans}: for every 8 KiB runtime page of an
  * in-use span it holds that span, so {@code spanOf(p)} is two array loads. One {@code Object[8192]} per 64 MiB
- * arena, created the first time a page of that arena is set.
+ * arena, created the first time part of that arena is set; an arena whose pages all map to one value (the
+ * middle of a huge object) has no page array but that value in {@code wholeArenas}.
  *
- * <p>Invariants: only pages of committed arenas ({@code [base, committedEnd)} when set) ever hold a value; an
- * arena's array exists from the first set of one of its pages until a {@link #clear} covers the whole arena (a
- * huge object's pages, typically), so {@link #metadataBytes} follows the arenas in use.
+ * <p>Why whole arenas (issue 7): with a page array per arena, one 8 TiB object cost 4 GiB of Java heap (a
+ * reference per 8 KiB page) and ran the JVM out of memory. Now an object's index entries cost at most two page
+ * arrays (its first and last arena) plus one reference per 64 MiB.
+ *
+ * <p>Invariants: only pages of committed arenas ({@code [base, committedEnd)} when set) ever hold a value; for
+ * each arena at most one of {@code arenas[a]} and {@code wholeArenas[a]} is non-null; an arena's page array
+ * exists from the first set of part of it until a set or {@link #clear} covers the whole arena, so {@link
+ * #metadataBytes} follows the arenas in use. A set or clear that covers part of a whole arena first copies its
+ * value into a new page array; the heap never does that (it sets and clears each span's range whole), so a
+ * racing {@link #get} only ever sees a page array whose entries it could see before, or the whole value.
  *
  * <p>Thread-safety: {@link #set} and {@link #clear} must be called under the caller's heap lock (one writer at a
  * time). {@link #get} is lock-free and uses plain reads: it never throws and sees either null or a value some
@@ -37,6 +45,7 @@ public final class ArenaIndex<T> {
     private final long base;
     private final long size;
     private final Object[][] arenas;
+    private final Object[] wholeArenas;
     private volatile long metadataBytes; // written under the heap lock, read by MemStats from any thread
 
     /** An empty index covering all of {@code space}'s reservation. */
@@ -45,7 +54,8 @@ public final class ArenaIndex<T> {
         this.base = space.base();
         this.size = space.limit() - base;
         this.arenas = new Object[Math.toIntExact(size >>> AddressSpace.ARENA_SHIFT)][];
-        this.metadataBytes = arrayBytes(arenas.length);
+        this.wholeArenas = new Object[arenas.length];
+        this.metadataBytes = 2 * arrayBytes(arenas.length);
     }
 
     /**
@@ -58,9 +68,10 @@ public final class ArenaIndex<T> {
         if (Long.compareUnsigned(offset, size) >= 0) { // also catches address < base (offset wraps to >= 2^63)
             return null;
         }
-        Object[] pages = arenas[(int) (offset >>> AddressSpace.ARENA_SHIFT)];
+        int arena = (int) (offset >>> AddressSpace.ARENA_SHIFT);
+        Object[] pages = arenas[arena];
         if (pages == null) {
-            return null;
+            return (T) wholeArenas[arena];
         }
         return (T) pages[(int) (offset >>> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)];
     }
@@ -101,22 +112,30 @@ public final class ArenaIndex<T> {
             int arena = (int) (page / PAGES_PER_ARENA);
             int from = (int) (page % PAGES_PER_ARENA);
             int to = (int) Math.min(PAGES_PER_ARENA, from + (end - page));
+            page += to - from;
             Object[] pages = arenas[arena];
-            if (value == null && (pages == null || from == 0 && to == PAGES_PER_ARENA)) {
-                if (pages != null) {  // the whole arena is cleared: its array can go (a racing get then sees null)
+            if (from == 0 && to == PAGES_PER_ARENA) {   // the whole arena: one value, no page array
+                wholeArenas[arena] = value;               // before dropping the array: a racing get sees either
+                if (pages != null) {
                     arenas[arena] = null;
                     metadataBytes -= arrayBytes(PAGES_PER_ARENA);
                 }
-                page += to - from;    // else nothing was ever set in this arena: nothing to clear
                 continue;
             }
             if (pages == null) {
+                Object whole = wholeArenas[arena];
+                if (value == null && whole == null) {
+                    continue;                             // nothing was set in this arena: nothing to clear
+                }
                 pages = new Object[PAGES_PER_ARENA];
+                if (whole != null) {
+                    Arrays.fill(pages, whole);
+                }
                 arenas[arena] = pages;
+                wholeArenas[arena] = null;
                 metadataBytes += arrayBytes(PAGES_PER_ARENA);
             }
             Arrays.fill(pages, from, to, value);
-            page += to - from;
         }
     }
 

@@ -182,8 +182,8 @@ public final class PageAllocator {
                         "chunk at 0x%x was already grown", base + ((long) c << CHUNK_SHIFT)));
             }
         }
+        ensureMetadata(first, last);
         for (int c = first; c <= last; c++) {
-            ensureMetadata(c);
             long[] b = blockOf(c);
             int o = chunkOff(c);
             for (int k = 0; k < PallocBits.WORDS; k++) {
@@ -206,16 +206,43 @@ public final class PageAllocator {
         propagate(first, last);
     }
 
-    private void ensureMetadata(int c) {
-        int cb = c >>> BLOCK_SHIFT;
-        if (chunkBlocks[cb] == null) {
-            chunkBlocks[cb] = new long[CHUNK_BLOCK_LONGS];
-        }
+    /**
+     * Makes the bitmap and summary blocks chunks [first, last] need, before any state changes: if the Java heap
+     * runs out part way, the blocks made so far are dropped again (an absent block and a fresh one read alike)
+     * and the allocator is as it was.
+     */
+    private void ensureMetadata(int first, int last) {
+        int most = (last >>> BLOCK_SHIFT) - (first >>> BLOCK_SHIFT) + 1;
         for (int l = 0; l < LEVELS; l++) {
-            int sb = (c >>> levelShift(l)) >>> BLOCK_SHIFT;
-            if (sums[l][sb] == null) {
-                sums[l][sb] = new long[1 << BLOCK_SHIFT];
+            int shift = levelShift(l) + BLOCK_SHIFT;
+            most += (last >>> shift) - (first >>> shift) + 1;
+        }
+        long[][][] madeIn = new long[most][][];     // sized up front: recording a block made cannot fail
+        int[] madeAt = new int[most];
+        int made = 0;
+        try {
+            for (int cb = first >>> BLOCK_SHIFT; cb <= last >>> BLOCK_SHIFT; cb++) {
+                if (chunkBlocks[cb] == null) {
+                    chunkBlocks[cb] = new long[CHUNK_BLOCK_LONGS];
+                    madeIn[made] = chunkBlocks;
+                    madeAt[made++] = cb;
+                }
             }
+            for (int l = 0; l < LEVELS; l++) {
+                int shift = levelShift(l) + BLOCK_SHIFT;
+                for (int sb = first >>> shift; sb <= last >>> shift; sb++) {
+                    if (sums[l][sb] == null) {
+                        sums[l][sb] = new long[1 << BLOCK_SHIFT];
+                        madeIn[made] = sums[l];
+                        madeAt[made++] = sb;
+                    }
+                }
+            }
+        } catch (OutOfMemoryError e) {
+            for (int i = 0; i < made; i++) {
+                madeIn[i][madeAt[i]] = null;
+            }
+            throw e;
         }
     }
 

@@ -65,6 +65,23 @@ class AddressSpaceTest {
     }
 
     @Test
+    void arenasOfAFailedGrowthGoBackAndAreCommittedAgainNextTime() {
+        try (AddressSpace space = new AddressSpace(OsMemory.ffm(), RESERVATION)) {
+            long base = space.base();
+            space.commitArenas(ARENA_BYTES);
+            long start = space.commitArenas(2 * ARENA_BYTES);
+            space.uncommitArenasFrom(start);
+            assertEquals(base + ARENA_BYTES, space.committedEnd());
+            assertEquals(start, space.commitArenas(3 * ARENA_BYTES), "the same arenas come back");
+            assertEquals(space.limit(), space.committedEnd());
+            for (long bad : new long[] {base - ARENA_BYTES, base + 1, space.limit() + ARENA_BYTES}) {
+                assertThrows(IllegalArgumentException.class, () -> space.uncommitArenasFrom(bad));
+            }
+            assertEquals(space.limit(), space.committedEnd(), "a rejected call changes nothing");
+        }
+    }
+
+    @Test
     void committedArenasAreReadableAndWritableThroughTheSegment() {
         try (AddressSpace space = new AddressSpace(OsMemory.ffm(), RESERVATION)) {
             long start = space.commitArenas(2 * ARENA_BYTES);

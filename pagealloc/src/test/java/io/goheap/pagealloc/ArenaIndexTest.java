@@ -104,7 +104,7 @@ class ArenaIndexTest {
     @Test
     void metadataGrowsByOneArrayPerArenaFirstSet() {
         long empty = index.metadataBytes();
-        assertEquals(16 + 4 * 4, empty); // the table of four arena slots
+        assertEquals(2 * (16 + 4 * 4), empty); // the tables of four arena slots (page arrays, whole values)
         index.clear(base, 8); // clearing an arena never set allocates nothing
         assertEquals(empty, index.metadataBytes());
         index.set(base, 1, "x");
@@ -116,22 +116,57 @@ class ArenaIndexTest {
     }
 
     @Test
-    void clearingAWholeArenaDropsItsArrayAndAPartialClearKeepsIt() {
+    void wholeArenasCostNoPageArrayAndAPartialClearKeepsIt() {
         space.commitArenas(ARENA_BYTES);                        // a third arena
         long empty = index.metadataBytes();
-        index.set(base, 2 * ArenaIndex.PAGES_PER_ARENA, "huge");           // two whole arenas
+        index.set(base + 5 * PAGE_BYTES, 1, "early");           // the first arena gets a page array ...
+        index.set(base, 2 * ArenaIndex.PAGES_PER_ARENA, "huge");  // ... which a whole-arena set drops again
         index.set(base + 2 * ARENA_BYTES, 3, "small");
-        assertEquals(empty + 3 * ARENA_ARRAY_BYTES, index.metadataBytes());
+        assertEquals(empty + ARENA_ARRAY_BYTES, index.metadataBytes(), "only the partly set arena has a page array");
+        assertEquals("huge", index.get(base + 5 * PAGE_BYTES));
+        assertEquals("huge", index.get(base + 2 * ARENA_BYTES - 1));
         index.clear(base + 2 * ARENA_BYTES, 1);                 // partial: the arena keeps its array
-        assertEquals(empty + 3 * ARENA_ARRAY_BYTES, index.metadataBytes());
+        assertEquals(empty + ARENA_ARRAY_BYTES, index.metadataBytes());
         assertEquals("small", index.get(base + 2 * ARENA_BYTES + PAGE_BYTES));
         index.clear(base, 2 * ArenaIndex.PAGES_PER_ARENA);
-        assertEquals(empty + ARENA_ARRAY_BYTES, index.metadataBytes(), "both whole arenas gave their arrays back");
+        assertEquals(empty + ARENA_ARRAY_BYTES, index.metadataBytes());
         assertNull(index.get(base));
         assertNull(index.get(base + ARENA_BYTES + 5 * PAGE_BYTES));
         index.set(base + 7 * PAGE_BYTES, 1, "again");            // and an arena can be set again later
         assertEquals("again", index.get(base + 7 * PAGE_BYTES));
         assertEquals(empty + 2 * ARENA_ARRAY_BYTES, index.metadataBytes());
+    }
+
+    @Test
+    void aPartialSetOrClearOfAWholeArenaKeepsItsOtherPages() {
+        index.set(base, ArenaIndex.PAGES_PER_ARENA, "whole");
+        index.clear(base + 3 * PAGE_BYTES, 2);
+        assertNull(index.get(base + 3 * PAGE_BYTES));
+        assertNull(index.get(base + 4 * PAGE_BYTES));
+        assertEquals("whole", index.get(base + 2 * PAGE_BYTES));
+        assertEquals("whole", index.get(base + 5 * PAGE_BYTES));
+        assertEquals("whole", index.get(base + ARENA_BYTES - 1));
+        index.set(base + 3 * PAGE_BYTES, 1, "other");
+        assertEquals("other", index.get(base + 3 * PAGE_BYTES));
+    }
+
+    /** Issue 7: one huge object cost a reference per 8 KiB page (4 GiB of Java heap for 8 TiB). */
+    @Test
+    void aHugeRangeCostsTwoPageArraysAtMost() {
+        space.commitArenas(2 * ARENA_BYTES);                     // four arenas in all
+        long empty = index.metadataBytes();
+        long start = base + ARENA_BYTES - 2 * PAGE_BYTES;       // from the end of arena 0 into arena 3
+        long npages = 2 + 2L * ArenaIndex.PAGES_PER_ARENA + 7;
+        index.set(start, npages, "huge");
+        assertEquals(empty + 2 * ARENA_ARRAY_BYTES, index.metadataBytes());
+        for (long p = start; p < start + npages * PAGE_BYTES; p += PAGE_BYTES * 97) {
+            assertEquals("huge", index.get(p));
+        }
+        assertNull(index.get(start - 1));
+        assertNull(index.get(start + npages * PAGE_BYTES));
+        index.clear(start, npages);
+        assertNull(index.get(start + ARENA_BYTES));
+        assertEquals(empty + 2 * ARENA_ARRAY_BYTES, index.metadataBytes(), "partly cleared end arenas keep arrays");
     }
 
     @Test

@@ -57,12 +57,14 @@ public final class Heap implements AutoCloseable {
     private final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
 
     private Heap(Builder b) {
-        OsMemory os = b.os != null ? b.os : OsMemory.system();
+        OsMemory os = b.os != null ? b.os
+                : b.binding == null ? OsMemory.system()
+                : b.binding.equals("jnr") ? OsMemory.jnr() : OsMemory.ffm();
         this.space = new AddressSpace(os, b.reservation);
         this.wholeRangeAccessible = makeAccessible(space, os);
-        this.mheap = new MHeap(space, b.decommitMode);
+        this.mheap = new MHeap(space, b.decommitMode.os());
         this.procs = new Procs(mheap, b.maxProcs);
-        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
+        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode.os());
         this.maxAlloc = b.reservation;
     }
 
@@ -168,7 +170,7 @@ public final class Heap implements AutoCloseable {
      * The whole reserved range as one segment; {@code segment().address() == base()}. Closed with the heap: any
      * access after {@link #close()} throws. Any address in it can be read and written without faulting (memory
      * never touched reads as zero), with two exceptions: pages returned to the OS in
-     * {@link OsMemory.DecommitMode#HARD} mode are inaccessible until the heap reuses them, so a use after free
+     * {@link DecommitMode#HARD} mode are inaccessible until the heap reuses them, so a use after free
      * there ends the JVM — the purpose of that debugging mode, as of Go's {@code harddecommit}; and under strict
      * overcommit ({@code vm.overcommit_memory=2}) addresses beyond the arenas the heap has grown into fault too.
      */
@@ -305,7 +307,8 @@ public final class Heap implements AutoCloseable {
         private long reservation = AddressSpace.DEFAULT_RESERVATION;
         private int maxProcs = defaultMaxProcs();
         private OsMemory os;
-        private OsMemory.DecommitMode decommitMode = OsMemory.DecommitMode.DONTNEED;
+        private String binding;
+        private DecommitMode decommitMode = DecommitMode.DONTNEED;
 
         private Builder() {
         }
@@ -335,9 +338,24 @@ public final class Heap implements AutoCloseable {
             return this;
         }
 
-        /** The OS binding (default {@link OsMemory#system()}). */
-        public Builder os(OsMemory os) {
+        /**
+         * The OS binding by name: {@code "ffm"} (FFM downcalls, the default) or {@code "jnr"} (JNR-FFI, which must
+         * be on the class path); default: the system property {@code goheap.ffi}, else {@code ffm}.
+         */
+        public Builder binding(String name) {
+            java.util.Objects.requireNonNull(name, "name");
+            if (!name.equals("ffm") && !name.equals("jnr")) {
+                throw new IllegalArgumentException("unknown OS binding " + name + "; expected ffm or jnr");
+            }
+            this.binding = name;
+            this.os = null;
+            return this;
+        }
+
+        /** A given binding object (tests that inject failures); not public: the binding module is internal. */
+        Builder os(OsMemory os) {
             this.os = java.util.Objects.requireNonNull(os, "os");
+            this.binding = null;
             return this;
         }
 
@@ -346,7 +364,7 @@ public final class Heap implements AutoCloseable {
          * mode (Go's {@code GODEBUG=harddecommit=1}): released pages become inaccessible, so reading or writing a
          * freed object after {@link Heap#freeOSMemory()} faults and ends the JVM instead of going unnoticed.
          */
-        public Builder decommitMode(OsMemory.DecommitMode mode) {
+        public Builder decommitMode(DecommitMode mode) {
             this.decommitMode = java.util.Objects.requireNonNull(mode, "mode");
             return this;
         }

@@ -1,7 +1,6 @@
 package io.goheap.allocator;
 
 import io.goheap.ffi.OsMemory;
-import io.goheap.ffi.OsMemory.DecommitMode;
 import io.goheap.ffi.ProcessMemory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -5,10 +5,10 @@ import static io.goheap.nativetests.OsMemoryRssTest.mib;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.goheap.allocator.DecommitMode;
 import io.goheap.allocator.Heap;
 import io.goheap.allocator.MemStats;
 import io.goheap.ffi.OsMemory;
-import io.goheap.ffi.OsMemory.DecommitMode;
 import io.goheap.ffi.ProcessMemory;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -45,7 +45,7 @@ class HeapRssTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("bindingsAndModes")
     void freedHolesGoBackToTheOs(OsMemory os, DecommitMode mode) {
-        try (Heap heap = Heap.builder().os(os).decommitMode(mode).reservation(1L << 30).build()) {
+        try (Heap heap = Heap.builder().binding(os.name()).decommitMode(mode).reservation(1L << 30).build()) {
             MemorySegment memory = heap.segment();
             long base = heap.base();
             long[] chunks = new long[CHUNKS];

@@ -1,5 +1,10 @@
-/** Returning free pages to the OS. */
+/**
+ * Returning free pages to the OS. Exported only to the goheap modules above it (issue 7): it acts on raw
+ * memory. The targets are compiled after this module, so javac's "module not found" lint (category
+ * {@code module}) is suppressed for this declaration only.
+ */
+@SuppressWarnings("module")
 module io.goheap.scavenger {
     requires transitive io.goheap.pagealloc;
-    exports io.goheap.scavenger;
+    exports io.goheap.scavenger to io.goheap.allocator, io.goheap.collector;
 }

@@ -11,15 +11,21 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
  * {@link OsMemory} over FFM downcalls into libc: the default binding.
  *
- * <p>Invariants: one shared instance; the method handles are {@code static final} so C2 inlines the downcall
- * stubs. Addresses and lengths travel as {@code long}: on linux/amd64 (enforced by {@link Platform}) a pointer
- * and a {@code size_t} are passed in the same integer registers as a {@code long}, and this saves wrapping
- * every address in a {@link MemorySegment}. Thread-safe: each thread has its own errno capture buffer.
+ * <p>Invariants: any number of instances (one per owner, each with its own ranges, see {@link LinuxOsMemory});
+ * the method handles are {@code static final} fields of the {@link Libc} holder, linked once per JVM, so C2
+ * inlines the downcall stubs. Linking needs native access; when the JVM refuses it, {@code Libc}'s class
+ * initialisation fails once, {@link #LINKAGE} remembers that as the JVM's {@link IllegalCallerException}, and
+ * every {@link #create} throws a fresh {@link NativeAccessException} naming the flags (instead of
+ * ExceptionInInitializerError the first time and NoClassDefFoundError after). {@code Libc} is touched only
+ * after {@code LINKAGE} showed it initialised. Addresses and lengths travel as {@code long}: on linux/amd64
+ * (enforced by {@link Platform}) a pointer and a {@code size_t} are passed in the same integer registers as a
+ * {@code long}, and this saves wrapping every address in a {@link MemorySegment}. Thread-safe: each thread has its own errno capture buffer.
  *
  * <p><b>How errno is read, and why.</b> The plan was a plain downcall on the success path and, only after a
  * call returned -1, a second downcall to {@code __errno_location()} to read the thread's errno. Measured on
@@ -47,35 +53,76 @@ final class FfmOsMemory extends LinuxOsMemory {
     private static final VarHandle ERRNO =
             CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    /** {@code void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)}. */
-    private static final MethodHandle MMAP = downcall("mmap",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    /** {@code int mprotect(void *addr, size_t len, int prot)}. */
-    private static final MethodHandle MPROTECT = downcall("mprotect",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    /** {@code int madvise(void *addr, size_t length, int advice)}. */
-    private static final MethodHandle MADVISE = downcall("madvise",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    /** {@code int munmap(void *addr, size_t length)}. */
-    private static final MethodHandle MUNMAP = downcall("munmap",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
-    /** {@code int getpagesize(void)}: cannot fail, so no errno capture. */
-    private static final MethodHandle GETPAGESIZE = plainDowncall("getpagesize", FunctionDescriptor.of(JAVA_INT));
-
     /** Per-thread errno capture buffer (a few bytes; freed with the thread's last reference to it). */
     private static final ThreadLocal<MemorySegment> CAPTURE_BUFFER =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
 
-    static final FfmOsMemory INSTANCE = new FfmOsMemory();
+    /** Null when {@link Libc} initialised; else why it could not (the JVM's refusal of native access). */
+    private static final Throwable LINKAGE = link();
 
-    private FfmOsMemory() {
-        super(pageSizeOfSupportedPlatform());
+    /** The downcall handles and the page size: initialised once; a refusal of native access fails it. */
+    private static final class Libc {
+        /** {@code void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)}. */
+        static final MethodHandle MMAP = downcall("mmap",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        /** {@code int mprotect(void *addr, size_t len, int prot)}. */
+        static final MethodHandle MPROTECT = downcall("mprotect",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        /** {@code int madvise(void *addr, size_t length, int advice)}. */
+        static final MethodHandle MADVISE = downcall("madvise",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        /** {@code int munmap(void *addr, size_t length)}. */
+        static final MethodHandle MUNMAP = downcall("munmap",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+        /** {@code getpagesize()}, called once: it cannot fail, so a plain downcall without errno capture. */
+        static final long PAGE_SIZE = pageSize(plainDowncall("getpagesize", FunctionDescriptor.of(JAVA_INT)));
+        /** The transparent huge page size, read from sysfs once rather than per binding object. */
+        static final long HUGE_PAGE_SIZE = readHugePageSize();
+
+        private Libc() {
+        }
     }
 
-    private static long pageSizeOfSupportedPlatform() {
+    private FfmOsMemory() {
+        super(Libc.PAGE_SIZE, Libc.HUGE_PAGE_SIZE);
+    }
+
+    /**
+     * A new binding object with no ranges.
+     *
+     * @throws NativeAccessException when the JVM refused native access to this module (a new one each call)
+     */
+    static FfmOsMemory create() {
         Platform.requireSupported();
+        if (LINKAGE != null) {
+            throw new NativeAccessException(FfmOsMemory.class.getModule(), LINKAGE);
+        }
+        return new FfmOsMemory();
+    }
+
+    /**
+     * Initialises {@link Libc}. {@link Module#isNativeAccessEnabled()} cannot decide this up front: on JDK 25 it
+     * is false under the default {@code --illegal-native-access=warn} (and under {@code allow}), where linking
+     * works with a warning, so only the attempt tells. Errors other than a refusal (no such symbol, ...) are
+     * not expected and propagate, failing this class's initialisation as before.
+     */
+    private static Throwable link() {
         try {
-            return (int) GETPAGESIZE.invokeExact();
+            MethodHandles.lookup().ensureInitialized(Libc.class);
+            return null;
+        } catch (IllegalAccessException e) {
+            throw new AssertionError("a nested class is accessible to its host", e);
+        } catch (ExceptionInInitializerError e) {
+            if (e.getCause() instanceof IllegalCallerException refused) {
+                return refused;
+            }
+            throw e;
+        }
+    }
+
+    private static long pageSize(MethodHandle getpagesize) {
+        try {
+            return (int) getpagesize.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -91,7 +138,7 @@ final class FfmOsMemory extends LinuxOsMemory {
         MemorySegment state = CAPTURE_BUFFER.get();
         long address;
         try {
-            address = (long) MMAP.invokeExact(state, 0L, bytes, PROT_NONE, MAP_RESERVE_FLAGS, -1, 0L);
+            address = (long) Libc.MMAP.invokeExact(state, 0L, bytes, PROT_NONE, MAP_RESERVE_FLAGS, -1, 0L);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -106,7 +153,7 @@ final class FfmOsMemory extends LinuxOsMemory {
         MemorySegment state = CAPTURE_BUFFER.get();
         int result;
         try {
-            result = (int) MPROTECT.invokeExact(state, address, bytes, prot);
+            result = (int) Libc.MPROTECT.invokeExact(state, address, bytes, prot);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -120,7 +167,7 @@ final class FfmOsMemory extends LinuxOsMemory {
         MemorySegment state = CAPTURE_BUFFER.get();
         int result;
         try {
-            result = (int) MADVISE.invokeExact(state, address, bytes, advice);
+            result = (int) Libc.MADVISE.invokeExact(state, address, bytes, advice);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -134,7 +181,7 @@ final class FfmOsMemory extends LinuxOsMemory {
         MemorySegment state = CAPTURE_BUFFER.get();
         int result;
         try {
-            result = (int) MUNMAP.invokeExact(state, address, bytes);
+            result = (int) Libc.MUNMAP.invokeExact(state, address, bytes);
         } catch (Throwable t) {
             throw rethrow(t);
         }

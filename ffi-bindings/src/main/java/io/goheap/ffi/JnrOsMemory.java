@@ -10,10 +10,11 @@ import jnr.ffi.types.size_t;
  * {@link OsMemory} over JNR-FFI (jnr-ffi 2.2.x): the second binding, chosen with {@code -Dgoheap.ffi=jnr}, kept
  * so the two can be compared and so a JVM without FFM-friendly flags has a fallback.
  *
- * <p>Invariants: at most one instance, created on first use; jnr-ffi is an optional dependency, so this class
- * checks that it is present before touching any of its types and otherwise throws
- * {@link IllegalStateException}. JNR's native stub saves errno right after every call into a per-thread slot
- * ({@link Runtime#getLastError()}), so errno read after a failure is the failing call's own. Thread-safe:
+ * <p>Invariants: any number of instances (one per owner, each with its own ranges, see {@link LinuxOsMemory}),
+ * all sharing one libc proxy loaded on first use; jnr-ffi is an optional dependency, so this class checks that
+ * it is present before touching any of its types and otherwise throws {@link IllegalStateException}. JNR's
+ * native stub saves errno right after every call into a per-thread slot ({@link Runtime#getLastError()}), so
+ * errno read after a failure is the failing call's own. Thread-safe:
  * the library proxy is stateless and the errno slot is per thread.
  *
  * <p>Known jnr-ffi gotcha (reference/toolchain.md §3): {@code mmap} must be declared as returning a
@@ -37,37 +38,43 @@ final class JnrOsMemory extends LinuxOsMemory {
 
     private static final String JNR_MARKER_CLASS = "jnr.ffi.LibraryLoader";
     private static final Object LOCK = new Object();
-    private static volatile JnrOsMemory instance;
+    /** The libc proxy and page sizes every instance shares; null until the first successful load. */
+    private static volatile Loaded loaded;
+
+    /** What loading libc through jnr-ffi produced; immutable. */
+    private record Loaded(LibC libc, Runtime runtime, long pageSize, long hugePageSize) {
+    }
 
     private final LibC libc;
     private final Runtime runtime;
 
-    private JnrOsMemory(LibC libc) {
-        super(libc.getpagesize());
-        this.libc = libc;
-        this.runtime = Runtime.getRuntime(libc);
+    private JnrOsMemory(Loaded shared) {
+        super(shared.pageSize(), shared.hugePageSize());
+        this.libc = shared.libc();
+        this.runtime = shared.runtime();
     }
 
     /**
-     * The shared instance, loading libc through jnr-ffi on the first call.
+     * A new binding object with no ranges, loading libc through jnr-ffi on the first call.
      *
      * @throws IllegalStateException         when jnr-ffi is not on the class path
      * @throws UnsupportedOperationException on a platform other than linux/amd64
      */
-    static JnrOsMemory instance() {
-        JnrOsMemory result = instance;
-        if (result == null) {
+    static JnrOsMemory create() {
+        Loaded shared = loaded;
+        if (shared == null) {
             synchronized (LOCK) {
-                result = instance;
-                if (result == null) {
+                shared = loaded;
+                if (shared == null) {
                     Platform.requireSupported();
                     requireJnrOnClassPath();
-                    result = new JnrOsMemory(LibraryLoader.create(LibC.class).load("c"));
-                    instance = result;
+                    LibC libc = LibraryLoader.create(LibC.class).load("c");
+                    shared = new Loaded(libc, Runtime.getRuntime(libc), libc.getpagesize(), readHugePageSize());
+                    loaded = shared;
                 }
             }
         }
-        return result;
+        return new JnrOsMemory(shared);
     }
 
     private static void requireJnrOnClassPath() {

@@ -2,20 +2,34 @@ package io.goheap.ffi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.goheap.ffi.OsMemory.DecommitMode;
+import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** Choosing a binding: {@code -Dgoheap.ffi}, and a clear error when jnr-ffi is missing. */
+/**
+ * Choosing a binding: {@code -Dgoheap.ffi}, a new independent object per factory call, and a clear error when
+ * jnr-ffi is missing.
+ */
 class OsMemorySelectionTest {
+
+    private static final long PAGE = 4096;
 
     private String saved;
 
@@ -36,17 +50,19 @@ class OsMemorySelectionTest {
     @Test
     void systemDefaultsToFfm() {
         System.clearProperty(OsMemory.BINDING_PROPERTY);
-        assertSame(OsMemory.ffm(), OsMemory.system());
-        assertEquals("ffm", OsMemory.system().name());
+        OsMemory os = OsMemory.system();
+        assertInstanceOf(FfmOsMemory.class, os);
+        assertEquals("ffm", os.name());
     }
 
     @Test
     void systemHonoursTheProperty() {
         System.setProperty(OsMemory.BINDING_PROPERTY, "jnr");
-        assertSame(OsMemory.jnr(), OsMemory.system());
+        assertInstanceOf(JnrOsMemory.class, OsMemory.system());
         assertEquals("jnr", OsMemory.system().name());
         System.setProperty(OsMemory.BINDING_PROPERTY, "ffm");
-        assertSame(OsMemory.ffm(), OsMemory.system());
+        assertInstanceOf(FfmOsMemory.class, OsMemory.system());
+        assertEquals("ffm", OsMemory.system().name());
     }
 
     @Test
@@ -56,9 +72,45 @@ class OsMemorySelectionTest {
         assertEquals("unknown goheap.ffi=jna; expected ffm or jnr", e.getMessage());
     }
 
-    @Test
-    void jnrIsASingleton() {
-        assertSame(OsMemory.jnr(), OsMemory.jnr());
+    static Stream<Arguments> factories() {
+        return Stream.of(
+                Arguments.of("ffm", (Supplier<OsMemory>) OsMemory::ffm),
+                Arguments.of("jnr", (Supplier<OsMemory>) OsMemory::jnr),
+                Arguments.of("system", (Supplier<OsMemory>) OsMemory::system));
+    }
+
+    /**
+     * Every factory call gives a new object with a registry of its own: what one reserved, another cannot
+     * commit, decommit, release, advise or see as a segment (issue 7).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("factories")
+    void everyFactoryCallGivesAnIndependentBinding(String factory, Supplier<OsMemory> create) throws IOException {
+        OsMemory first = create.get();
+        OsMemory second = create.get();
+        assertNotSame(first, second);
+        assertSame(first.getClass(), second.getClass());
+        assertEquals(first.name(), second.name());
+        assertEquals(first.pageSize(), second.pageSize());
+        assertEquals(first.hugePageSize(), second.hugePageSize());
+
+        long base = first.reserve(2 * PAGE);
+        try {
+            assertEquals(1, ((LinuxOsMemory) first).reservationCount());
+            assertEquals(0, ((LinuxOsMemory) second).reservationCount());
+            assertThrows(IllegalArgumentException.class, () -> second.commit(base, PAGE));
+            assertThrows(IllegalArgumentException.class, () -> second.decommit(base, PAGE, DecommitMode.HARD));
+            assertThrows(IllegalArgumentException.class, () -> second.release(base, PAGE));
+            assertThrows(IllegalArgumentException.class, () -> second.adviseHugePages(base, PAGE, true));
+            assertThrows(IllegalArgumentException.class, () -> second.segment(base, PAGE, Arena.global()));
+            assertThrows(IllegalArgumentException.class, () -> create.get().commit(base, PAGE));
+            assertEquals("---p", OsMemoryTest.permissionsAt(base));
+            first.commit(base, 2 * PAGE); // the owner still may
+            assertEquals("rw-p", OsMemoryTest.permissionsAt(base));
+        } finally {
+            first.release(base, 2 * PAGE);
+        }
+        assertEquals(0, ((LinuxOsMemory) first).reservationCount());
     }
 
     @Test

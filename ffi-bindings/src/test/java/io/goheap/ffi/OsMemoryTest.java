@@ -21,8 +21,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One suite, run against both bindings: the reserve → commit → decommit → release life cycle on real memory,
- * argument validation, and real kernel failures. Protection changes are checked through /proc/self/maps so the
- * tests never touch a page that would fault.
+ * argument validation, ownership (a binding object acts only on ranges it reserved), and real kernel failures.
+ * Protection changes are checked through /proc/self/maps so the tests never touch a page that would fault.
+ * Every test gets fresh binding objects, so no registry is shared between tests.
  */
 class OsMemoryTest {
 
@@ -73,7 +74,7 @@ class OsMemoryTest {
         long base = os.reserve(MIB);
         try (Arena arena = Arena.ofConfined()) {
             os.commit(base, MIB);
-            MemorySegment memory = OsMemory.segment(base, MIB, arena);
+            MemorySegment memory = os.segment(base, MIB, arena);
             writePattern(memory);
             assertPattern(memory);
             os.decommit(base, MIB, DecommitMode.DONTNEED);
@@ -91,7 +92,7 @@ class OsMemoryTest {
         long base = os.reserve(MIB);
         try (Arena arena = Arena.ofConfined()) {
             os.commit(base, MIB);
-            MemorySegment memory = OsMemory.segment(base, MIB, arena);
+            MemorySegment memory = os.segment(base, MIB, arena);
             writePattern(memory);
             os.decommit(base, MIB, DecommitMode.FREE);
             // Contents are now undefined (old or zero); the range stays read-write and takes new writes.
@@ -109,7 +110,7 @@ class OsMemoryTest {
         long base = os.reserve(MIB);
         try (Arena arena = Arena.ofConfined()) {
             os.commit(base, MIB);
-            MemorySegment memory = OsMemory.segment(base, MIB, arena);
+            MemorySegment memory = os.segment(base, MIB, arena);
             writePattern(memory);
             os.decommit(base, MIB, DecommitMode.HARD);
             assertEquals("---p", permissionsAt(base)); // touching it now would fault, so only look at the mapping
@@ -219,23 +220,30 @@ class OsMemoryTest {
     @MethodSource("bindings")
     void kernelRefusalsCarryCallNameAndErrno(OsMemory os) {
         // Address 0x1000 lies below vm.mmap_min_addr, so nothing is ever mapped there: madvise and mprotect on
-        // it pass validation and fail in the kernel with ENOMEM ("addresses ... not mapped").
+        // it fail in the kernel with ENOMEM ("addresses ... not mapped"). The public methods refuse an address
+        // the binding did not reserve before any system call, so the raw calls (package-private) are used here.
+        LinuxOsMemory raw = (LinuxOsMemory) os;
         OsMemoryException madvise = assertThrows(OsMemoryException.class,
-                () -> os.decommit(PAGE, 16 * PAGE, DecommitMode.DONTNEED));
+                () -> raw.madvise(PAGE, 16 * PAGE, LinuxOsMemory.MADV_DONTNEED));
         assertEquals("madvise", madvise.call());
         assertEquals(12, madvise.errno());
         assertEquals("madvise(0x1000, 65536, MADV_DONTNEED) failed: errno 12 (Cannot allocate memory)",
                 madvise.getMessage());
 
-        OsMemoryException mprotect = assertThrows(OsMemoryException.class, () -> os.commit(PAGE, PAGE));
+        OsMemoryException mprotect = assertThrows(OsMemoryException.class,
+                () -> raw.mprotect(PAGE, PAGE, LinuxOsMemory.PROT_READ_WRITE));
         assertEquals("mprotect", mprotect.call());
         assertEquals(12, mprotect.errno());
         assertEquals("mprotect(0x1000, 4096, PROT_READ|PROT_WRITE) failed: errno 12 (Cannot allocate memory)",
                 mprotect.getMessage());
 
-        OsMemoryException hugePage = assertThrows(OsMemoryException.class, () -> os.adviseHugePages(PAGE, PAGE, true));
+        OsMemoryException hugePage = assertThrows(OsMemoryException.class,
+                () -> raw.madvise(PAGE, PAGE, LinuxOsMemory.MADV_HUGEPAGE));
         assertEquals("madvise(0x1000, 4096, MADV_HUGEPAGE) failed: errno 12 (Cannot allocate memory)",
                 hugePage.getMessage());
+
+        OsMemoryException munmap = assertThrows(OsMemoryException.class, () -> raw.munmap(PAGE + 1, PAGE));
+        assertEquals("munmap(0x1001, 4096) failed: errno 22 (Invalid argument)", munmap.getMessage());
 
         // 2^62 bytes is more than amd64's user address space (2^47, or 2^56 with 5-level paging).
         OsMemoryException mmap = assertThrows(OsMemoryException.class, () -> os.reserve(1L << 62));
@@ -243,6 +251,156 @@ class OsMemoryTest {
         assertEquals(12, mmap.errno());
         assertEquals("mmap(0x0, 4611686018427387904, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0)"
                 + " failed: errno 12 (Cannot allocate memory)", mmap.getMessage());
+        assertEquals(0, raw.reservationCount(), "a failed mmap registers nothing");
+    }
+
+    // ---- ownership: a binding object acts only on the ranges it reserved (issue 7) ----
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bindings")
+    void rangesNotReservedByThisObjectAreRefusedBeforeAnySystemCall(OsMemory os) throws IOException {
+        OsMemory other = newBindingLike(os);
+        long mine = os.reserve(4 * PAGE);
+        long theirs = other.reserve(4 * PAGE);
+        try {
+            other.commit(theirs, 4 * PAGE);
+            assertEquals("rw-p", permissionsAt(theirs));
+            try (Arena arena = Arena.ofConfined()) {
+                other.segment(theirs, 4 * PAGE, arena).set(JAVA_LONG, 0, 42); // the owner may
+            }
+            record Case(String what, long address, long bytes) {
+            }
+            List<Case> cases = List.of(
+                    new Case("page 1 (below mmap_min_addr)", PAGE, PAGE),
+                    new Case("a range reserved by another object", theirs, PAGE),
+                    new Case("the tail of another object's range", theirs + 3 * PAGE, PAGE),
+                    new Case("a range running past the end of mine", mine + 3 * PAGE, 2 * PAGE),
+                    new Case("the page below mine", mine - PAGE, PAGE),
+                    new Case("my range and one page below", mine - PAGE, 2 * PAGE));
+            for (Case c : cases) {
+                String range = "[0x" + Long.toHexString(c.address()) + ", 0x"
+                        + Long.toHexString(c.address() + c.bytes()) + ")";
+                for (Executable call : everyRangeOperation(os, c.address(), c.bytes())) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call, c.what());
+                    assertEquals("range " + range + " is not inside a range this binding reserved (" + os.name()
+                            + "; ranges reserved through another OsMemory object do not count)", e.getMessage());
+                }
+            }
+            // The crash of issue 7: a segment over address 16 (read through, it killed the JVM with SIGSEGV).
+            IllegalArgumentException low = assertThrows(IllegalArgumentException.class,
+                    () -> os.segment(16, 8, Arena.global()));
+            assertEquals("address 0x10 is not a multiple of the page size 4096", low.getMessage());
+            // Nothing happened to the other object's range: still mapped, read-write, contents kept.
+            assertEquals("rw-p", permissionsAt(theirs));
+            assertEquals("rw-p", permissionsAt(theirs + 3 * PAGE));
+            assertEquals("---p", permissionsAt(mine));
+            try (Arena arena = Arena.ofConfined()) {
+                assertEquals(42, other.segment(theirs, 4 * PAGE, arena).get(JAVA_LONG, 0));
+            }
+        } finally {
+            other.release(theirs, 4 * PAGE);
+            os.release(mine, 4 * PAGE);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bindings")
+    void aReleasedRangeIsNoLongerOwned(OsMemory os) throws IOException {
+        long base = os.reserveAligned(4 * PAGE, 64 * 1024);
+        os.release(base, 4 * PAGE);
+        assertNull(permissionsAt(base));
+        for (Executable call : everyRangeOperation(os, base, 4 * PAGE)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+            assertTrue(e.getMessage().contains("is not inside a range this binding reserved"), e.getMessage());
+        }
+        assertEquals(0, ((LinuxOsMemory) os).reservationCount());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bindings")
+    void partialReleaseKeepsTheRestOwnedAndUsable(OsMemory os) throws IOException {
+        long base = os.reserve(8 * PAGE);
+        try {
+            os.commit(base, 8 * PAGE);
+            os.release(base + 2 * PAGE, 2 * PAGE); // a hole in the middle splits the reservation in two
+            os.release(base + 7 * PAGE, PAGE); // and the last page
+            assertEquals(2, ((LinuxOsMemory) os).reservationCount());
+            assertNull(permissionsAt(base + 2 * PAGE));
+            assertNull(permissionsAt(base + 7 * PAGE));
+            for (long hole : new long[] {base + 2 * PAGE, base + 3 * PAGE, base + 7 * PAGE}) {
+                for (Executable call : everyRangeOperation(os, hole, PAGE)) {
+                    assertThrows(IllegalArgumentException.class, call, "0x" + Long.toHexString(hole));
+                }
+            }
+            // a range across the hole is refused though both ends are owned
+            for (Executable call : everyRangeOperation(os, base + PAGE, 4 * PAGE)) {
+                assertThrows(IllegalArgumentException.class, call);
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment head = os.segment(base, 2 * PAGE, arena);
+                MemorySegment tail = os.segment(base + 4 * PAGE, 3 * PAGE, arena);
+                writePattern(head);
+                writePattern(tail);
+                os.decommit(base + 4 * PAGE, 3 * PAGE, DecommitMode.DONTNEED);
+                assertAllZero(tail);
+                assertPattern(head);
+                os.decommit(base, 2 * PAGE, DecommitMode.HARD);
+                assertEquals("---p", permissionsAt(base));
+                os.commit(base, 2 * PAGE);
+                assertAllZero(head);
+                os.adviseHugePages(base + 4 * PAGE, 3 * PAGE, false);
+            }
+        } finally {
+            os.release(base, 2 * PAGE);
+            os.release(base + 4 * PAGE, 3 * PAGE);
+        }
+        assertEquals(0, ((LinuxOsMemory) os).reservationCount());
+        assertNull(permissionsAt(base));
+        assertNull(permissionsAt(base + 6 * PAGE));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bindings")
+    void releaseWaitsForTheSegmentsArenaToClose(OsMemory os) throws IOException {
+        long base = os.reserve(4 * PAGE);
+        os.commit(base, 4 * PAGE);
+        Arena arena = Arena.ofShared();
+        MemorySegment memory = os.segment(base + PAGE, PAGE, arena);
+        memory.set(JAVA_LONG, 0, 7);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> os.release(base, 4 * PAGE));
+        assertEquals("range [0x" + Long.toHexString(base) + ", 0x" + Long.toHexString(base + 4 * PAGE)
+                + ") is still covered by the segment [0x" + Long.toHexString(base + PAGE) + ", 0x"
+                + Long.toHexString(base + 2 * PAGE) + "), whose arena is open; close the arena before releasing",
+                e.getMessage());
+        assertEquals("rw-p", permissionsAt(base + PAGE)); // nothing was unmapped
+        assertEquals(7, memory.get(JAVA_LONG, 0));
+        os.release(base + 3 * PAGE, PAGE); // a part the segment does not cover may go
+        arena.close();
+        os.release(base, 3 * PAGE);
+        assertNull(permissionsAt(base + PAGE));
+        assertThrows(IllegalStateException.class, () -> memory.get(JAVA_LONG, 0));
+        long again = os.reserve(PAGE);
+        try {
+            assertThrows(IllegalStateException.class, () -> os.segment(again, PAGE, arena), "closed arena");
+        } finally {
+            os.release(again, PAGE); // the refused segment left no lease behind
+        }
+    }
+
+    /** Every public operation that takes a range, as calls on {@code [address, address + bytes)}. */
+    private static List<Executable> everyRangeOperation(OsMemory os, long address, long bytes) {
+        return List.of(
+                () -> os.commit(address, bytes),
+                () -> os.decommit(address, bytes, DecommitMode.DONTNEED),
+                () -> os.decommit(address, bytes, DecommitMode.FREE),
+                () -> os.decommit(address, bytes, DecommitMode.HARD),
+                () -> os.release(address, bytes),
+                () -> os.adviseHugePages(address, bytes, true),
+                () -> os.segment(address, bytes, Arena.global()));
+    }
+
+    private static OsMemory newBindingLike(OsMemory os) {
+        return os.name().equals("ffm") ? OsMemory.ffm() : OsMemory.jnr();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -252,7 +410,7 @@ class OsMemoryTest {
         try {
             os.commit(base, PAGE);
             Arena arena = Arena.ofShared();
-            MemorySegment memory = OsMemory.segment(base, PAGE, arena);
+            MemorySegment memory = os.segment(base, PAGE, arena);
             assertEquals(base, memory.address());
             assertEquals(PAGE, memory.byteSize());
             memory.set(JAVA_LONG, 0, 42);

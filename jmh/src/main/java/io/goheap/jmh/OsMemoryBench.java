@@ -78,7 +78,7 @@ public class OsMemoryBench {
             }
             os.commit(address, bytes);
             arena = Arena.ofShared();
-            memory = OsMemory.segment(address, bytes, arena);
+            memory = os.segment(address, bytes, arena);
         }
 
         @TearDown(Level.Trial)

@@ -109,7 +109,7 @@ class OsMemoryRssTest {
         long base = os.reserveAligned(ARENA_BYTES, ARENA_BYTES);
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
             os.commit(base, ARENA_BYTES);
-            return touchThenDecommit(os, OsMemory.segment(base, ARENA_BYTES, arena), 0, DecommitMode.DONTNEED);
+            return touchThenDecommit(os, os.segment(base, ARENA_BYTES, arena), 0, DecommitMode.DONTNEED);
         } finally {
             os.release(base, ARENA_BYTES);
         }

@@ -43,7 +43,8 @@ public final class AddressSpace implements AutoCloseable {
     /**
      * Reserves {@code reservationBytes} of address space aligned to {@link #ARENA_BYTES}; nothing is committed yet.
      *
-     * @param os               the OS binding that reserves, commits and finally releases the range
+     * @param os               the OS binding that reserves, commits and finally releases the range; it owns the
+     *                         range, so commits and decommits of it must go through this same object ({@link #os()})
      * @param reservationBytes a positive multiple of {@link #ARENA_BYTES}
      * @throws IllegalArgumentException when {@code reservationBytes} is not a positive multiple of 64 MiB
      * @throws io.goheap.ffi.OsMemoryException when the kernel cannot reserve that much address space
@@ -57,7 +58,7 @@ public final class AddressSpace implements AutoCloseable {
         long reserved = os.reserveAligned(reservationBytes, ARENA_BYTES);
         Arena shared = Arena.ofShared();
         try {
-            this.segment = OsMemory.segment(reserved, reservationBytes, shared);
+            this.segment = os.segment(reserved, reservationBytes, shared);
         } catch (RuntimeException | Error e) { // e.g. native access disabled: do not leak the reservation
             shared.close();
             os.release(reserved, reservationBytes);

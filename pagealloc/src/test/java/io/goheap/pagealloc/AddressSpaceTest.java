@@ -180,6 +180,34 @@ class AddressSpaceTest {
         }
     }
 
+    /**
+     * The space's range belongs to the binding object it was reserved with (issue 7): another object, even a new
+     * one of the same binding, can neither commit, decommit, advise, release nor get a segment over it.
+     */
+    @Test
+    void onlyTheSpacesOwnBindingObjectReachesItsRange() throws IOException {
+        try (AddressSpace space = new AddressSpace(OsMemory.ffm(), RESERVATION)) {
+            long arena = space.commitArenas(1);
+            space.segment().set(JAVA_LONG, 0, 99);
+            OsMemory stranger = OsMemory.ffm();
+            List<org.junit.jupiter.api.function.Executable> calls = List.of(
+                    () -> stranger.commit(space.base(), RESERVATION),
+                    () -> stranger.decommit(arena, ARENA_BYTES, OsMemory.DecommitMode.HARD),
+                    () -> stranger.adviseHugePages(arena, ARENA_BYTES, true),
+                    () -> stranger.release(space.base(), RESERVATION),
+                    () -> stranger.segment(arena, ARENA_BYTES, java.lang.foreign.Arena.global()));
+            for (var call : calls) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+                assertTrue(e.getMessage().contains("is not inside a range this binding reserved"), e.getMessage());
+            }
+            assertEquals("rw-p", permissionsAt(arena));
+            assertEquals(99, space.segment().get(JAVA_LONG, 0));
+            // the space's own object may, e.g. the scavenger's decommit
+            space.os().decommit(arena, ARENA_BYTES, OsMemory.DecommitMode.DONTNEED);
+            assertEquals(0, space.segment().get(JAVA_LONG, 0));
+        }
+    }
+
     /** The {@code rwxp} column of the /proc/self/maps line covering {@code address}, or null when unmapped. */
     private static String permissionsAt(long address) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {

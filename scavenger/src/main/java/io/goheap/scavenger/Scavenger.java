@@ -14,9 +14,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * collector's pacer, which supplies the goal they aim at.
  *
  * <p>Raw memory: the scavenger calls {@code madvise} (or {@code mprotect}) on whatever free runs its page
- * allocator reports, without checking whose memory they are. Give it only a page allocator over a range reserved
- * for it (an {@link io.goheap.pagealloc.AddressSpace}, as {@code Heap} does); over any other memory it would zero
- * or revoke access to that memory. Like {@link OsMemory}, it is a building block, not a safe API.
+ * allocator reports. Its {@link OsMemory} acts only on ranges reserved through that same object, so give it the
+ * binding that reserved the page allocator's range (an {@link io.goheap.pagealloc.AddressSpace}'s
+ * {@code os()}, as {@code Heap} does); for any other memory the binding throws IllegalArgumentException before
+ * any system call. Within that range it trusts the page allocator: a run the allocator wrongly reports as free
+ * is zeroed (or made inaccessible). A building block, exported only to goheap's own modules.
  *
  * <p>Thread-safety: any thread may call; the page allocator's lock serialises the bitmap work and is not held
  * during the system calls (see {@link PageAllocator#scavenge}).

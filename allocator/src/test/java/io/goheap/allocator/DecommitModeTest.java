@@ -197,5 +197,10 @@ class DecommitModeTest {
         public ProcessMemory processMemory() {
             return os.processMemory();
         }
+
+        @Override
+        public java.lang.foreign.MemorySegment segment(long address, long bytes, java.lang.foreign.Arena arena) {
+            return os.segment(address, bytes, arena);
+        }
     }
 }

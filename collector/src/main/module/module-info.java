@@ -1,7 +1,10 @@
 /**
- * The collector and the public facade. Empty so far: the stop-the-world collector, then the concurrent one,
- * are the next milestones (see README). It already fixes the dependency direction: collector → allocator.
+ * The collector and goheap's public API, package {@code io.goheap} (one page of API, like java.lang.foreign):
+ * so far the types of collected objects ({@link io.goheap.HeapType}, from FFM layouts); the heap, mutators, roots,
+ * safepoints and the collector itself move in next (see README). Dependencies point down only: collector →
+ * allocator.
  */
 module io.goheap.collector {
     requires transitive io.goheap.allocator;
+    exports io.goheap;
 }

@@ -89,7 +89,7 @@ public final class HeapType {
             throw new IllegalArgumentException("layout of " + layout.byteSize() + " bytes is too large for one type");
         }
         long[] bits = new long[(int) ((words + 63) >>> 6)];
-        walk(layout, 0, "", bits, false);
+        walk(layout, 0, layout.name().orElse(""), bits, false);
         int used = lastPointerWord(bits) / 64 + 1;
         return new HeapType(layout, Arrays.copyOf(bits, bitsHaveAny(bits) ? used : 0));
     }
@@ -190,7 +190,8 @@ public final class HeapType {
     }
 
     private static String name(String path) {
-        return path.isEmpty() ? "(the whole layout)" : "'" + path.substring(1) + "'";
+        String p = path.startsWith(".") ? path.substring(1) : path;
+        return p.isEmpty() ? "(the whole layout)" : "'" + p + "'";
     }
 
     private static boolean bitsHaveAny(long[] bits) {

@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An off-heap heap with Go's allocator: size classes, per-P caches, spans, and large objects, explicit
- * checked {@link #free}, and Go's {@link MemStats}. Addresses are absolute {@code long}s inside one reserved
+ * checked {@link #free}, and Go's {@link AllocStats}. Addresses are absolute {@code long}s inside one reserved
  * range; read and write them through {@link #segment()} at offset {@code address - base()}.
  *
  * <h2>Two ways in</h2>
@@ -62,9 +62,9 @@ public final class Heap implements AutoCloseable {
                 : b.binding.equals("jnr") ? OsMemory.jnr() : OsMemory.ffm();
         this.space = new AddressSpace(os, b.reservation);
         this.wholeRangeAccessible = makeAccessible(space, os);
-        this.mheap = new MHeap(space, b.decommitMode.os());
+        this.mheap = new MHeap(space, b.decommitMode);
         this.procs = new Procs(mheap, b.maxProcs);
-        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode.os());
+        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
         this.maxAlloc = b.reservation;
     }
 
@@ -170,7 +170,7 @@ public final class Heap implements AutoCloseable {
      * The whole reserved range as one segment; {@code segment().address() == base()}. Closed with the heap: any
      * access after {@link #close()} throws. Any address in it can be read and written without faulting (memory
      * never touched reads as zero), with two exceptions: pages returned to the OS in
-     * {@link DecommitMode#HARD} mode are inaccessible until the heap reuses them, so a use after free
+     * {@link OsMemory.DecommitMode#HARD} mode are inaccessible until the heap reuses them, so a use after free
      * there ends the JVM — the purpose of that debugging mode, as of Go's {@code harddecommit}; and under strict
      * overcommit ({@code vm.overcommit_memory=2}) addresses beyond the arenas the heap has grown into fault too.
      */
@@ -195,14 +195,14 @@ public final class Heap implements AutoCloseable {
     }
 
     /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
-    public MemStats readMemStats() {
-        MemStats m = new MemStats();
+    public AllocStats readMemStats() {
+        AllocStats m = new AllocStats();
         readMemStats(m);
         return m;
     }
 
     /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
-    public void readMemStats(MemStats into) {
+    public void readMemStats(AllocStats into) {
         ensureOpen();
         HeapStats.read(mheap, procs, into);
     }
@@ -308,7 +308,7 @@ public final class Heap implements AutoCloseable {
         private int maxProcs = defaultMaxProcs();
         private OsMemory os;
         private String binding;
-        private DecommitMode decommitMode = DecommitMode.DONTNEED;
+        private OsMemory.DecommitMode decommitMode = OsMemory.DecommitMode.DONTNEED;
 
         private Builder() {
         }
@@ -364,7 +364,7 @@ public final class Heap implements AutoCloseable {
          * mode (Go's {@code GODEBUG=harddecommit=1}): released pages become inaccessible, so reading or writing a
          * freed object after {@link Heap#freeOSMemory()} faults and ends the JVM instead of going unnoticed.
          */
-        public Builder decommitMode(DecommitMode mode) {
+        public Builder decommitMode(OsMemory.DecommitMode mode) {
             this.decommitMode = java.util.Objects.requireNonNull(mode, "mode");
             return this;
         }

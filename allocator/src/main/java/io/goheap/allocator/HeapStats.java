@@ -3,7 +3,7 @@ package io.goheap.allocator;
 import java.lang.invoke.VarHandle;
 
 /**
- * Builds {@link MemStats} snapshots (Go's {@code readmemstats_m}) without stopping anyone.
+ * Builds {@link AllocStats} snapshots (Go's {@code readmemstats_m}) without stopping anyone.
  *
  * <h2>Why the snapshot is consistent</h2>
  * Object counters live in each P's mcache and are written only by the P's holder, with release stores.
@@ -23,7 +23,7 @@ final class HeapStats {
     private HeapStats() {
     }
 
-    static void read(MHeap heap, Procs procs, MemStats m) {
+    static void read(MHeap heap, Procs procs, AllocStats m) {
         int classes = SizeClasses.NUM_SIZE_CLASSES;
         long[] frees = new long[classes];
         long[] mallocs = new long[classes];
@@ -102,16 +102,8 @@ final class HeapStats {
         m.otherSys = OTHER_SYS_FIXED + SizeClasses.NUM_SPAN_CLASSES * 48L;
         m.sys = m.heapSys + m.stackSys + m.mSpanSys + m.mCacheSys + m.buckHashSys + m.gcSys + m.otherSys;
 
-        m.nextGC = Long.MAX_VALUE;
-        m.lastGC = 0;
-        m.pauseTotalNs = 0;
-        m.numGC = 0;
-        m.numForcedGC = 0;
-        m.gcCPUFraction = 0;
-        m.enableGC = false;
-        m.debugGC = false;
         for (int sc = 0; sc < m.bySize.length; sc++) {
-            m.bySize[sc] = new MemStats.BySize(SizeClasses.classSize(sc), mallocs[sc], frees[sc]);
+            m.bySize[sc] = new AllocStats.BySize(SizeClasses.classSize(sc), mallocs[sc], frees[sc]);
         }
     }
 }

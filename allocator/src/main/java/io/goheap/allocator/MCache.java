@@ -9,7 +9,7 @@ import java.lang.invoke.VarHandle;
  * Only the thread currently holding the owning {@link P} calls into an mcache, so its fields are plain;
  * handing the P to another thread (a CAS on {@code P.owner}, released with a release store) orders them.
  * The statistics counters are written by that thread with release stores (a plain {@code mov} on x86, no
- * fence) and read by {@link MemStats} snapshots with acquire loads; see {@link HeapStats} for the order.
+ * fence) and read by {@link AllocStats} snapshots with acquire loads; see {@link HeapStats} for the order.
  *
  * <h2>Fast path</h2>
  * {@link #malloc}: size → class by table, {@link MSpan#nextFreeFast()} (ctz on a 64-bit cache), zero the slot

@@ -54,10 +54,10 @@ final class MHeap {
     long liveSpans;
     /**
      * Per size class: remote frees found, when merged, to hit an object its owner had freed meanwhile (a double
-     * free racing with the owner's own free). Their frees were counted by the freers; MemStats subtracts these.
+     * free racing with the owner's own free). Their frees were counted by the freers; AllocStats subtracts these.
      */
     final AtomicLongArray lateDoubleFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
-    /** Per size class: objects freed by sweeping (unmarked at the end of a cycle). MemStats adds them to Frees. */
+    /** Per size class: objects freed by sweeping (unmarked at the end of a cycle). AllocStats adds them to Frees. */
     final AtomicLongArray sweptFrees = new AtomicLongArray(SizeClasses.NUM_SIZE_CLASSES);
     /** Java-heap bytes of the spans' mark bitmaps (made by the first mark in a span), counted in GCSys as Go's. */
     final java.util.concurrent.atomic.AtomicLong markBitsBytes = new java.util.concurrent.atomic.AtomicLong();

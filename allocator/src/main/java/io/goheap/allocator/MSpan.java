@@ -377,7 +377,7 @@ final class MSpan {
         if (drained > 0) {
             allocCount -= merged;
             if (drained > merged) {
-                // their frees were counted by the freers: take them back so MemStats stays exact
+                // their frees were counted by the freers: take them back so AllocStats stays exact
                 heap.lateDoubleFrees.addAndGet(sizeClass, drained - merged);
             }
             needzero = true;

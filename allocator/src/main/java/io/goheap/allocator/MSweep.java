@@ -30,7 +30,7 @@ package io.goheap.allocator;
  * <h2>Accounting</h2>
  * Objects freed by sweeping count as frees of their size class ({@link MHeap#sweptFrees}; large objects in
  * the heap's large-free counters), so {@code HeapObjects = Mallocs − Frees} keeps holding. An unswept span's
- * dead objects count as live until it is swept, as in Go's MemStats between cycles.
+ * dead objects count as live until it is swept, as in Go's AllocStats between cycles.
  */
 final class MSweep {
     private MSweep() {

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * a driver runs stop-the-world cycles that mark exactly the model's live objects, and a background sweeper sweeps
  * alongside allocation's lazy sweeping. No live object may be freed or overwritten, no allocation may overlap a
  * live object or come back dirty, every fourth cycle the recount oracle audits the stopped heap, and after the
- * last cycle only the live objects remain, by MemStats and by the recount oracle. Mutators change the model only while holding a P, so a stopped world sees it exactly.
+ * last cycle only the live objects remain, by AllocStats and by the recount oracle. Mutators change the model only while holding a P, so a stopped world sees it exactly.
  */
 class ConcurrentSweepTest {
     static final int THREADS = 4;
@@ -61,7 +61,7 @@ class ConcurrentSweepTest {
                 while (!mutatorsDone.get()) {
                     GcCycle.run(heap, live.keySet());
                     int n = cycles.incrementAndGet();
-                    MemStatsInvariants.check(heap.readMemStats());
+                    AllocStatsInvariants.check(heap.readMemStats());
                     if (n % 4 == 0) {
                         // Mid-run audit: world stopped, background sweeper paused, so nothing is in flight.
                         sweeping.acquireUninterruptibly();

@@ -1,6 +1,7 @@
 package io.goheap.allocator;
 
 import io.goheap.ffi.OsMemory;
+import io.goheap.ffi.OsMemory.DecommitMode;
 import io.goheap.ffi.ProcessMemory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,7 +44,7 @@ class DecommitModeTest {
                     heap.free(o[0]);
                 }
                 assertTrue(heap.freeOSMemory() > 0);
-                MemStats m = heap.readMemStats();
+                AllocStats m = heap.readMemStats();
                 assertEquals(m.heapSys(), m.heapReleased(), mode + ": everything released");
                 HeapAudit.check(heap);
             }
@@ -59,7 +60,7 @@ class DecommitModeTest {
             heap.free(big);
             heap.free(small);
             heap.freeOSMemory();
-            MemStats released = heap.readMemStats();
+            AllocStats released = heap.readMemStats();
             assertEquals(released.heapSys(), released.heapReleased());
 
             os.failing = true;
@@ -67,7 +68,7 @@ class DecommitModeTest {
             assertEquals("injected commit failure", large.getMessage());
             IllegalStateException span = assertThrows(IllegalStateException.class, () -> heap.malloc(64));
             assertEquals("injected commit failure", span.getMessage());
-            MemStats after = heap.readMemStats();
+            AllocStats after = heap.readMemStats();
             assertEquals(0, after.heapObjects());
             assertEquals(after.heapSys(), after.heapReleased(), "the pages went back as released");
             HeapAudit.check(heap);

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The slow oracle (Go's ReadMemStatsSlow): walks every committed page, collects the live spans and recounts
- * everything from their bitmaps, then checks the heap's own counters and {@link MemStats} against it.
+ * everything from their bitmaps, then checks the heap's own counters and {@link AllocStats} against it.
  * Call only while no other thread uses the heap.
  */
 final class HeapAudit {
@@ -66,7 +66,7 @@ final class HeapAudit {
         } finally {
             h.lock.unlock();
         }
-        MemStats m = heap.readMemStats();
+        AllocStats m = heap.readMemStats();
         long smallLive = 0;
         for (int c = 1; c < SizeClasses.NUM_SIZE_CLASSES; c++) {
             long mallocs = c < 61 ? m.bySize().get(c).mallocs() : -1;
@@ -83,7 +83,7 @@ final class HeapAudit {
             liveBytes += live[c] * SizeClasses.classSize(c);
         }
         assertEquals(liveBytes, m.heapAlloc(), "HeapAlloc vs recount");
-        MemStatsInvariants.check(m);
+        AllocStatsInvariants.check(m);
         checkSweepState(h, spans.keySet(), largeLive);
         assertTrue(m.heapSys() <= committedEnd - h.space.base() && m.heapSys() % AddressSpace.ARENA_BYTES == 0);
     }

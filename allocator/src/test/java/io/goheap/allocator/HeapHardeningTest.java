@@ -141,7 +141,7 @@ class HeapHardeningTest {
             });
             dying.start();
             dying.join();
-            MemStats s = heap.readMemStats();
+            AllocStats s = heap.readMemStats();
             assertEquals(0, s.heapObjects());
             assertTrue(s.heapInuse() > 0, "the dead thread's P still caches spans: " + s.compact());
             heap.freeOSMemory();

@@ -160,7 +160,7 @@ class HeapTest {
         public static void main(String[] args) {
             try (Heap huge = Heap.builder().reservation(Heap.MAX_RESERVATION).maxProcs(1).build()) {
                 long small = huge.malloc(100);
-                MemStats before = huge.readMemStats();
+                AllocStats before = huge.readMemStats();
                 try {
                     huge.malloc(8L << 40);
                     throw new AssertionError("expected the Java heap to run out");
@@ -168,9 +168,9 @@ class HeapTest {
                     check(expected.getMessage() != null && expected.getMessage().contains("page allocator"),
                             "the error says what ran out: " + expected);
                 }
-                MemStats m = huge.readMemStats();
+                AllocStats m = huge.readMemStats();
                 check(m.heapSys() == before.heapSys() && m.heapInuse() == before.heapInuse()
-                        && m.heapObjects() == 1, "MemStats after the failure: " + m.compact());
+                        && m.heapObjects() == 1, "AllocStats after the failure: " + m.compact());
                 MHeap h = huge.mheap();
                 h.lock.lock();
                 try {
@@ -277,7 +277,7 @@ class HeapTest {
         long p = heap.malloc(48);
         long large = heap.malloc(100_000);
         long tiny = heap.malloc(3);
-        MemStats before = heap.readMemStats();
+        AllocStats before = heap.readMemStats();
 
         IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class, () -> heap.free(12345));
         assertTrue(foreign.getMessage().contains("0x3039") && foreign.getMessage().contains("not a heap address"), foreign.getMessage());
@@ -289,7 +289,7 @@ class HeapTest {
         assertThrows(IllegalStateException.class, () -> heap.free(heap.base() + RESERVATION - 8192), "committed-nowhere page");
         assertThrows(IllegalArgumentException.class, () -> heap.free(tiny + 1), "inside a tiny object");
 
-        MemStats same = heap.readMemStats();
+        AllocStats same = heap.readMemStats();
         assertEquals(before.mallocs(), same.mallocs());
         assertEquals(before.frees(), same.frees());
         HeapAudit.check(heap);
@@ -366,7 +366,7 @@ class HeapTest {
         }
         assertEquals(0, heap.readMemStats().heapObjects());
         heap.freeOSMemory();
-        MemStats m = heap.readMemStats();
+        AllocStats m = heap.readMemStats();
         assertEquals(0, m.heapInuse(), "every span went back to the heap once the idle caches were flushed");
         assertEquals(m.heapSys(), m.heapReleased(), "and every page back to the OS");
         HeapAudit.check(heap);
@@ -386,9 +386,9 @@ class HeapTest {
         for (long p : big) {
             heap.free(p);
         }
-        MemStats before = heap.readMemStats();
+        AllocStats before = heap.readMemStats();
         long released = heap.freeOSMemory();
-        MemStats after = heap.readMemStats();
+        AllocStats after = heap.readMemStats();
         assertTrue(released >= 16L << 20, "released " + released);
         assertEquals(before.heapReleased() + released, after.heapReleased());
         assertEquals(after.heapIdle(), after.heapReleased(), "everything idle is released");

@@ -200,7 +200,7 @@ class ProcsTest {
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
             }
-            MemStats m = heap.readMemStats();
+            AllocStats m = heap.readMemStats();
             assertEquals(2000 * 50, m.mallocs());
             assertEquals(survivors.size(), m.heapObjects(), "exactly the survivors are live");
             for (long p : survivors) {

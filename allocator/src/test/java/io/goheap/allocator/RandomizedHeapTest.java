@@ -20,8 +20,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * every kind while a shadow map of live ranges checks that no two live objects overlap, every allocation is
  * zeroed and every object keeps its contents until its free. Frees cross threads through a shared queue, so
  * the remote-free protocol runs under contention. Now and then a thread returns free memory to the OS (which
- * flushes idle Ps' caches under the others' feet) and checks Go's MemStats invariants on a live snapshot.
- * Afterwards the slow recount must match MemStats exactly.
+ * flushes idle Ps' caches under the others' feet) and checks Go's AllocStats invariants on a live snapshot.
+ * Afterwards the slow recount must match AllocStats exactly.
  *
  * <p>{@code -Dgoheap.test.seeds=N} runs N seeds instead of two (a soak; the seeds are printed on failure).
  */
@@ -71,7 +71,7 @@ class RandomizedHeapTest {
                 live.remove(o.address());
             }
             assertTrue(live.isEmpty(), "model still has live objects: " + live.size());
-            MemStats s = heap.readMemStats();
+            AllocStats s = heap.readMemStats();
             assertEquals(0, s.heapObjects(), "every object was freed");
             HeapAudit.check(heap);
         }
@@ -98,7 +98,7 @@ class RandomizedHeapTest {
                     m = null;
                 }
                 heap.freeOSMemory();
-                MemStatsInvariants.check(heap.readMemStats());
+                AllocStatsInvariants.check(heap.readMemStats());
                 continue;
             }
             int dice = rnd.nextInt(100);

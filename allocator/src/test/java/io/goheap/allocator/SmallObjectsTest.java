@@ -44,7 +44,7 @@ class SmallObjectsTest {
             assertEquals(16, heap.usableSize(p));
             assertEquals(0, p % 16);
         }
-        MemStats s = heap.readMemStats();
+        AllocStats s = heap.readMemStats();
         assertEquals(16, s.bySize().get(1).mallocs());
         assertEquals(4, s.bySize().get(2).mallocs());
         assertEquals(20, s.mallocs());
@@ -62,7 +62,7 @@ class SmallObjectsTest {
         StringBuilder table = new StringBuilder("size-class-bytes metadata-percent\n");
         for (int sc = 1; sc < SizeClasses.NUM_SIZE_CLASSES; sc++) {
             long size = SizeClasses.classSize(sc);
-            MemStats before = heap.readMemStats();
+            AllocStats before = heap.readMemStats();
             long spans = 0;
             for (long filled = 0; filled < (2L << 20) || spans < 8; spans++) {
                 long spanBytes = (long) SizeClasses.classPages(sc) * SizeClasses.PAGE_SIZE;
@@ -71,7 +71,7 @@ class SmallObjectsTest {
                 }
                 filled += spanBytes;
             }
-            MemStats after = heap.readMemStats();
+            AllocStats after = heap.readMemStats();
             double offHeap = after.heapInuse() - before.heapInuse();
             double meta = (after.mSpanInuse() - before.mSpanInuse()) + offHeap / SizeClasses.PAGE_SIZE * 4;
             double percent = 100 * meta / offHeap;
@@ -121,7 +121,7 @@ class SmallObjectsTest {
         for (long p : live) {
             m.free(p);
         }
-        MemStats s = heap.readMemStats();
+        AllocStats s = heap.readMemStats();
         assertEquals(0, s.heapObjects(), "every object was freed");
         HeapAudit.check(heap);
     }

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The span-level sweep the collector will drive (see {@link MSweep}): after marking, unmarked objects are freed,
  * marked ones keep their memory and contents, empty spans return to the heap, swept slots come back zeroed, and
- * MemStats and the recount oracle agree throughout — whether spans are swept lazily by allocation or eagerly.
+ * AllocStats and the recount oracle agree throughout — whether spans are swept lazily by allocation or eagerly.
  */
 class SweepTest {
     private Heap heap;
@@ -50,16 +50,16 @@ class SweepTest {
                 marked.add(o.address());
             }
         }
-        MemStats before = heap.readMemStats();
+        AllocStats before = heap.readMemStats();
 
         GcCycle.run(heap, marked);
-        MemStats started = heap.readMemStats();
+        AllocStats started = heap.readMemStats();
         assertEquals(before.heapObjects(), started.heapObjects(), "nothing is freed before it is swept");
         HeapAudit.check(heap);
 
         assertTrue(MSweep.finishSweep(heap.mheap()) > 0, "the cycle left spans to sweep");
         HeapAudit.check(heap);
-        MemStats swept = heap.readMemStats();
+        AllocStats swept = heap.readMemStats();
         assertTrue(swept.heapInuse() < before.heapInuse(), "spans with nothing marked went back to the heap");
         assertTrue(swept.frees() > before.frees(), "sweeping counts its frees");
 
@@ -92,7 +92,7 @@ class SweepTest {
         assertTrue(heap.readMemStats().heapObjects() > 0);
         GcCycle.run(heap, List.of());
         heap.freeOSMemory();                           // sweeps what waits, as Go's FreeOSMemory, then releases
-        MemStats m = heap.readMemStats();
+        AllocStats m = heap.readMemStats();
         assertEquals(0, m.heapObjects());
         assertEquals(0, m.heapAlloc());
         assertEquals(0, m.heapInuse(), "every span was empty after the sweep and went back");
@@ -112,7 +112,7 @@ class SweepTest {
             marked.add(objs.get(i).address());
         }
         GcCycle.run(heap, marked);
-        MemStats started = heap.readMemStats();
+        AllocStats started = heap.readMemStats();
         int unswept = heap.mheap().central[SizeClasses.spanClass(SizeClasses.sizeToClass(64), true)].unsweptSpans();
         assertTrue(unswept > 0);
 
@@ -125,7 +125,7 @@ class SweepTest {
             }
             survivors.add(p);
         }
-        MemStats after = heap.readMemStats();
+        AllocStats after = heap.readMemStats();
         assertEquals(started.heapSys(), after.heapSys(), "the freed slots were reused: the heap did not grow");
         assertTrue(after.heapInuse() <= started.heapInuse());
         for (int i = 0; i < objs.size(); i += 2) {
@@ -162,7 +162,7 @@ class SweepTest {
             }
         }
         assertEquals(expectedLive, heap.readMemStats().heapObjects());
-        MemStatsInvariants.check(heap.readMemStats());
+        AllocStatsInvariants.check(heap.readMemStats());
     }
 
     @Test

@@ -1,8 +1,8 @@
 package io.goheap.demo;
 
-import io.goheap.allocator.Heap;
-import io.goheap.allocator.MemStats;
-import io.goheap.allocator.Mutator;
+import io.goheap.Heap;
+import io.goheap.MemStats;
+import io.goheap.Mutator;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

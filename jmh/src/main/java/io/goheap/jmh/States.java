@@ -1,7 +1,7 @@
 package io.goheap.jmh;
 
-import io.goheap.allocator.Heap;
-import io.goheap.allocator.Mutator;
+import io.goheap.Heap;
+import io.goheap.Mutator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -5,9 +5,9 @@ import static io.goheap.nativetests.OsMemoryRssTest.mib;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.goheap.allocator.DecommitMode;
-import io.goheap.allocator.Heap;
-import io.goheap.allocator.MemStats;
+import io.goheap.DecommitMode;
+import io.goheap.Heap;
+import io.goheap.MemStats;
 import io.goheap.ffi.OsMemory;
 import io.goheap.ffi.ProcessMemory;
 import java.lang.foreign.MemorySegment;

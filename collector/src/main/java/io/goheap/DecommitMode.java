@@ -1,11 +1,9 @@
-package io.goheap.allocator;
+package io.goheap;
 
 import io.goheap.ffi.OsMemory;
 
 /**
- * How a heap returns free pages to the OS (Go's {@code debug.madvdontneed} and {@code harddecommit}). The heap's
- * own name for the OS binding's modes: the binding module is exported to goheap's modules only, so a user chooses
- * here. Immutable.
+ * How a heap returns free pages to the OS (Go's {@code GODEBUG=madvdontneed} and {@code harddecommit}). Immutable.
  */
 public enum DecommitMode {
     /** {@code madvise(MADV_DONTNEED)}: RSS drops at once; the pages read as zero when used again. Go's Linux default. */
@@ -18,13 +16,13 @@ public enum DecommitMode {
      */
     HARD(OsMemory.DecommitMode.HARD);
 
-    private final OsMemory.DecommitMode os;
+    private final OsMemory.DecommitMode osMode;
 
-    DecommitMode(OsMemory.DecommitMode os) {
-        this.os = os;
+    DecommitMode(OsMemory.DecommitMode osMode) {
+        this.osMode = osMode;
     }
 
-    OsMemory.DecommitMode os() {
-        return os;
+    OsMemory.DecommitMode osMode() {
+        return osMode;
     }
 }

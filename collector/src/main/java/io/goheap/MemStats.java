@@ -1,4 +1,6 @@
-package io.goheap.allocator;
+package io.goheap;
+
+import io.goheap.allocator.AllocStats;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -14,14 +16,13 @@ import java.util.List;
  * every size class {@code Frees ≤ Mallocs}. Sizes are in bytes. {@code Frees} counts explicit frees and the
  * objects sweeping freed; an unmarked object counts as live until its span is swept, as in Go.
  *
- * <p>Until the collector exists the GC fields hold what Go reports for a program that never collected:
- * {@code NumGC = 0}, empty pause rings, {@code NextGC = Long.MAX_VALUE} (no heap goal), {@code EnableGC =
- * false} (Go always reports true, because it always has a collector; goheap does not yet).
- * {@code StackInuse}, {@code StackSys} and {@code BuckHashSys} are 0: goheap has no goroutine stacks and no
- * profiling buckets. The {@code *Sys} metadata fields count the Java-heap bytes the allocator's own
- * bookkeeping uses (estimated from array sizes): {@code MSpan*} the span descriptors and their bitmaps,
- * {@code MCache*} the per-P caches, {@code GCSys} the page allocator's bitmaps and summaries and the page →
- * span index, {@code OtherSys} the remaining fixed structures.
+ * <p>The allocator's fields are copied from its own snapshot; the collector's (NumGC, the pause rings, NextGC,
+ * LastGC, GCCPUFraction, EnableGC) from the collector's state. {@code StackInuse}, {@code StackSys} and
+ * {@code BuckHashSys} are 0: goheap has no goroutine stacks and no profiling buckets. The {@code *Sys} metadata
+ * fields count the Java-heap bytes of goheap's own bookkeeping (estimated from array sizes): {@code MSpan*} the
+ * span descriptors and their bitmaps, {@code MCache*} the per-P caches, {@code GCSys} the page allocator's
+ * bitmaps and summaries, the page → span index and the mark bitmaps, {@code OtherSys} the remaining fixed
+ * structures. A mutable holder, as Go's: fill it with {@link Heap#readMemStats(MemStats)}; not thread-safe.
  */
 public final class MemStats {
     /** One entry of {@link #bySize()}: objects of one size class. */
@@ -41,6 +42,36 @@ public final class MemStats {
 
     /** An empty snapshot, to be filled by {@link Heap#readMemStats(MemStats)}. */
     public MemStats() {
+    }
+
+    /** Copies the allocator's fields. */
+    void copyAllocatorFields(AllocStats a) {
+        alloc = a.alloc();
+        totalAlloc = a.totalAlloc();
+        sys = a.sys();
+        lookups = a.lookups();
+        mallocs = a.mallocs();
+        frees = a.frees();
+        heapAlloc = a.heapAlloc();
+        heapSys = a.heapSys();
+        heapIdle = a.heapIdle();
+        heapInuse = a.heapInuse();
+        heapReleased = a.heapReleased();
+        heapObjects = a.heapObjects();
+        stackInuse = a.stackInuse();
+        stackSys = a.stackSys();
+        mSpanInuse = a.mSpanInuse();
+        mSpanSys = a.mSpanSys();
+        mCacheInuse = a.mCacheInuse();
+        mCacheSys = a.mCacheSys();
+        buckHashSys = a.buckHashSys();
+        gcSys = a.gcSys();
+        otherSys = a.otherSys();
+        List<AllocStats.BySize> classes = a.bySize();
+        for (int i = 0; i < bySize.length; i++) {
+            AllocStats.BySize c = classes.get(i);
+            bySize[i] = new BySize(c.size(), c.mallocs(), c.frees());
+        }
     }
 
     public long alloc() { return alloc; }

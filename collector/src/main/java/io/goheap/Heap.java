@@ -1,0 +1,184 @@
+package io.goheap;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * An off-heap heap with Go's memory runtime: Go's size classes, per-P caches over spans carved from 64 MiB
+ * arenas in one reserved address range, explicit checked {@link #free}, pages returned to the OS, and Go's
+ * {@link MemStats}. Addresses are absolute {@code long}s inside the reserved range; read and write them through
+ * {@link #segment()} at offset {@code address - base()}.
+ *
+ * <h2>Two ways in</h2>
+ * <ul>
+ *   <li>The methods of this class may be called from any thread. Each call borrows one of the heap's
+ *       {@link #maxProcs()} Ps (Go's processors: a CAS to take one, a release store to give it back).</li>
+ *   <li>{@link #attach()} returns a {@link Mutator} that keeps a P until it is closed: the hot path, with no
+ *       lock, no Java allocation and no volatile write per small allocation or local free. While it is open,
+ *       that P is not available to other threads (as a goroutine holds its P).</li>
+ * </ul>
+ *
+ * <h2>Errors</h2>
+ * Sizes must be in [1, reservation]: otherwise {@link IllegalArgumentException}; an object that cannot fit the
+ * reservation's free space (or the largest object, 2^31 − 1 pages) is an {@link OutOfMemoryError} naming the
+ * size, and the heap stays usable. {@code free} of an address outside the heap, or inside an object rather than
+ * at its start, throws {@link IllegalArgumentException}; of an address where no object is allocated — a double
+ * free, or an address never handed out — {@link IllegalStateException} ("double free or never allocated": once a
+ * slot is free the heap cannot tell the two apart). In every case the heap is left as it was. Any use after
+ * {@link #close()} throws {@link IllegalStateException} "heap is closed" — also for threads that were waiting
+ * for a P when the heap closed, and for an allocation that overlapped the close (no address of a closed heap is
+ * ever returned); so does any access through {@link #segment()}.
+ *
+ * <p>What is not caught: two threads freeing the same object at the same moment race in the caller's code, as
+ * with {@code malloc}. The second free is reported whenever it can tell, but one that races with the owner's own
+ * free of that object can go unnoticed, and if the slot is reused before the racing free is merged, it frees the
+ * new object. Frees of an object by one thread at a time, in any order across threads, are always checked.
+ *
+ * <p>Thread-safety: every method may be called from any thread. This class is the public face of the allocator
+ * module's heap (exported to this module only); it adds nothing to the allocation path.
+ */
+public final class Heap implements AutoCloseable {
+    final io.goheap.allocator.Heap allocator;
+
+    private Heap(io.goheap.allocator.Heap allocator) {
+        this.allocator = allocator;
+    }
+
+    /** A heap with the defaults: 256 GiB of reserved address space (no memory until used), GOMAXPROCS Ps. */
+    public static Heap create() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
+    public long malloc(long size) {
+        return allocator.malloc(size);
+    }
+
+    /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
+    public void free(long address) {
+        allocator.free(address);
+    }
+
+    /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */
+    public Mutator attach() {
+        return new Mutator(this, allocator.attach());
+    }
+
+    /** Bytes usable at {@code address}, the start of an allocated object: its size class's size (or more). */
+    public long usableSize(long address) {
+        return allocator.usableSize(address);
+    }
+
+    /** The start address of the allocated object that contains {@code address} (an interior pointer is fine). */
+    public long baseOf(long address) {
+        return allocator.baseOf(address);
+    }
+
+    /**
+     * The whole reserved range as one segment; {@code segment().address() == base()}. Closed with the heap: any
+     * access after {@link #close()} throws. Any address in it can be read and written without faulting (memory
+     * never touched reads as zero), except pages returned to the OS in {@link DecommitMode#HARD} mode, which are
+     * inaccessible until the heap reuses them (a use after free there ends the JVM: the purpose of that mode), and
+     * addresses beyond the grown arenas under strict overcommit ({@code vm.overcommit_memory=2}).
+     */
+    public MemorySegment segment() {
+        return allocator.segment();
+    }
+
+    /** The first address of the reserved range. */
+    public long base() {
+        return allocator.base();
+    }
+
+    /** Bytes of address space reserved for this heap (the most it can ever hold). */
+    public long reservation() {
+        return allocator.reservation();
+    }
+
+    /** The number of Ps (Go's GOMAXPROCS): how many threads can allocate at once. */
+    public int maxProcs() {
+        return allocator.maxProcs();
+    }
+
+    /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
+    public MemStats readMemStats() {
+        MemStats m = new MemStats();
+        readMemStats(m);
+        return m;
+    }
+
+    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
+    public void readMemStats(MemStats into) {
+        Objects.requireNonNull(into, "into");
+        into.copyAllocatorFields(allocator.readMemStats());
+    }
+
+    /**
+     * Returns every free page to the OS now (Go's {@code debug.FreeOSMemory}): spans waiting for sweeping are
+     * swept, the caches of Ps no live thread holds (and the caller's own) give their spans back, then every free
+     * page is released. Returns the bytes released.
+     */
+    public long freeOSMemory() {
+        return allocator.freeOSMemory();
+    }
+
+    public boolean isClosed() {
+        return allocator.isClosed();
+    }
+
+    /**
+     * Unmaps the heap. Idempotent. Every later call, and every access through {@link #segment()}, throws
+     * {@link IllegalStateException}; threads waiting for a P throw it too. Addresses from this heap must not be
+     * used through other means.
+     */
+    @Override
+    public void close() {
+        allocator.close();
+    }
+
+    /** The largest reservation a heap takes: 16 TiB; the largest object is one 8 KiB page less. */
+    public static final long MAX_RESERVATION = io.goheap.allocator.Heap.MAX_RESERVATION;
+
+    /** Configures a {@link Heap}. Not thread-safe; {@link #build()} may be called more than once. */
+    public static final class Builder {
+        private final io.goheap.allocator.Heap.Builder allocator = io.goheap.allocator.Heap.builder();
+
+        private Builder() {
+        }
+
+        /** Address space to reserve, a multiple of 64 MiB up to {@link #MAX_RESERVATION} (default 256 GiB). */
+        public Builder reservation(long bytes) {
+            allocator.reservation(bytes);
+            return this;
+        }
+
+        /** Number of Ps; default: GOMAXPROCS from the environment, else the available processors. */
+        public Builder maxProcs(int n) {
+            allocator.maxProcs(n);
+            return this;
+        }
+
+        /** How free pages go back to the OS (default {@link DecommitMode#DONTNEED}, as Go on Linux). */
+        public Builder decommitMode(DecommitMode mode) {
+            allocator.decommitMode(Objects.requireNonNull(mode, "mode").osMode());
+            return this;
+        }
+
+        /**
+         * The OS binding by name: {@code "ffm"} (FFM downcalls, the default) or {@code "jnr"} (JNR-FFI, which must
+         * be on the class path); default: the system property {@code goheap.ffi}, else {@code ffm}.
+         */
+        public Builder binding(String name) {
+            allocator.binding(name);
+            return this;
+        }
+
+        public Heap build() {
+            return new Heap(allocator.build());
+        }
+    }
+}

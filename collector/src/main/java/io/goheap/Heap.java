@@ -1,6 +1,7 @@
 package io.goheap;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.util.Objects;
 
 /**
@@ -27,21 +28,39 @@ import java.util.Objects;
  * slot is free the heap cannot tell the two apart). In every case the heap is left as it was. Any use after
  * {@link #close()} throws {@link IllegalStateException} "heap is closed" — also for threads that were waiting
  * for a P when the heap closed, and for an allocation that overlapped the close (no address of a closed heap is
- * ever returned); so does any access through {@link #segment()}.
+ * ever returned); any access through {@link #segment()} then throws the JDK's {@link IllegalStateException}
+ * ("Already closed"). {@link Builder#build()} throws {@link IllegalStateException} when the OS refuses the
+ * reservation (naming the system call and errno) or the JVM refuses goheap native access (naming the exact
+ * {@code --enable-native-access} flag for the module path and for the class path).
  *
  * <p>What is not caught: two threads freeing the same object at the same moment race in the caller's code, as
  * with {@code malloc}. The second free is reported whenever it can tell, but one that races with the owner's own
  * free of that object can go unnoticed, and if the slot is reused before the racing free is merged, it frees the
  * new object. Frees of an object by one thread at a time, in any order across threads, are always checked.
  *
+ * <h2>Lifetime</h2>
+ * Close a heap when done: {@link #close()} unmaps its whole reservation. A heap that becomes unreachable without
+ * being closed is closed by a cleaner thread, so dropped heaps do not exhaust the process's address space (each
+ * holds 256 GiB of it by default); keep the {@code Heap} reachable for as long as its segment or its addresses
+ * are used — afterwards every access through the segment throws.
+ *
  * <p>Thread-safety: every method may be called from any thread. This class is the public face of the allocator
  * module's heap (exported to this module only); it adds nothing to the allocation path.
  */
 public final class Heap implements AutoCloseable {
+    /** One daemon thread closes the heaps dropped without {@link #close()} (see the class comment). */
+    private static final Cleaner CLOSER = Cleaner.create(runnable -> {
+        Thread t = new Thread(runnable, "goheap-closer");
+        t.setDaemon(true);
+        return t;
+    });
+
     final io.goheap.allocator.Heap allocator;
+    private final Cleaner.Cleanable closing;
 
     private Heap(io.goheap.allocator.Heap allocator) {
         this.allocator = allocator;
+        this.closing = CLOSER.register(this, allocator::close);
     }
 
     /** A heap with the defaults: 256 GiB of reserved address space (no memory until used), GOMAXPROCS Ps. */
@@ -137,7 +156,7 @@ public final class Heap implements AutoCloseable {
      */
     @Override
     public void close() {
-        allocator.close();
+        closing.clean();
     }
 
     /** The largest reservation a heap takes: 16 TiB; the largest object is one 8 KiB page less. */

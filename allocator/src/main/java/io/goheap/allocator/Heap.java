@@ -5,7 +5,6 @@ import io.goheap.pagealloc.AddressSpace;
 import io.goheap.scavenger.Scavenger;
 
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An off-heap heap with Go's allocator: size classes, per-P caches, spans, and large objects, explicit
@@ -49,13 +48,6 @@ public final class Heap implements AutoCloseable {
     private volatile boolean closed;
     /** Whether the whole reservation reads and writes without faulting (see {@link #segment()}). */
     private final boolean wholeRangeAccessible;
-    /**
-     * Held (shared) by {@link #freeOSMemory} while it makes system calls on addresses of the heap's range, and
-     * (exclusive) by {@link #close} while it unmaps the range, so no madvise can reach a range that was unmapped
-     * and perhaps mapped again by someone else.
-     */
-    private final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
-
     private Heap(Builder b) {
         OsMemory os = b.os != null ? b.os
                 : b.binding == null ? OsMemory.system()
@@ -214,14 +206,14 @@ public final class Heap implements AutoCloseable {
      * Returns the bytes released.
      */
     public long freeOSMemory() {
-        osCalls.readLock().lock();
+        mheap.osCalls.readLock().lock();
         try {
             ensureOpen();
             MSweep.finishSweep(mheap);
             procs.flushIdle();
             return scavenger.releaseAll();
         } finally {
-            osCalls.readLock().unlock();
+            mheap.osCalls.readLock().unlock();
         }
     }
 
@@ -240,13 +232,13 @@ public final class Heap implements AutoCloseable {
             procs.close();                       // threads waiting for a P leave with "heap is closed"
             // Wait for system calls in flight on the range: FreeOSMemory's releases, then (under the heap lock)
             // commits by allocations. Both check closed afterwards, so none starts once the range is gone.
-            osCalls.writeLock().lock();
+            mheap.osCalls.writeLock().lock();
             mheap.lock.lock();
             try {
                 space.close();
             } finally {
                 mheap.lock.unlock();
-                osCalls.writeLock().unlock();
+                mheap.osCalls.writeLock().unlock();
             }
         }
     }

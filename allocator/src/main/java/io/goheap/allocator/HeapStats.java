@@ -7,14 +7,17 @@ import java.lang.invoke.VarHandle;
  *
  * <h2>Why the snapshot is consistent</h2>
  * Object counters live in each P's mcache and are written only by the P's holder, with release stores.
- * A snapshot reads, in this order: (1) every P's free counters, (2) every P's malloc counters, both with
- * acquire loads, then (3) under the heap lock the large-object counters and the page counts. A free counted
+ * A snapshot reads, all under the heap lock and in this order: (1) every P's free counters, (2) every P's
+ * malloc counters, both with acquire loads, then (3) the large-object counters and the page counts. A free counted
  * in (1) happened after its object's malloc, and that malloc's counter store happened before the free's
  * counter store (program order, then whatever handed the address between threads, then the P hand-off), so
  * (2) sees it: per class {@code Frees ≤ Mallocs}. Large objects are counted entirely under the heap lock.
  * Totals are derived from the same numbers, so {@code HeapObjects = Mallocs − Frees}, {@code Alloc =
  * HeapAlloc}, {@code Sys = Σ *Sys} and {@code HeapSys = HeapInuse + HeapIdle} hold by construction, and
- * {@code HeapIdle ≥ HeapReleased} because both are read under the one lock that changes them.
+ * {@code HeapIdle ≥ HeapReleased} because both are read under the one lock that changes them. Holding the lock
+ * throughout also keeps every span as it is during the read: an object counted live (malloc read, free not) is
+ * in a span counted in use, because a free is counted before it can return its span ({@link MCache}), so
+ * {@code HeapAlloc ≤ HeapInuse}.
  */
 final class HeapStats {
     private static final VarHandle COUNTER = MSpan.LONGS;
@@ -27,29 +30,31 @@ final class HeapStats {
         int classes = SizeClasses.NUM_SIZE_CLASSES;
         long[] frees = new long[classes];
         long[] mallocs = new long[classes];
-        for (int i = 0; i < procs.count(); i++) {
-            long[] c = procs.get(i).mcache.counters;
-            for (int sc = 0; sc < classes; sc++) {
-                frees[sc] += (long) COUNTER.getAcquire(c, MCache.FREES + sc);
-            }
-        }
-        for (int sc = 0; sc < classes; sc++) {
-            // Sweeping frees only objects whose mallocs were counted before the world stopped, so these belong
-            // with the frees read before the mallocs; a late-double-free correction can only lower Frees.
-            frees[sc] += heap.sweptFrees.get(sc);
-            frees[sc] -= heap.lateDoubleFrees.get(sc);
-        }
-        for (int i = 0; i < procs.count(); i++) {
-            long[] c = procs.get(i).mcache.counters;
-            for (int sc = 0; sc < classes; sc++) {
-                mallocs[sc] += (long) COUNTER.getAcquire(c, MCache.MALLOCS + sc);
-            }
-        }
-
         long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
         long inUse, grown, released, spanMeta, spanMetaPeak, indexMeta;
+        // The heap lock is held across the whole read, so no span is made or returned meanwhile: every object
+        // counted live sits in a span counted in use (HeapAlloc <= HeapInuse, as Go's stopped-world read gives).
+        // Allocation and free in cached spans go on; only span changes wait the few microseconds of the read.
         heap.lock.lock();
         try {
+            for (int i = 0; i < procs.count(); i++) {
+                long[] c = procs.get(i).mcache.counters;
+                for (int sc = 0; sc < classes; sc++) {
+                    frees[sc] += (long) COUNTER.getAcquire(c, MCache.FREES + sc);
+                }
+            }
+            for (int sc = 0; sc < classes; sc++) {
+                // Sweeping frees only objects whose mallocs were counted before the world stopped, so these belong
+                // with the frees read before the mallocs; a late-double-free correction can only lower Frees.
+                frees[sc] += heap.sweptFrees.get(sc);
+                frees[sc] -= heap.lateDoubleFrees.get(sc);
+            }
+            for (int i = 0; i < procs.count(); i++) {
+                long[] c = procs.get(i).mcache.counters;
+                for (int sc = 0; sc < classes; sc++) {
+                    mallocs[sc] += (long) COUNTER.getAcquire(c, MCache.MALLOCS + sc);
+                }
+            }
             largeAllocCount = heap.largeAllocCount;
             largeAllocBytes = heap.largeAllocBytes;
             largeFreeCount = heap.largeFreeCount;

@@ -54,6 +54,10 @@ final class MCache {
         COUNTER.setRelease(counters, index, counters[index] + 1);
     }
 
+    private void uncount(int index) {
+        COUNTER.setRelease(counters, index, counters[index] - 1);
+    }
+
     // ------------------------------------------------------------------ allocation
 
     /** Allocates {@code size} bytes, zeroed. The caller has checked 0 < size ≤ the heap's maximum. */
@@ -140,6 +144,12 @@ final class MCache {
         MSpan s = heap.findSpan(address);
         if (s == null) {
             heap.requireHeapAddress(address);
+            MSpan tail = heap.spans.get(address);
+            if (tail != null && tail.state() == MSpan.IN_USE && address >= tail.limit) {
+                throw new IllegalArgumentException(String.format(
+                        "free(0x%x): no object starts there: the address is past the last %d-byte object of the "
+                                + "span at 0x%x", address, tail.elemSize, tail.base));
+            }
             throw new IllegalStateException(String.format(
                     "free(0x%x): double free or never allocated (no object there: no span in use)", address));
         }
@@ -186,16 +196,19 @@ final class MCache {
         if (after == -1) {
             throw doubleFree(s, idx);
         }
+        // Counted before settling: a settle may return the span's pages to the heap, and a MemStats snapshot must
+        // not see the pages gone while the object still counts as live (HeapAlloc > HeapInuse).
+        count(FREES + s.sizeClass);
         if ((after & MSpan.R_CACHED) == 0) {
             long pending = after & MSpan.R_PENDING_MASK;
             long published = (after & MSpan.R_COUNT_MASK) >>> MSpan.R_COUNT_SHIFT;
             if ((after & MSpan.R_FULL) != 0 || pending >= published) {
                 if (!heap.central[s.spanClass].settleAfterRemoteFree(s, idx)) {
+                    uncount(FREES + s.sizeClass);
                     throw doubleFree(s, idx);
                 }
             }
         }
-        count(FREES + s.sizeClass);
     }
 
     private static IllegalStateException doubleFree(MSpan s, int idx) {

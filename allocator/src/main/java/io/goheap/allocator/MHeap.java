@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The page heap (Go's {@code mheap}): spans carved from the page allocator over one reserved address range,
@@ -39,6 +40,13 @@ final class MHeap {
     final AddressSpace space;
     final PageAllocator pages;
     final ReentrantLock lock;
+    /**
+     * Held (shared) while system calls act on addresses of the heap's range outside the heap lock — {@code
+     * freeOSMemory}'s releases, the zeroing of large objects by {@code madvise} — and (exclusive) by {@code
+     * Heap.close} while it unmaps the range, so no madvise can reach a range that was unmapped and perhaps mapped
+     * again by someone else. Whoever holds it shared checks {@link AddressSpace#isClosed()} first.
+     */
+    final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
     final ArenaIndex<MSpan> spans;
     final MCentral[] central = new MCentral[SizeClasses.NUM_SPAN_CLASSES];
     private final long[] zeroedBase;
@@ -143,9 +151,39 @@ final class MHeap {
             c.linkLarge(s);
         }
         if (s.needzero) {
-            zero(s.base, s.elemSize);
+            try {
+                zeroLarge(s.base, s.elemSize);
+            } catch (RuntimeException | Error e) {
+                c.freeLarge(s, s.base);              // not handed out: give it back, counted as freed
+                throw e;
+            }
         }
         return s.base;
+    }
+
+    /**
+     * Objects from this size on are zeroed by handing their pages back to the kernel ({@code MADV_DONTNEED}: the
+     * next touch of each page maps a fresh zero page) instead of by writing zeros. Writing would touch every page
+     * and raise RSS by the object's size even if the caller never uses most of it: reusing the pages of a freed
+     * 2 GiB object cost 2 GiB of RSS, and of a 16 TiB one got the process killed (issue 7). Below it, writing is
+     * cheaper than the system call and the page faults that follow it.
+     */
+    static final long ZERO_BY_MADVISE_BYTES = 4L << 20;
+
+    private void zeroLarge(long addr, long len) {
+        if (len < ZERO_BY_MADVISE_BYTES) {
+            zero(addr, len);
+            return;
+        }
+        osCalls.readLock().lock();
+        try {
+            if (space.isClosed()) {
+                throw new IllegalStateException("heap is closed");
+            }
+            os.decommit(addr, len, OsMemory.DecommitMode.DONTNEED);
+        } finally {
+            osCalls.readLock().unlock();
+        }
     }
 
     void freeLarge(MSpan s, long address) {

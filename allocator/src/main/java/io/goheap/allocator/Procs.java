@@ -89,16 +89,25 @@ final class Procs {
             }
         }
         long parkNanos = FIRST_PARK_NANOS;
-        for (int attempt = 0; !STOPPER.compareAndSet(this, (Thread) null, me); attempt++) {
-            dropDeadStopper();
-            failIfClosed();
-            parkNanos = backOff(attempt, parkNanos);     // another stopper holds the world
-        }
-        for (P p : all) {
-            parkNanos = FIRST_PARK_NANOS;
-            for (int attempt = 0; !p.tryAcquireOrTakeOver(me); attempt++) {
+        boolean interrupted = false;
+        try {
+            for (int attempt = 0; !STOPPER.compareAndSet(this, (Thread) null, me); attempt++) {
+                dropDeadStopper();
                 failIfClosed();
-                parkNanos = backOff(attempt, parkNanos);
+                interrupted |= Thread.interrupted();
+                parkNanos = backOff(attempt, parkNanos);     // another stopper holds the world
+            }
+            for (P p : all) {
+                parkNanos = FIRST_PARK_NANOS;
+                for (int attempt = 0; !p.tryAcquireOrTakeOver(me); attempt++) {
+                    failIfClosed();
+                    interrupted |= Thread.interrupted();
+                    parkNanos = backOff(attempt, parkNanos);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -168,30 +177,43 @@ final class Procs {
         return acquireSlow(me, start);
     }
 
+    /**
+     * Waits for a P. An interrupt does not end the wait (a P is not an interruptible resource, as a monitor is
+     * not): the interrupt status is cleared while waiting — a set status would make every park return at once
+     * and the wait spin — and set again before returning or throwing.
+     */
     private P acquireSlow(Thread me, int start) {
         int n = all.length;
         long parkNanos = FIRST_PARK_NANOS;
-        for (int attempt = 0; ; attempt++) {
-            failIfClosed();
-            for (int i = 0; i < n; i++) {
-                P p = all[(start + i) % n];
-                Thread owner = p.ownerPlain();
-                if (owner == me) {
-                    p.holds++;
-                    return p;
-                }
-                Thread s = stopper;
-                if (s != null && s != me) {
-                    if (s.isAlive()) {
-                        continue;                        // the world is stopping: leave idle Ps to the stopper
+        boolean interrupted = false;
+        try {
+            for (int attempt = 0; ; attempt++) {
+                failIfClosed();
+                for (int i = 0; i < n; i++) {
+                    P p = all[(start + i) % n];
+                    Thread owner = p.ownerPlain();
+                    if (owner == me) {
+                        p.holds++;
+                        return p;
                     }
-                    dropDeadStopper();
+                    Thread s = stopper;
+                    if (s != null && s != me) {
+                        if (s.isAlive()) {
+                            continue;                        // the world is stopping: leave idle Ps to the stopper
+                        }
+                        dropDeadStopper();
+                    }
+                    if (p.tryAcquireOrTakeOver(me)) {
+                        return p;
+                    }
                 }
-                if (p.tryAcquireOrTakeOver(me)) {
-                    return p;
-                }
+                interrupted |= Thread.interrupted();
+                parkNanos = backOff(attempt, parkNanos);
             }
-            parkNanos = backOff(attempt, parkNanos);
+        } finally {
+            if (interrupted) {
+                me.interrupt();
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ final class AllocStatsInvariants {
         assertEquals(m.alloc(), m.heapAlloc(), "Alloc = HeapAlloc");
         assertTrue(m.totalAlloc() >= m.heapAlloc(), "TotalAlloc >= HeapAlloc");
         assertTrue(m.heapObjects() >= 0 && m.heapAlloc() >= 0);
+        assertTrue(m.heapAlloc() <= m.heapInuse(), "HeapAlloc <= HeapInuse: " + m.compact());
         assertTrue(m.mSpanSys() >= m.mSpanInuse() && m.mCacheSys() >= m.mCacheInuse() && m.stackSys() >= m.stackInuse());
         assertEquals(61, m.bySize().size(), "BySize has Go's 61 entries");
         long mallocs = 0;

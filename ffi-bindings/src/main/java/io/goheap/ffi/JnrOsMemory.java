@@ -58,6 +58,7 @@ final class JnrOsMemory extends LinuxOsMemory {
      * A new binding object with no ranges, loading libc through jnr-ffi on the first call.
      *
      * @throws IllegalStateException         when jnr-ffi is not on the class path
+     * @throws NativeAccessException         when jnr-ffi cannot load its native stub (native access refused)
      * @throws UnsupportedOperationException on a platform other than linux/amd64
      */
     static JnrOsMemory create() {
@@ -68,8 +69,19 @@ final class JnrOsMemory extends LinuxOsMemory {
                 if (shared == null) {
                     Platform.requireSupported();
                     requireJnrOnClassPath();
-                    LibC libc = LibraryLoader.create(LibC.class).load("c");
-                    shared = new Loaded(libc, Runtime.getRuntime(libc), libc.getpagesize(), readHugePageSize());
+                    LibC libc;
+                    Runtime runtime;
+                    long pageSize;
+                    try {
+                        libc = LibraryLoader.create(LibC.class).load("c");
+                        runtime = Runtime.getRuntime(libc);
+                        pageSize = libc.getpagesize();
+                    } catch (LinkageError | RuntimeException refused) {
+                        // jnr-ffi loads its JNI stub on first use: refused native access surfaces here as an
+                        // UnsatisfiedLinkError ("could not load FFI provider") or an IllegalCallerException
+                        throw new NativeAccessException("JNR", JnrOsMemory.class.getModule(), refused);
+                    }
+                    shared = new Loaded(libc, runtime, pageSize, readHugePageSize());
                     loaded = shared;
                 }
             }

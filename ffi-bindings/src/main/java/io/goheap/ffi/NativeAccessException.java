@@ -26,14 +26,20 @@ public final class NativeAccessException extends IllegalStateException {
      * @param cause  the JVM's refusal
      */
     NativeAccessException(Module module, Throwable cause) {
-        super(message(module, cause), cause);
+        super(message("FFM", module, cause), cause);
     }
 
-    private static String message(Module module, Throwable cause) {
+    /** The JNR binding could not load libc (jnr-ffi loads its JNI stub, which native access also governs). */
+    NativeAccessException(String binding, Module module, Throwable cause) {
+        super(message(binding, module, cause), cause);
+    }
+
+    private static String message(String binding, Module module, Throwable cause) {
         String where = module.isNamed() ? "module " + module.getName() + " (module path)"
                 : "the unnamed module (class path)";
-        return "goheap's FFM binding needs native access, which this JVM refuses to " + where + ": "
-                + cause.getMessage() + ". Start java with " + MODULE_PATH_FLAG + " when goheap is on the module path,"
+        String why = cause.getMessage() == null ? cause.getClass().getName() : cause.getMessage().lines().findFirst().orElse("");
+        return "goheap's " + binding + " binding needs native access, which this JVM refuses to " + where + ": "
+                + why + ". Start java with " + MODULE_PATH_FLAG + " when goheap is on the module path,"
                 + " or with " + CLASS_PATH_FLAG + " when it is on the class path.";
     }
 }

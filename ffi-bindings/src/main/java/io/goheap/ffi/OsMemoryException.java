@@ -10,7 +10,7 @@ import java.util.Objects;
  * kernel said no (out of address space, a range that is not mapped, ...), never that the caller's numbers were
  * malformed.
  */
-public final class OsMemoryException extends RuntimeException {
+public final class OsMemoryException extends IllegalStateException {
 
     private static final long serialVersionUID = 1L;
 

@@ -2,7 +2,7 @@ package io.goheap.ffi;
 
 /**
  * Main class for {@link NativeAccessRefusedTest}'s child JVM (not a test): asks for the FFM binding and reserves
- * a page through it, twice, then through {@link OsMemory#system()}, and prints one line per attempt:
+ * a page through it, twice, then through {@link OsMemory#system()}, then through the JNR binding, and prints one line per attempt:
  * {@code attempt <n>: <exception class> | <message>}, or {@code attempt <n>: reserved} when it worked. Releases
  * what it reserved.
  */
@@ -12,9 +12,9 @@ public final class NativeAccessProbe {
     }
 
     public static void main(String[] args) {
-        for (int attempt = 1; attempt <= 3; attempt++) {
+        for (int attempt = 1; attempt <= 4; attempt++) {
             try {
-                OsMemory os = attempt < 3 ? OsMemory.ffm() : OsMemory.system();
+                OsMemory os = attempt < 3 ? OsMemory.ffm() : attempt == 3 ? OsMemory.system() : OsMemory.jnr();
                 long base = os.reserve(4096);
                 os.release(base, 4096);
                 System.out.println("attempt " + attempt + ": reserved");

@@ -19,7 +19,7 @@ class NativeAccessRefusedTest {
         ChildJvm.Result result = runProbe(List.of("--illegal-native-access=deny"));
         assertEquals(0, result.exitCode(), result.output());
         List<String> attempts = attemptLines(result.output());
-        assertEquals(3, attempts.size(), result.output());
+        assertEquals(4, attempts.size(), result.output());
         String expected = NativeAccessException.class.getName()
                 + " | goheap's FFM binding needs native access, which this JVM refuses to the unnamed module"
                 + " (class path): ";
@@ -35,6 +35,11 @@ class NativeAccessRefusedTest {
             assertEquals(attempts.get(0).substring(prefix.length()), line.substring(prefix.length()),
                     "every attempt says the same");
         }
+        // the JNR binding's JNI stub is refused too, and says so the same way (before: UnsatisfiedLinkError)
+        String jnr = attempts.get(3);
+        assertTrue(jnr.startsWith("attempt 4: " + NativeAccessException.class.getName()
+                + " | goheap's JNR binding needs native access"), jnr);
+        assertTrue(jnr.endsWith("--enable-native-access=ALL-UNNAMED when it is on the class path."), jnr);
     }
 
     @Test
@@ -42,7 +47,7 @@ class NativeAccessRefusedTest {
         ChildJvm.Result result = runProbe(
                 List.of("--illegal-native-access=deny", NativeAccessException.CLASS_PATH_FLAG));
         assertEquals(0, result.exitCode(), result.output());
-        assertEquals(List.of("attempt 1: reserved", "attempt 2: reserved", "attempt 3: reserved"),
+        assertEquals(List.of("attempt 1: reserved", "attempt 2: reserved", "attempt 3: reserved", "attempt 4: reserved"),
                 attemptLines(result.output()));
     }
 

@@ -91,4 +91,33 @@ class HeapRssTest {
             heap.free(again);
         }
     }
+
+    /**
+     * Issue 7: reusing the pages of a freed large object zeroed them by writing, which touched every page: a 1 GiB
+     * object the caller never touched raised RSS by 1 GiB when its pages were reused (a 16 TiB one got the process
+     * killed). Now large objects are zeroed by MADV_DONTNEED, which touches nothing, and still read as zero.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.goheap.nativetests.OsMemoryRssTest#bindings")
+    void reusingAFreedHugeObjectsPagesDoesNotTouchThem(OsMemory os) {
+        long size = 1L << 30;
+        try (Heap heap = Heap.builder().binding(os.name()).reservation(4L << 30).maxProcs(1).build()) {
+            MemorySegment memory = heap.segment();
+            long p = heap.malloc(size);
+            for (long at = 0; at < size; at += 64L << 20) {       // dirty one page per 64 MiB
+                memory.set(ValueLayout.JAVA_LONG, p - heap.base() + at, 7L);
+            }
+            heap.free(p);
+            ProcessMemory before = os.processMemory();
+            long q = heap.malloc(size);
+            ProcessMemory after = os.processMemory();
+            assertEquals(p, q, "the same pages come back");
+            assertTrue(after.rss() - before.rss() < NOISE, "RSS rose by " + mib(after.rss() - before.rss())
+                    + " when a 1 GiB object was reused untouched");
+            for (long at = 0; at < size; at += 64L << 20) {
+                assertEquals(0L, memory.get(ValueLayout.JAVA_LONG, q - heap.base() + at), "reused object zeroed");
+            }
+            heap.free(q);
+        }
+    }
 }

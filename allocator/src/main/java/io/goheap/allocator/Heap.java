@@ -43,6 +43,7 @@ public final class Heap implements AutoCloseable {
     private final AddressSpace space;
     private final MHeap mheap;
     private final Procs procs;
+    private final GcHooks gcHooks;
     private final Scavenger scavenger;
     private final long maxAlloc;
     private volatile boolean closed;
@@ -56,6 +57,7 @@ public final class Heap implements AutoCloseable {
         this.wholeRangeAccessible = makeAccessible(space, os);
         this.mheap = new MHeap(space, b.decommitMode);
         this.procs = new Procs(mheap, b.maxProcs);
+        this.gcHooks = new GcHooks(mheap, procs);
         this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
         this.maxAlloc = b.reservation;
     }
@@ -89,7 +91,20 @@ public final class Heap implements AutoCloseable {
 
     /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
     public long malloc(long size) {
-        return allocate(size, true);
+        return allocate(size, true, false);
+    }
+
+    /**
+     * Allocates {@code size} bytes, zeroed, in a noscan or scan span of manual or {@code collected} objects. A
+     * scan object's type is recorded next, by the caller, with {@link GcHooks#writeType}.
+     */
+    public long allocate(long size, boolean noscan, boolean collected) {
+        return allocate0(size, noscan, collected);
+    }
+
+    /** The collector's access to the allocator's internals (see {@link GcHooks}). */
+    public GcHooks gcHooks() {
+        return gcHooks;
     }
 
     /**
@@ -97,19 +112,19 @@ public final class Heap implements AutoCloseable {
      * pointers (typed objects). Objects above 512 bytes carry Go's 8-byte header in front of the address.
      */
     public long mallocScan(long size) {
-        return allocate(size, false);
+        return allocate0(size, false, false);
     }
 
     /**
      * Borrows a P and allocates. The heap may be closed while this thread waits for the P or allocates: then it
      * throws "heap is closed" and returns no address (one allocated during the close is unusable anyway).
      */
-    private long allocate(long size, boolean noscan) {
+    private long allocate0(long size, boolean noscan, boolean collected) {
         checkSize(size);
         P p = procs.acquire();
         try {
             ensureOpen();
-            long address = p.mcache.malloc(size, noscan);
+            long address = p.mcache.malloc(size, noscan, collected);
             ensureOpen();
             return address;
         } catch (IllegalStateException e) {

@@ -104,7 +104,7 @@ final class HeapStats {
         // Page allocator: two 512-bit bitmaps per 4 MiB chunk plus about 8/7 of a summary word per chunk.
         long chunks = grown / 512;
         m.gcSys = chunks * (2 * 64 + 10) + indexMeta + heap.markBitsBytes.get();
-        m.otherSys = OTHER_SYS_FIXED + SizeClasses.NUM_SPAN_CLASSES * 48L;
+        m.otherSys = OTHER_SYS_FIXED + 2 * SizeClasses.NUM_SPAN_CLASSES * 48L;
         m.sys = m.heapSys + m.stackSys + m.mSpanSys + m.mCacheSys + m.buckHashSys + m.gcSys + m.otherSys;
 
         for (int sc = 0; sc < m.bySize.length; sc++) {

@@ -36,7 +36,8 @@ final class MCache {
     private static final VarHandle COUNTER = MSpan.LONGS;
 
     final MHeap heap;
-    private final MSpan[] alloc = new MSpan[SizeClasses.NUM_SPAN_CLASSES];
+    /** The cached span per cache class ({@link MSpan#cacheClass}): manual span classes, then collected ones. */
+    private final MSpan[] alloc = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
     final long[] counters = new long[COUNTERS];
 
     /**
@@ -60,17 +61,25 @@ final class MCache {
 
     // ------------------------------------------------------------------ allocation
 
-    /** Allocates {@code size} bytes, zeroed. The caller has checked 0 < size ≤ the heap's maximum. */
+    /** Allocates a manual object of {@code size} bytes, zeroed. The caller has checked 0 < size ≤ the heap's maximum. */
     long malloc(long size, boolean noscan) {
+        return malloc(size, noscan, false);
+    }
+
+    /**
+     * Allocates {@code size} bytes, zeroed, in a span of manual or {@code collected} objects. The caller has
+     * checked 0 < size ≤ the heap's maximum; a scan object's type is written by the caller ({@link GcType}).
+     */
+    long malloc(long size, boolean noscan, boolean collected) {
         if (size <= SizeClasses.MAX_SMALL_ALLOC) {
             boolean header = !noscan && size > SizeClasses.MIN_SIZE_FOR_MALLOC_HEADER;
             int sizeClass = SizeClasses.sizeToClass(header ? size + SizeClasses.MALLOC_HEADER_SIZE : size);
-            int spanClass = (sizeClass << 1) | (noscan ? 1 : 0);
-            MSpan s = alloc[spanClass];
+            int cacheClass = MSpan.cacheClass((sizeClass << 1) | (noscan ? 1 : 0), collected);
+            MSpan s = alloc[cacheClass];
             long p = s.nextFreeFast();
             if (p == 0) {
-                p = nextFree(spanClass);
-                s = alloc[spanClass];
+                p = nextFree(cacheClass);
+                s = alloc[cacheClass];
             }
             if (s.needzero) {
                 heap.zero(p, s.elemSize);
@@ -78,12 +87,12 @@ final class MCache {
             count(MALLOCS + sizeClass);
             return header ? p + SizeClasses.MALLOC_HEADER_SIZE : p;
         }
-        return heap.allocLarge(size, noscan);
+        return heap.allocLarge(size, noscan, collected);
     }
 
-    /** Slow path: the cached span of {@code spanClass} is full; merge its remote frees or swap it for another. */
-    private long nextFree(int spanClass) {
-        MSpan s = alloc[spanClass];
+    /** Slow path: the cached span of {@code cacheClass} is full; merge its remote frees or swap it for another. */
+    private long nextFree(int cacheClass) {
+        MSpan s = alloc[cacheClass];
         long p = s.nextFreeSlow();
         if (p != 0) {
             return p;
@@ -94,8 +103,8 @@ final class MCache {
                 return p;
             }
         }
-        refill(spanClass);
-        s = alloc[spanClass];
+        refill(cacheClass);
+        s = alloc[cacheClass];
         p = s.nextFreeSlow();
         if (p == 0) {
             throw new IllegalStateException("mcentral returned a full span: " + s);
@@ -103,13 +112,13 @@ final class MCache {
         return p;
     }
 
-    private void refill(int spanClass) {
-        MSpan old = alloc[spanClass];
-        alloc[spanClass] = MSpan.EMPTY;
+    private void refill(int cacheClass) {
+        MSpan old = alloc[cacheClass];
+        alloc[cacheClass] = MSpan.EMPTY;
         if (old != MSpan.EMPTY) {
-            heap.central[spanClass].uncacheSpan(old);
+            heap.central[cacheClass].uncacheSpan(old);
         }
-        alloc[spanClass] = heap.central[spanClass].cacheSpan(this);
+        alloc[cacheClass] = heap.central[cacheClass].cacheSpan(this);
     }
 
     // ------------------------------------------------------------------ free
@@ -203,7 +212,7 @@ final class MCache {
             long pending = after & MSpan.R_PENDING_MASK;
             long published = (after & MSpan.R_COUNT_MASK) >>> MSpan.R_COUNT_SHIFT;
             if ((after & MSpan.R_FULL) != 0 || pending >= published) {
-                if (!heap.central[s.spanClass].settleAfterRemoteFree(s, idx)) {
+                if (!heap.central[s.cacheClass].settleAfterRemoteFree(s, idx)) {
                     uncount(FREES + s.sizeClass);
                     throw doubleFree(s, idx);
                 }
@@ -230,6 +239,6 @@ final class MCache {
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
-        return 16 + (16 + 4L * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24;
+        return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24;
     }
 }

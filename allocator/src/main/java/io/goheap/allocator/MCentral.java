@@ -39,6 +39,9 @@ package io.goheap.allocator;
  */
 final class MCentral {
     final int spanClass;
+    /** Whether this mcentral's spans hold collected objects (see {@link MSpan#collected}). */
+    final boolean collected;
+    final int cacheClass;
     private final MHeap heap;
 
     /** Heads of the lists, indexed by list pair (0 or 1, see the class comment). */
@@ -47,8 +50,10 @@ final class MCentral {
     private final int[] partialCount = new int[2];
     private final int[] fullCount = new int[2];
 
-    MCentral(int spanClass, MHeap heap) {
+    MCentral(int spanClass, boolean collected, MHeap heap) {
         this.spanClass = spanClass;
+        this.collected = collected;
+        this.cacheClass = MSpan.cacheClass(spanClass, collected);
         this.heap = heap;
     }
 
@@ -93,7 +98,7 @@ final class MCentral {
                 place(s);
             }
         }
-        MSpan fresh = heap.allocSmallSpan(spanClass);
+        MSpan fresh = heap.allocSmallSpan(spanClass, collected);
         fresh.setCachedBy(cache);
         fresh.getAndAddRemote(MSpan.R_CACHED);
         return fresh;
@@ -174,6 +179,10 @@ final class MCentral {
         if (s.sweepgen != sg - 2) {
             throw new IllegalStateException("sweeping a span that is not waiting for it: sweepgen " + s.sweepgen
                     + " in cycle " + sg + ", " + s);
+        }
+        if (!s.collected) {
+            s.sweepgen = sg;                   // manual objects live until freed: nothing to sweep
+            return true;
         }
         if (s.isLarge()) {
             s.sweepgen = sg;

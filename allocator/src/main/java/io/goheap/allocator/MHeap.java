@@ -48,7 +48,8 @@ final class MHeap {
      */
     final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
     final ArenaIndex<MSpan> spans;
-    final MCentral[] central = new MCentral[SizeClasses.NUM_SPAN_CLASSES];
+    /** Manual span classes first, then collected ones: indexed by {@link MSpan#cacheClass}. */
+    final MCentral[] central = new MCentral[2 * SizeClasses.NUM_SPAN_CLASSES];
     private final long[] zeroedBase;
     private final MemorySegment memory;
     private final long base;
@@ -89,8 +90,9 @@ final class MHeap {
         this.zeroedBase = new long[(int) ((space.limit() - space.base()) / AddressSpace.ARENA_BYTES)];
         this.memory = space.segment();
         this.base = space.base();
-        for (int spc = 0; spc < central.length; spc++) {
-            central[spc] = new MCentral(spc, this);
+        for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
+            central[spc] = new MCentral(spc, false, this);
+            central[MSpan.cacheClass(spc, true)] = new MCentral(spc, true, this);
         }
     }
 
@@ -105,11 +107,11 @@ final class MHeap {
     // ------------------------------------------------------------------ spans
 
     /** A fresh span for {@code spanClass} (mcentral grow). Takes the heap lock. */
-    MSpan allocSmallSpan(int spanClass) {
+    MSpan allocSmallSpan(int spanClass, boolean collected) {
         int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
         lock.lock();
         try {
-            return allocSpan(npages, spanClass);
+            return allocSpan(npages, spanClass, collected);
         } finally {
             lock.unlock();
         }
@@ -129,7 +131,7 @@ final class MHeap {
      * Allocates a large object (its own span) of {@code size} bytes, zeroed. The span is created and linked on
      * its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees see it whole.
      */
-    long allocLarge(long size, boolean noscan) {
+    long allocLarge(long size, boolean noscan, boolean collected) {
         long pageCount = (size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
         if (pageCount > MAX_SPAN_PAGES) {
             throw new OutOfMemoryError(String.format(
@@ -137,12 +139,12 @@ final class MHeap {
                     size, MAX_SPAN_PAGES));
         }
         int npages = (int) pageCount;
-        MCentral c = central[SizeClasses.spanClass(0, noscan)];
+        MCentral c = central[MSpan.cacheClass(SizeClasses.spanClass(0, noscan), collected)];
         MSpan s;
         synchronized (c) {
             lock.lock();
             try {
-                s = allocSpan(npages, c.spanClass);
+                s = allocSpan(npages, c.spanClass, collected);
                 largeAllocCount++;
                 largeAllocBytes += s.elemSize;
             } finally {
@@ -192,7 +194,7 @@ final class MHeap {
                     "free(0x%x): address points inside the large object at 0x%x; free needs the object's own address",
                     address, s.base));
         }
-        central[s.spanClass].freeLarge(s, address);
+        central[s.cacheClass].freeLarge(s, address);
     }
 
     /**
@@ -216,13 +218,13 @@ final class MHeap {
      * arrays are created — the pages go back (as free, not released: they may hold data) and no index entry
      * stays. Heap lock held.
      */
-    private MSpan allocSpan(int npages, int spanClass) {
+    private MSpan allocSpan(int npages, int spanClass, boolean collected) {
         long addr = allocPages(npages);
         try {
             boolean needZero = needsZero(addr, npages);
             MSpan s = SizeClasses.sizeClassOf(spanClass) == 0
-                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass), needZero, sweepgen)
-                    : new MSpan(addr, npages, spanClass, needZero, sweepgen);
+                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass), collected, needZero, sweepgen)
+                    : new MSpan(addr, npages, spanClass, collected, needZero, sweepgen);
             publish(s);
             return s;
         } catch (Throwable t) {

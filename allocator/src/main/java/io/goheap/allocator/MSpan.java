@@ -72,6 +72,14 @@ final class MSpan {
     }
 
     // ---- geometry (immutable) ----
+    /**
+     * Whether the span holds collected objects (reclaimed by sweeping when unmarked) or manual ones (malloc/free,
+     * never swept: Go's manually managed spans). The two kinds never share a span, so sweeping needs no
+     * per-object flag and manual spans need no mark bits.
+     */
+    final boolean collected;
+    /** Index of the span's mcentral and mcache slot: {@code spanClass}, plus {@link SizeClasses#NUM_SPAN_CLASSES} if collected. */
+    final int cacheClass;
     final long base;
     final int npages;
     final int spanClass;
@@ -123,7 +131,16 @@ final class MSpan {
     /** The placeholder every mcache slot starts with: no objects, so the fast path falls through to refill. */
     static final MSpan EMPTY = new MSpan();
 
+    /**
+     * The type of a large scan object ({@link GcType}), set right after allocation; null for a noscan or untyped
+     * object (nothing to scan). Go's {@code largeType}.
+     */
+    volatile GcType largeType;
+    /** Elements of {@link #largeType} in the large object (an array's length); written before largeType. */
+    long largeCount;
+
     private MSpan() {
+        collected = false; cacheClass = 0;
         base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false;
         elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
         allocBits = new long[0]; remoteFreed = new long[0];
@@ -132,7 +149,9 @@ final class MSpan {
     }
 
     /** A small-object span of {@code spanClass} over {@code npages} pages at {@code base}. */
-    MSpan(long base, int npages, int spanClass, boolean needzero, int sweepgen) {
+    MSpan(long base, int npages, int spanClass, boolean collected, boolean needzero, int sweepgen) {
+        this.collected = collected;
+        this.cacheClass = cacheClass(spanClass, collected);
         this.base = base;
         this.npages = npages;
         this.spanClass = spanClass;
@@ -154,7 +173,9 @@ final class MSpan {
     }
 
     /** A large span holding one object of {@code npages} pages. */
-    MSpan(long base, int npages, boolean noscan, boolean needzero, int sweepgen) {
+    MSpan(long base, int npages, boolean noscan, boolean collected, boolean needzero, int sweepgen) {
+        this.collected = collected;
+        this.cacheClass = cacheClass(SizeClasses.spanClass(0, noscan), collected);
         this.base = base;
         this.npages = npages;
         this.spanClass = SizeClasses.spanClass(0, noscan);
@@ -173,6 +194,11 @@ final class MSpan {
         this.needzero = needzero;
         this.sweepgen = sweepgen;
         this.state = IN_USE;
+    }
+
+    /** The mcentral / mcache index of span class {@code spanClass} for manual or collected objects. */
+    static int cacheClass(int spanClass, boolean collected) {
+        return collected ? spanClass + SizeClasses.NUM_SPAN_CLASSES : spanClass;
     }
 
     boolean isLarge() {

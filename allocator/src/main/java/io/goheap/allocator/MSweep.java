@@ -57,16 +57,14 @@ final class MSweep {
     /**
      * Starts a sweep cycle (the end of Go's {@code gcMarkTermination}): flushes every mcache, so no span is cached
      * across the cycle, then advances the heap's sweepgen by 2, turning every span into one that waits for
-     * sweeping. The caller has stopped the world: it holds every P ({@link Procs#stopTheWorld}).
+     * sweeping. The caller has stopped the world ({@link Procs#stopTheWorld}): every P is taken, lent or its own.
      */
     static void startCycle(MHeap heap, Procs procs) {
-        Thread me = Thread.currentThread();
+        if (!procs.stoppedBy(Thread.currentThread())) {
+            throw new IllegalStateException("a sweep cycle starts with the world stopped by the calling thread");
+        }
         for (int i = 0; i < procs.count(); i++) {
-            P p = procs.get(i);
-            if (p.ownerPlain() != me) {
-                throw new IllegalStateException("a sweep cycle starts with the world stopped: P " + i + " is not held");
-            }
-            p.mcache.releaseAll();
+            procs.get(i).mcache.releaseAll();
         }
         for (MCentral c : heap.central) {
             if (c.unsweptSpans() != 0) {

@@ -1,21 +1,35 @@
 package io.goheap.allocator;
 
+import java.util.concurrent.locks.LockSupport;
+
 /**
- * A thread's hold on one of the heap's Ps (Go's M holding a P): the allocation fast path.
+ * A thread's hold on one of the heap's Ps (Go's M holding a P): the allocation fast path, and the thread's
+ * safepoints.
  *
  * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
  * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread that
- * finds every P busy. Close it before blocking on other threads that use the heap: a blocked thread keeps its P
- * (unlike a goroutine), which delays them and, once the collector stops the world, could deadlock with them.
+ * finds every P busy, or to {@code freeOSMemory}.
+ *
+ * <h2>Safepoints</h2>
+ * Every operation starts with one guard that also reads the P's preempt word ({@link P}): when a stop of the
+ * world is pending, the operation first lends the P to the stopper and parks until the world restarts (a
+ * safepoint), then goes on. {@link #poll()} is a safepoint alone, for long loops that do not allocate. A thread
+ * about to block (I/O, a lock, waiting for another thread) while it keeps the Mutator open does so inside
+ * {@link #blocking()} (Go's {@code entersyscall}): the stopper counts its P as stopped, and leaving the region
+ * waits for a pending stop to end. Between safepoints the thread's work is never interrupted by a collection; a
+ * thread that neither polls nor blocks inside a region delays every stop.
  */
 public final class Mutator implements AutoCloseable {
     private final Heap heap;
     private final MCache cache;
     private final Thread thread;
     private final long maxAlloc;
+    /** The P while usable; null when closed or inside a blocking region (so the fast-path guard fails over). */
     private P p;
+    /** The P while inside a blocking region, else null. */
+    private P lent;
 
     Mutator(Heap heap, P p) {
         this.heap = heap;
@@ -27,29 +41,43 @@ public final class Mutator implements AutoCloseable {
 
     /** As {@link Heap#malloc}. */
     public long malloc(long size) {
-        // One combined guard for the common case; the checked path below names whatever is wrong.
-        if (p == null || Thread.currentThread() != thread || heap.isClosed() || size <= 0 || size > maxAlloc) {
-            return checkedMalloc(size, true);
+        // One combined guard for the common case — closed, wrong thread, stop pending or heap closed (both in the
+        // preempt word), bad size; the checked path below names whatever is wrong or parks at the safepoint.
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
+            checkOrPark(size);
         }
-        return allocated(size, true);
+        return allocated(size, true, false);
     }
 
     /** As {@link Heap#mallocScan}. */
     public long mallocScan(long size) {
-        if (p == null || Thread.currentThread() != thread || heap.isClosed() || size <= 0 || size > maxAlloc) {
-            return checkedMalloc(size, false);
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
+            checkOrPark(size);
         }
-        return allocated(size, false);
+        return allocated(size, false, false);
+    }
+
+    /**
+     * As {@link Heap#allocate}: a manual or collected object, noscan or scan (its type recorded next by the caller).
+     */
+    public long allocate(long size, boolean noscan, boolean collected) {
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
+            checkOrPark(size);
+        }
+        return allocated(size, noscan, collected);
     }
 
     /**
      * Allocates, then checks the heap is still open: an allocation that overlaps a {@link Heap#close()} by another
      * thread throws "heap is closed" instead of returning an address of an unmapped heap.
      */
-    private long allocated(long size, boolean noscan) {
+    private long allocated(long size, boolean noscan, boolean collected) {
         long address;
         try {
-            address = cache.malloc(size, noscan);
+            address = cache.malloc(size, noscan, collected);
         } catch (IllegalStateException e) {
             throw heap.closedOr(e);
         }
@@ -61,9 +89,9 @@ public final class Mutator implements AutoCloseable {
 
     /** As {@link Heap#free}. */
     public void free(long address) {
-        if (p == null || Thread.currentThread() != thread || heap.isClosed()) {
-            check();
-            heap.ensureOpen();
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0) {
+            checkOrPark(1);
         }
         try {
             cache.free(address);
@@ -72,31 +100,124 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
-    private long checkedMalloc(long size, boolean noscan) {
-        check();
-        heap.checkSize(size);
-        return allocated(size, noscan);
+    /** A safepoint: if a stop of the world is pending, lends the P and waits for the restart. */
+    public void poll() {
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0) {
+            checkOrPark(1);
+        }
     }
 
-    /** Gives the P back. Idempotent. */
+    /**
+     * Enters a blocking region (Go's {@code entersyscall}): until the region is closed the P counts as stopped for
+     * the collector and this Mutator cannot be used (its operations throw). Close the region on the same thread;
+     * closing waits for a pending stop of the world to end.
+     */
+    public Region blocking() {
+        check();
+        P held = p;
+        p = null;
+        lent = held;
+        held.safeHolder = thread;
+        if ((held.preempt & P.STOP) != 0) {
+            heap.procs().wakeStopper();
+        }
+        return new Region();
+    }
+
+    /** A blocking region ({@link #blocking()}); closing it more than once does nothing. */
+    public final class Region implements AutoCloseable {
+        private boolean open = true;
+
+        private Region() {
+        }
+
+        @Override
+        public void close() {
+            if (!open) {
+                return;
+            }
+            if (Thread.currentThread() != thread) {
+                throw new IllegalStateException("a blocking region must be left by the thread that entered it: " + thread);
+            }
+            open = false;
+            P held = lent;
+            lent = null;
+            p = held;
+            leaveSafe(held);
+        }
+    }
+
+    /** Gives the P back. Idempotent; inside a blocking region it also leaves the region. */
     @Override
     public void close() {
-        if (p != null) {
-            if (Thread.currentThread() != thread) {
-                throw new IllegalStateException("a Mutator must be closed by the thread that attached it: " + thread);
-            }
-            P held = p;
+        if (Thread.currentThread() != thread && (p != null || lent != null)) {
+            throw new IllegalStateException("a Mutator must be closed by the thread that attached it: " + thread);
+        }
+        P held = p != null ? p : lent;
+        if (held != null) {
             p = null;
+            lent = null;
+            held.safeHolder = null;
             held.release();
         }
     }
 
-    private void check() {
-        if (p == null) {
-            throw new IllegalStateException("Mutator is closed");
+    /** The slow half of every guard: throws what is wrong, or parks at the safepoint if a stop is pending. */
+    private void checkOrPark(long size) {
+        check();
+        P held = p;
+        int preempt = held.preempt;
+        if ((preempt & P.CLOSED) != 0) {
+            throw Heap.closedError();
         }
+        if ((preempt & P.STOP) != 0) {
+            held.safeHolder = thread;
+            heap.procs().wakeStopper();
+            leaveSafe(held);
+        }
+        heap.checkSize(size);
+    }
+
+    /**
+     * Leaves the safe state: writes "running", then re-reads the preempt word (the Dekker pair of {@link P}); while
+     * a stop is pending, goes back to safe, wakes the stopper and parks until the restart. Interrupts do not end
+     * the wait (the status is cleared while parked, so parking does not spin, and set again after).
+     */
+    private void leaveSafe(P held) {
+        boolean interrupted = false;
+        try {
+            for (;;) {
+                held.safeHolder = null;
+                int preempt = held.preempt;
+                if ((preempt & P.CLOSED) != 0) {
+                    throw Heap.closedError();
+                }
+                if ((preempt & P.STOP) == 0) {
+                    return;
+                }
+                held.safeHolder = thread;
+                heap.procs().wakeStopper();
+                while ((held.preempt & P.STOP) != 0 && (held.preempt & P.CLOSED) == 0) {
+                    LockSupport.park(this);
+                    interrupted |= Thread.interrupted();
+                }
+            }
+        } finally {
+            if (interrupted) {
+                thread.interrupt();
+            }
+        }
+    }
+
+    private void check() {
         if (Thread.currentThread() != thread) {
             throw new IllegalStateException("Mutator belongs to " + thread + ", not " + Thread.currentThread());
+        }
+        if (p == null) {
+            throw new IllegalStateException(lent != null
+                    ? "the Mutator is inside a blocking region: close the region before using it"
+                    : "Mutator is closed");
         }
     }
 }

@@ -14,6 +14,17 @@ import java.lang.invoke.VarHandle;
  * access. A P whose owner thread has terminated without releasing it is taken over by CAS dead-thread →
  * thread (see {@link Procs}); the mcache is consistent then because a holder only dies between operations
  * unless the JVM itself fails (an Error thrown inside the allocator).
+ *
+ * <h2>The status word and safepoints (see {@link Procs} for the stopper's half)</h2>
+ * {@link #preempt} is written by the stopper ({@link #STOP}) and by close ({@link #CLOSED}) and read by the
+ * holder's fast-path guard: one load, in the guard the fast path already evaluates, so polling costs nothing
+ * new. {@link #safeHolder} is written by the holder: itself while it is parked at a safepoint or inside a
+ * blocking region — then the stopper counts the P as stopped without taking it, and the holder touches nothing
+ * until it leaves — and null while it may touch the mcache. The stopper counts the P as lent only when
+ * {@code safeHolder == owner}, so a value left by a thread that died never vouches for the P's next holder.
+ * Leaving is a Dekker pair with the stopper: the holder writes null, then reads preempt; the stopper writes STOP,
+ * then reads owner and safeHolder (all volatile). So either the stopper sees null and waits for the next poll,
+ * or the holder sees STOP and parks again; never both running.
  */
 final class P {
     private static final VarHandle OWNER;
@@ -26,16 +37,26 @@ final class P {
         }
     }
 
+    static final int STOP = 1;
+    static final int CLOSED = 2;
+
     final int id;
     final MCache mcache;
+    /** Requests to the holder: {@link #STOP} (a stop of the world is pending), {@link #CLOSED}. */
+    volatile int preempt;
+    /** The holder while it is at a safepoint or in a blocking region, else null. Written only by the holder. */
+    volatile Thread safeHolder;
+    /** Whom to wake when this P is released while a stop is pending. */
+    private final Procs procs;
     @SuppressWarnings("unused") // via OWNER
     private volatile Thread owner;
     /** Nested acquisitions by the owner; touched only by the owner. */
     int holds;
 
-    P(int id, MCache mcache) {
+    P(int id, MCache mcache, Procs procs) {
         this.id = id;
         this.mcache = mcache;
+        this.procs = procs;
     }
 
     Thread ownerPlain() {
@@ -68,6 +89,9 @@ final class P {
     void release() {
         if (--holds == 0) {
             OWNER.setRelease(this, (Thread) null);
+            if ((preempt & STOP) != 0) {
+                procs.wakeStopper();                    // it waits for this P
+            }
         }
     }
 }

@@ -13,16 +13,25 @@ import java.util.concurrent.locks.LockSupport;
  * terminated, or else waits with a short, growing back-off — as a Go M waits for a P. Holding a P while
  * blocking therefore delays other threads, like a goroutine that holds a P.
  *
- * <p>Stopping the world (Go's {@code stopTheWorld}, for the collector): the stopper first claims
- * {@link #stopper} with a CAS — one stopper at a time — and from then on no other thread takes an idle P (as Go's
- * {@code sched.gcwaiting}); threads that hold one finish what they do and let it go, and the stopper collects
- * every P. Nested holds by a thread that already holds a P still succeed, so no holder can wait on itself.
- * {@link #startTheWorld} releases the Ps, then the claim. A claim whose thread died is dropped by the next
- * thread that finds it, and the dead stopper's Ps are taken over like any dead holder's.
+ * <h2>Stopping the world: the protocol</h2>
+ * Go's {@code stopTheWorld}, for the collector. (1) The stopper claims {@link #stopper} with a CAS — one stopper
+ * at a time; from then on no thread takes an idle P (Go's {@code sched.gcwaiting}), while nested holds by a
+ * thread that already holds a P still succeed, so no holder waits on itself. (2) It sets {@link P#STOP} in every
+ * P's preempt word. (3) For each P in turn it waits until the P is stopped: idle or its holder dead — the stopper
+ * takes it; its holder lent it — parked at a safepoint or in a blocking region ({@link P#safeHolder} equals the
+ * owner); or held by the stopper itself (a Mutator's thread may collect). {@link #startTheWorld} clears STOP,
+ * gives back the Ps it took, unparks the lenders, then drops the claim.
+ * <p>Allowed outcomes: the stopper proceeds only when no other thread can touch any mcache; a holder at a
+ * safepoint resumes only after the restart. Forbidden: a lender and the stopper both running (prevented by the
+ * Dekker pair in {@link P}); a stopper that sleeps while a lender has parked (lenders and releasers unpark it;
+ * its 1 ms timed park only bounds how late a holder's death is noticed); a lost restart (the stopper unparks
+ * every lender after clearing STOP, and a lender re-reads STOP before parking again).
+ * <p>A holder that never polls — an open Mutator whose thread computes, sleeps or blocks outside a blocking
+ * region — delays the stop until it does, as a goroutine in a loop without preemption points delayed Go's before
+ * 1.14; a claim whose thread died is dropped by the next thread that finds it.
  *
- * <p>Unlike a goroutine, a Java thread that blocks keeps its P. So a thread that holds a P (an open
- * {@link Mutator}) must not wait for another thread that needs one: once a stop is claimed, that other thread
- * cannot get an idle P, the stopper waits for the holder, and the holder for the other thread.
+ * <p>Unlike a goroutine, a Java thread that blocks keeps its P: a thread that holds a P (an open {@link Mutator})
+ * and waits for another thread that needs one must do so inside {@link Mutator#blocking()}, or it delays stops.
  */
 final class Procs {
     private final P[] all;
@@ -43,8 +52,9 @@ final class Procs {
 
     Procs(MHeap heap, int count) {
         all = new P[count];
+        taken = new boolean[count];
         for (int i = 0; i < count; i++) {
-            all[i] = new P(i, new MCache(heap));
+            all[i] = new P(i, new MCache(heap), this);
         }
     }
 
@@ -77,17 +87,15 @@ final class Procs {
     }
 
     /**
-     * Stops the world: takes every P, in index order, waiting for each holder to let go (Go's
-     * {@code stopTheWorld}). The caller must hold no P itself, or two stoppers could wait for each other.
+     * Stops the world (Go's {@code stopTheWorld}): claims the stop, asks every P's holder to stop ({@link P#STOP}),
+     * then waits until each P is stopped — taken by the stopper (idle, or its holder died), lent (its holder is
+     * parked at a safepoint or in a blocking region, see {@link P}), or the caller's own. Holders at their next
+     * poll lend their P and wake the stopper; Ps borrowed by {@link Heap}'s methods wake it when released. The
+     * wait parks and is woken by those unparks; a 1 ms timeout only bounds how late a holder's death is noticed.
      * Undo with {@link #startTheWorld}.
      */
     void stopTheWorld() {
         Thread me = Thread.currentThread();
-        for (P p : all) {
-            if (p.ownerPlain() == me) {
-                throw new IllegalStateException("stopTheWorld from a thread that holds P " + p.id);
-            }
-        }
         long parkNanos = FIRST_PARK_NANOS;
         boolean interrupted = false;
         try {
@@ -98,18 +106,79 @@ final class Procs {
                 parkNanos = backOff(attempt, parkNanos);     // another stopper holds the world
             }
             for (P p : all) {
-                parkNanos = FIRST_PARK_NANOS;
-                for (int attempt = 0; !p.tryAcquireOrTakeOver(me); attempt++) {
+                p.preempt |= P.STOP;
+            }
+            for (int i = 0; i < all.length; i++) {
+                P p = all[i];
+                taken[i] = false;
+                for (int attempt = 0; ; attempt++) {
+                    Thread owner = p.ownerPlain();
+                    if (owner == me) {
+                        break;                                   // the caller's own P (or one it took before)
+                    }
+                    if (owner == null || !owner.isAlive()) {
+                        if (p.tryAcquireOrTakeOver(me)) {
+                            taken[i] = true;
+                            break;
+                        }
+                        continue;
+                    }
+                    if (p.safeHolder == owner) {
+                        break;                                   // lent: its holder waits at a safepoint
+                    }
                     failIfClosed();
                     interrupted |= Thread.interrupted();
-                    parkNanos = backOff(attempt, parkNanos);
+                    if (attempt < 64) {
+                        Thread.onSpinWait();
+                    } else {
+                        LockSupport.parkNanos(this, MAX_PARK_NANOS);
+                    }
                 }
             }
+        } catch (RuntimeException | Error e) {
+            abandonStop(me);
+            throw e;
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** Ps the current stop took (to give back at the start); touched only by the stopper. */
+    private final boolean[] taken;
+
+    /** Wakes the stopper, if any (a P it waits for was lent or released). */
+    void wakeStopper() {
+        Thread s = stopper;
+        if (s != null) {
+            LockSupport.unpark(s);
+        }
+    }
+
+    /** A stop that failed part way (the heap closed): gives back what it took and lets everyone go on. */
+    private void abandonStop(Thread me) {
+        if (stopper != me) {
+            return;
+        }
+        restart();
+    }
+
+    private void restart() {
+        for (int i = 0; i < all.length; i++) {
+            P p = all[i];
+            p.preempt &= ~P.STOP;
+            if (taken[i]) {
+                taken[i] = false;
+                p.release();
+            } else {
+                Thread owner = p.ownerPlain();
+                if (owner != null) {
+                    LockSupport.unpark(owner);                  // a holder parked at a safepoint
+                }
+            }
+        }
+        stopper = null;
     }
 
     private static final long FIRST_PARK_NANOS = 1_000;
@@ -142,6 +211,14 @@ final class Procs {
      */
     void close() {
         closed = true;
+        for (P p : all) {
+            p.preempt |= P.CLOSED;
+            Thread owner = p.ownerPlain();
+            if (owner != null) {
+                LockSupport.unpark(owner);                      // a holder parked at a safepoint
+            }
+        }
+        wakeStopper();
     }
 
     private void failIfClosed() {
@@ -150,20 +227,22 @@ final class Procs {
         }
     }
 
+    /** Whether {@code t} has stopped the world (its {@link #stopTheWorld} returned and it has not restarted it). */
+    boolean stoppedBy(Thread t) {
+        return stopper == t;
+    }
+
     /** Whether some thread is stopping, or holds, the world. */
     boolean worldStopping() {
         return stopper != null;
     }
 
-    /** Releases every P taken by {@link #stopTheWorld}, then lets other threads take Ps again. */
+    /** Restarts the world stopped by {@link #stopTheWorld}: gives back the Ps it took and wakes lent Ps' holders. */
     void startTheWorld() {
         if (stopper != Thread.currentThread()) {
             throw new IllegalStateException("startTheWorld by a thread that did not stop it");
         }
-        for (P p : all) {
-            p.release();
-        }
-        stopper = null;
+        restart();
     }
 
     P acquire() {

@@ -5,8 +5,10 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Semaphore;
@@ -46,6 +48,10 @@ class ConcurrentSweepTest {
             long base = heap.base();
             ConcurrentSkipListMap<Long, Obj> live = new ConcurrentSkipListMap<>();
             ConcurrentLinkedQueue<Obj> handoff = new ConcurrentLinkedQueue<>();
+            // Objects a mutator took out of the model and is about to free: still roots until the free is done,
+            // as an address in a Java local must be rooted across the safepoint at the start of the free.
+            Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+            Iterable<Long> roots = () -> java.util.stream.Stream.concat(live.keySet().stream(), inFlight.stream()).iterator();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicBoolean mutatorsDone = new AtomicBoolean();
             List<Thread> mutators = new ArrayList<>();
@@ -53,13 +59,13 @@ class ConcurrentSweepTest {
             for (int t = 0; t < THREADS; t++) {
                 SplittableRandom rnd = new SplittableRandom(seed * 1000 + t);
                 mutators.add(start("mutator-" + t, failure,
-                        () -> work(heap, mem, base, live, handoff, rnd,
+                        () -> work(heap, mem, base, live, inFlight, handoff, rnd,
                                 () -> cycles.get() >= MIN_CYCLES || failure.get() != null)));
             }
             Semaphore sweeping = new Semaphore(1);
             Thread driver = start("driver", failure, () -> {
                 while (!mutatorsDone.get()) {
-                    GcCycle.run(heap, live.keySet());
+                    GcCycle.run(heap, roots);
                     int n = cycles.incrementAndGet();
                     AllocStatsInvariants.check(heap.readMemStats());
                     if (n % 4 == 0) {
@@ -118,14 +124,14 @@ class ConcurrentSweepTest {
         }
     }
 
-    private static void work(Heap heap, MemorySegment mem, long base, ConcurrentSkipListMap<Long, Obj> live,
+    private static void work(Heap heap, MemorySegment mem, long base, ConcurrentSkipListMap<Long, Obj> live, Set<Long> inFlight,
                              ConcurrentLinkedQueue<Obj> handoff, SplittableRandom rnd, BooleanSupplier enoughCycles) {
         List<Obj> mine = new ArrayList<>();
         for (int op = 0; op < OPS_PER_THREAD || !enoughCycles.getAsBoolean(); ) {
             try (Mutator m = heap.attach()) {
                 int burst = rnd.nextInt(50, 300);
                 for (int i = 0; i < burst; i++, op++) {
-                    step(m, heap, mem, base, live, handoff, mine, rnd);
+                    step(m, heap, mem, base, live, handoff, inFlight, mine, rnd);
                 }
             }
         }
@@ -136,12 +142,12 @@ class ConcurrentSweepTest {
 
     private static void step(Mutator m, Heap heap, MemorySegment mem, long base,
                              ConcurrentSkipListMap<Long, Obj> live, ConcurrentLinkedQueue<Obj> handoff,
-                             List<Obj> mine, SplittableRandom rnd) {
+                             Set<Long> inFlight, List<Obj> mine, SplittableRandom rnd) {
         int dice = rnd.nextInt(100);
         if (dice < 50 || mine.isEmpty() && dice < 75) {
             long size = randomSize(rnd);
             boolean scan = size >= SizeClasses.TINY_SIZE && rnd.nextInt(4) == 0;
-            long p = scan ? m.mallocScan(size) : m.malloc(size);
+            long p = m.allocate(size, !scan, true);     // collected: only collected objects are swept
             checkZero(mem, base, p, size);
             Map.Entry<Long, Obj> below = live.floorEntry(p);
             if (below != null) {
@@ -171,11 +177,17 @@ class ConcurrentSweepTest {
             return;
         }
         verify(mem, base, o);
-        assertEquals(o, live.remove(o.address()));
+        // A stop of the world happens only at a safepoint (the start of a Mutator operation), and the driver marks
+        // the model's roots then: an object leaves the model for the in-flight set before its free (whose start is
+        // a safepoint) and the in-flight set right after, before the next operation.
         if (dice < 90) {
+            inFlight.add(o.address());
+            assertEquals(o, live.remove(o.address()));
             m.free(o.address());
+            inFlight.remove(o.address());
+        } else {
+            assertEquals(o, live.remove(o.address()));  // dropped: garbage for the next cycle to find and sweep
         }
-        // else: dropped — garbage for the next cycle to find and sweep
     }
 
     private static void sleepMillis(long ms) {

@@ -61,7 +61,7 @@ class ProcsTest {
     }
 
     @Test
-    void stoppingTheWorldWaitsForHoldersLetsThemNestAndKeepsNewcomersOut() throws Exception {
+    void stoppingTheWorldStopsHoldersAtTheirNextPollLetsThemNestAndKeepsNewcomersOut() throws Exception {
         try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).build()) {
             Procs procs = heap.procs();
             CountDownLatch holding = new CountDownLatch(1);
@@ -108,12 +108,15 @@ class ProcsTest {
             Thread late = new Thread(() -> newcomer.set(heap.malloc(16)));
             late.start();
 
-            letGo.countDown();                       // the holder nests, finishes and lets its P go
-            holder.join();
-            stopped.await();                         // only then does the world stop
+            letGo.countDown();                       // the holder nests, then its free is a safepoint: it lends P0
+            stopped.await();                         // only then does the world stop, the Mutator still open
+            assertTrue(holder.isAlive(), "the holder parks at its safepoint, keeping its Mutator");
+            assertSame(holder, procs.get(0).safeHolder, "P0 is lent, not taken");
+            assertNotNull(nested[0], "the nested hold did not wait for the stop");
             assertNull(newcomer.get(), "a thread got a P while the world was stopped");
             assertTrue(late.isAlive());
             restart.countDown();
+            holder.join();
             late.join();
             stopper.join();
             assertNull(failure.get());

@@ -56,10 +56,13 @@ public final class Heap implements AutoCloseable {
     });
 
     final io.goheap.allocator.Heap allocator;
+    final Collector collector;
     private final Cleaner.Cleanable closing;
 
-    private Heap(io.goheap.allocator.Heap allocator) {
+    private Heap(io.goheap.allocator.Heap allocator, GcSettings settings) {
         this.allocator = allocator;
+        this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
+                settings.invalidptr(), System.err);
         this.closing = CLOSER.register(this, allocator::close);
     }
 
@@ -75,6 +78,42 @@ public final class Heap implements AutoCloseable {
     /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
     public long malloc(long size) {
         return allocator.malloc(size);
+    }
+
+    /**
+     * Allocates a <em>manual</em> object of {@code type}, zeroed: it lives until {@link #free}d, is never swept,
+     * and while it lives its pointer slots are roots (as Go scans its manually managed stacks). Use a Mutator
+     * ({@link Mutator#allocate}) for collected objects.
+     */
+    public long malloc(HeapType type) {
+        Objects.requireNonNull(type, "type");
+        return allocator.allocateTyped(type.size(), type.length(), type.gcType, false);
+    }
+
+    /**
+     * A new global root slot, empty (Go's globals): what it holds, and everything reachable from that, survives
+     * collections. Close it to drop it.
+     */
+    public Root newRoot() {
+        allocator.ensureUsable();
+        return collector.newRoot();
+    }
+
+    /**
+     * Runs a full collection and waits for it and its sweeping to finish (Go's {@code runtime.GC()}); also with
+     * GOGC off. From a thread that holds a Mutator, call {@link Mutator#gc()} instead (or this: both work).
+     *
+     * @throws InvalidPointerException when a pointer slot or root holds an address where no object is allocated
+     */
+    public void gc() {
+        allocator.ensureUsable();
+        collector.collect(true, Mutator.current(this));
+    }
+
+    /** Sets GOGC (Go's {@code debug.SetGCPercent}); negative turns automatic collection off. Returns the previous. */
+    public int setGCPercent(int percent) {
+        allocator.ensureUsable();
+        return collector.setGCPercent(percent < 0 ? -1 : percent);
     }
 
     /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
@@ -134,6 +173,7 @@ public final class Heap implements AutoCloseable {
     public void readMemStats(MemStats into) {
         Objects.requireNonNull(into, "into");
         into.copyAllocatorFields(allocator.readMemStats());
+        collector.fill(into);
     }
 
     /**
@@ -165,6 +205,9 @@ public final class Heap implements AutoCloseable {
     /** Configures a {@link Heap}. Not thread-safe; {@link #build()} may be called more than once. */
     public static final class Builder {
         private final io.goheap.allocator.Heap.Builder allocator = io.goheap.allocator.Heap.builder();
+        private Integer gcPercent;
+        private String godebug;
+        private boolean maxProcsSet;
 
         private Builder() {
         }
@@ -178,6 +221,24 @@ public final class Heap implements AutoCloseable {
         /** Number of Ps; default: GOMAXPROCS from the environment, else the available processors. */
         public Builder maxProcs(int n) {
             allocator.maxProcs(n);
+            maxProcsSet = true;
+            return this;
+        }
+
+        /** GOGC (default: the {@code GOGC} environment variable, else 100); negative is "off". */
+        public Builder gcPercent(int percent) {
+            this.gcPercent = percent < 0 ? -1 : percent;
+            return this;
+        }
+
+        /**
+         * GODEBUG settings, as Go's {@code key=value,...} (default: the {@code GODEBUG} environment variable).
+         * Understood: {@code gctrace=1} (a line per cycle on stderr, in Go's format), {@code invalidptr=0} (ignore
+         * pointers to free slots instead of reporting them); other keys are ignored, as Go ignores unknown ones.
+         */
+        public Builder godebug(String settings) {
+            this.godebug = Objects.requireNonNull(settings, "settings");
+            GcSettings.parseGodebug(settings);          // reject a malformed value now, not at build()
             return this;
         }
 
@@ -196,8 +257,20 @@ public final class Heap implements AutoCloseable {
             return this;
         }
 
+        /**
+         * @throws IllegalArgumentException when GOGC, GODEBUG or GOMAXPROCS in the environment is malformed (named
+         *                                  with its value)
+         * @throws IllegalStateException    when the OS refuses the reservation or the JVM refuses native access
+         */
         public Heap build() {
-            return new Heap(allocator.build());
+            GcSettings settings = GcSettings.resolve(gcPercent, godebug, System::getenv);
+            if (!maxProcsSet) {
+                Integer procs = GcSettings.gomaxprocs(System::getenv);
+                if (procs != null) {
+                    allocator.maxProcs(procs);
+                }
+            }
+            return new Heap(allocator.build(), settings);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.goheap;
 
+import io.goheap.allocator.GcType;
 import java.lang.foreign.AddressLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.PaddingLayout;
@@ -43,6 +44,8 @@ public final class HeapType {
     private final long[] bitmap;
     private final long pointerBytes;
     private final long pointerSlots;
+    /** How the allocator records this type (of one element), or null when it has no pointers. */
+    final GcType gcType;
 
     private HeapType(MemoryLayout layout, long[] bitmap) {
         this.layout = layout;
@@ -57,6 +60,7 @@ public final class HeapType {
         }
         this.pointerSlots = slots;
         this.pointerBytes = lastPointerWord(bitmap) * WORD + (slots == 0 ? 0 : WORD);
+        this.gcType = slots == 0 ? null : GcType.of(size, bitmap);
     }
 
     private HeapType(HeapType element, long count) {
@@ -68,6 +72,7 @@ public final class HeapType {
         this.bitmap = element.bitmap;
         this.pointerSlots = element.pointerSlots * count;
         this.pointerBytes = element.hasPointers() ? (count - 1) * element.size + element.pointerBytes : 0;
+        this.gcType = element.gcType;
     }
 
     /**

@@ -145,7 +145,7 @@ public final class MemStats {
         line(b, "BuckHashSys", buckHashSys);
         line(b, "GCSys", gcSys);
         line(b, "OtherSys", otherSys);
-        b.append(String.format("%-13s %s%n", "NextGC", nextGC == Long.MAX_VALUE ? "none (no collector)" : nextGC));
+        b.append(String.format("%-13s %s%n", "NextGC", nextGC == Long.MAX_VALUE ? "none (GOGC=off)" : nextGC));
         line(b, "LastGC", lastGC);
         line(b, "PauseTotalNs", pauseTotalNs);
         b.append(String.format("%-13s %s%n", "PauseNs", recent(pauseNs)));

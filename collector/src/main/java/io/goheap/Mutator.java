@@ -1,32 +1,255 @@
 package io.goheap;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.function.LongConsumer;
+
 /**
- * A thread's hold on one of the heap's Ps (Go's M holding a P): the allocation fast path.
+ * A thread's hold on one of the heap's Ps (Go's M holding a P): the allocation fast path, collected objects,
+ * pointer stores, local roots and safepoints.
  *
  * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
  * to hand the P back. A thread that terminates with its Mutator open keeps the P until another thread finds
- * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache. Close it before blocking on
- * other threads that use the heap: a blocked thread keeps its P (unlike a goroutine), which delays them.
+ * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache.
+ *
+ * <h2>Safepoints, and the rule for addresses in Java locals</h2>
+ * A collection happens only while every Mutator is at a safepoint: the start of any of its operations
+ * ({@code malloc}, {@code allocate}, {@code free}, pointer stores, {@link #poll()}, {@link #gc()}) or inside a
+ * {@link #blocking()} region. Between two operations the thread's work is never interrupted, so an address held
+ * in a Java local is always safe between safepoints. <b>An address of a collected object kept in a Java local
+ * across a safepoint must be rooted</b> — in a {@link Root}, in this Mutator's local frame ({@link #keep}), or in a
+ * pointer slot of a reachable object — or the collection at that safepoint may free it. A thread that holds a
+ * Mutator and neither polls nor blocks inside a region delays every collection (as a Go loop without preemption
+ * points did before Go 1.14): call {@link #poll()} in long loops and wrap blocking calls in {@link #blocking()}.
+ *
+ * <h2>Local frames</h2>
+ * {@link #keep} pushes an address on this Mutator's local stack (Java's answer to Go's stack scanning, like JNI
+ * local references); {@link #enterFrame()} marks the stack's height and its {@link Frame#close()} pops back to
+ * it. Written only by the owner thread; read by the collector with the world stopped (the owner is then parked
+ * at a safepoint, whose volatile hand-off orders its writes before the read).
  */
 public final class Mutator implements AutoCloseable {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
     private final Heap heap;
     private final io.goheap.allocator.Mutator allocator;
+    private final Thread owner = Thread.currentThread();
+    private final MemorySegment memory;
+    private final long base;
+    private long[] locals = new long[32];
+    private int localCount;
+    /** Bytes of collected objects allocated since the pacer last looked. */
+    private long sinceCheck;
+    private boolean closed;
 
     Mutator(Heap heap, io.goheap.allocator.Mutator allocator) {
         this.heap = heap;
         this.allocator = allocator;
+        this.memory = heap.segment();
+        this.base = heap.base();
+        heap.collector.mutators.add(this);
     }
 
-    /** As {@link Heap#malloc}. */
+    /** The calling thread's open Mutator on {@code heap}, or null. */
+    static Mutator current(Heap heap) {
+        Thread me = Thread.currentThread();
+        for (Mutator m : heap.collector.mutators) {
+            if (m.owner == me) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    io.goheap.allocator.Mutator allocatorMutator() {
+        return allocator;
+    }
+
+    String ownerName() {
+        return owner.toString();
+    }
+
+    // ------------------------------------------------------------------ manual objects
+
+    /** As {@link Heap#malloc}: a manual, pointer-free object. */
     public long malloc(long size) {
         return allocator.malloc(size);
     }
 
-    /** As {@link Heap#free}. */
+    /** As {@link Heap#malloc(HeapType)}: a manual object whose pointer slots are roots while it lives. */
+    public long malloc(HeapType type) {
+        Objects.requireNonNull(type, "type");
+        return allocator.allocateTyped(type.size(), type.length(), type.gcType, false);
+    }
+
+    /**
+     * As {@link Heap#free}. A collected object may be freed too: it is freed at once, as a manual one; a pointer to
+     * it that the collector later finds in a reachable slot or root is reported as invalid
+     * ({@link InvalidPointerException}).
+     */
     public void free(long address) {
         allocator.free(address);
+    }
+
+    // ------------------------------------------------------------------ collected objects
+
+    /**
+     * Allocates a <em>collected</em> object of {@code type}, zeroed: it lives while it is reachable from a root,
+     * a local frame or a manual object's pointer slot, and is reclaimed by a later cycle once it is not. The
+     * address is safe in a Java local until this Mutator's next operation (see the class comment). May run a
+     * collection first when the pacer's goal is reached.
+     */
+    public long allocate(HeapType type) {
+        Objects.requireNonNull(type, "type");
+        long size = type.size();
+        if ((sinceCheck += size) >= Collector.triggerCheckBytes()) {
+            sinceCheck = 0;
+            heap.collector.allocated(this);
+        }
+        return allocator.allocateTyped(size, type.length(), type.gcType, true);
+    }
+
+    // ------------------------------------------------------------------ pointers
+
+    /**
+     * Stores {@code value} (an object's address, or 0) into the pointer slot at {@code slot}: the one way to store a
+     * pointer, so the collector sees every store. A safepoint.
+     *
+     * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap
+     */
+    public void storePointer(long slot, long value) {
+        allocator.poll();
+        memory.set(ValueLayout.JAVA_LONG, checkedSlot(slot), value);
+    }
+
+    /** Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. A safepoint. */
+    public boolean compareAndSetPointer(long slot, long expected, long value) {
+        allocator.poll();
+        return LONG.compareAndSet(memory, checkedSlot(slot), expected, value);
+    }
+
+    /** The pointer in the slot at {@code slot} (a plain read). */
+    public long loadPointer(long slot) {
+        return memory.get(ValueLayout.JAVA_LONG, checkedSlot(slot));
+    }
+
+    /**
+     * Copies {@code bytes} (a multiple of 8) of pointer slots from {@code from} to {@code to} (Go's
+     * {@code typedmemmove}). A safepoint.
+     */
+    public void copyPointers(long to, long from, long bytes) {
+        allocator.poll();
+        if (bytes < 0 || (bytes & 7) != 0) {
+            throw new IllegalArgumentException("bytes must be a non-negative multiple of 8: " + bytes);
+        }
+        if (bytes > 0) {
+            MemorySegment.copy(memory, checkedSlot(from), memory, checkedSlot(to), bytes);
+        }
+    }
+
+    private long checkedSlot(long slot) {
+        long offset = slot - base;
+        if ((slot & 7) != 0 || offset < 0 || offset > heap.reservation() - 8) {
+            throw new IllegalArgumentException(String.format(
+                    "0x%x is not an 8-byte aligned pointer slot inside the heap [0x%x, 0x%x)",
+                    slot, base, base + heap.reservation()));
+        }
+        return offset;
+    }
+
+    // ------------------------------------------------------------------ local frames
+
+    /** Pushes {@code address} on this Mutator's local frame (a root until the frame is closed) and returns it. */
+    public long keep(long address) {
+        checkOwner();
+        if (localCount == locals.length) {
+            locals = Arrays.copyOf(locals, locals.length * 2);
+        }
+        locals[localCount++] = address;
+        return address;
+    }
+
+    /** Marks the local stack's height; closing the frame drops what was kept since. Nest them like blocks. */
+    public Frame enterFrame() {
+        checkOwner();
+        return new Frame(localCount);
+    }
+
+    /** A local frame ({@link #enterFrame()}). */
+    public final class Frame implements AutoCloseable {
+        private final int height;
+        private boolean open = true;
+
+        private Frame(int height) {
+            this.height = height;
+        }
+
+        /** As {@link Mutator#keep}. */
+        public long keep(long address) {
+            return Mutator.this.keep(address);
+        }
+
+        /** Pops the frame (and any frame entered inside it and left open). Idempotent. */
+        @Override
+        public void close() {
+            if (open) {
+                checkOwner();
+                open = false;
+                Arrays.fill(locals, height, Math.max(height, localCount), 0L);
+                localCount = Math.min(localCount, height);
+            }
+        }
+    }
+
+    /** Every non-zero local root (the collector, world stopped). */
+    void forEachLocal(LongConsumer visitor) {
+        long[] l = locals;
+        for (int i = 0, n = Math.min(localCount, l.length); i < n; i++) {
+            if (l[i] != 0) {
+                visitor.accept(l[i]);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ safepoints and collection
+
+    /** A safepoint: if a collection is pending, waits here for it. For long loops that do not allocate. */
+    public void poll() {
+        allocator.poll();
+    }
+
+    /**
+     * Enters a blocking region (Go's {@code entersyscall}) for a call that may block (I/O, a lock, waiting for
+     * another thread): until the region is closed, collections go on without this thread, which must not use this
+     * Mutator meanwhile. Closing the region waits for a collection in progress to end.
+     */
+    public Region blocking() {
+        return new Region(allocator.blocking());
+    }
+
+    /** A blocking region ({@link #blocking()}): close it on the same thread; closing twice does nothing. */
+    public static final class Region implements AutoCloseable {
+        private final io.goheap.allocator.Mutator.Region inner;
+
+        private Region(io.goheap.allocator.Mutator.Region inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    /** As {@link Heap#gc()}, from this Mutator's thread (its own P counts as stopped). */
+    public void gc() {
+        allocator.poll();
+        heap.collector.collect(true, this);
     }
 
     /** The heap this Mutator allocates in. */
@@ -34,9 +257,21 @@ public final class Mutator implements AutoCloseable {
         return heap;
     }
 
-    /** Gives the P back. Idempotent. */
+    /** Gives the P back and drops the local frame. Idempotent. */
     @Override
     public void close() {
         allocator.close();
+        closed = true;
+        localCount = 0;
+        heap.collector.mutators.remove(this);
+    }
+
+    private void checkOwner() {
+        if (closed) {
+            throw new IllegalStateException("Mutator is closed");
+        }
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("Mutator belongs to " + owner + ", not " + Thread.currentThread());
+        }
     }
 }

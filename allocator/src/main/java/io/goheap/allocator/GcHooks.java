@@ -160,6 +160,16 @@ public final class GcHooks {
         return s.base + idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
     }
 
+    /** Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. */
+    public void clearAllMarks() {
+        for (MCentral c : heap.central) {
+            if (c.collected) {
+                c.forEachSpan((s, list, set) -> s.clearMarks());
+            }
+        }
+        markedBytes = 0;
+    }
+
     /** Bytes of the collected objects marked since the last call (Go's {@code heapMarked} for this cycle). */
     public long takeMarkedBytes() {
         long b = markedBytes;
@@ -237,11 +247,6 @@ public final class GcHooks {
 
     /** Bytes of the spans in use (Go's heapLive at span granularity): the pacer's measure of the heap. */
     public long heapInUseBytes() {
-        heap.lock.lock();
-        try {
-            return heap.inUsePages * SizeClasses.PAGE_SIZE;
-        } finally {
-            heap.lock.unlock();
-        }
+        return heap.inUseBytes;
     }
 }

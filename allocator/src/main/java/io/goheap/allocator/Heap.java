@@ -91,7 +91,7 @@ public final class Heap implements AutoCloseable {
 
     /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
     public long malloc(long size) {
-        return allocate(size, true, false);
+        return allocate0(size, true, false, 0, null);
     }
 
     /**
@@ -99,7 +99,16 @@ public final class Heap implements AutoCloseable {
      * scan object's type is recorded next, by the caller, with {@link GcHooks#writeType}.
      */
     public long allocate(long size, boolean noscan, boolean collected) {
-        return allocate0(size, noscan, collected);
+        return allocate0(size, noscan, collected, 0, null);
+    }
+
+    /**
+     * Allocates {@code count} elements of {@code type} ({@code size} bytes in all), manual or collected, and
+     * records the type while the P is still held (the type's heap bits share words with the span's other slots,
+     * which only the P's holder may write). A null type allocates pointer-free memory.
+     */
+    public long allocateTyped(long size, long count, GcType type, boolean collected) {
+        return allocate0(size, type == null, collected, count, type);
     }
 
     /** The collector's access to the allocator's internals (see {@link GcHooks}). */
@@ -112,19 +121,22 @@ public final class Heap implements AutoCloseable {
      * pointers (typed objects). Objects above 512 bytes carry Go's 8-byte header in front of the address.
      */
     public long mallocScan(long size) {
-        return allocate0(size, false, false);
+        return allocate0(size, false, false, 0, null);
     }
 
     /**
      * Borrows a P and allocates. The heap may be closed while this thread waits for the P or allocates: then it
      * throws "heap is closed" and returns no address (one allocated during the close is unusable anyway).
      */
-    private long allocate0(long size, boolean noscan, boolean collected) {
+    private long allocate0(long size, boolean noscan, boolean collected, long count, GcType type) {
         checkSize(size);
         P p = procs.acquire();
         try {
             ensureOpen();
             long address = p.mcache.malloc(size, noscan, collected);
+            if (!noscan) {
+                gcHooks.writeType(address, count, type);
+            }
             ensureOpen();
             return address;
         } catch (IllegalStateException e) {
@@ -279,6 +291,11 @@ public final class Heap implements AutoCloseable {
                     ? "allocation size must be positive: " + size
                     : "allocation size " + size + " exceeds the heap's reserved address space of " + maxAlloc + " bytes");
         }
+    }
+
+    /** Throws "heap is closed" when it is (for the collector's API). */
+    public void ensureUsable() {
+        ensureOpen();
     }
 
     void ensureOpen() {

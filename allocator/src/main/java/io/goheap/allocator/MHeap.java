@@ -58,6 +58,8 @@ final class MHeap {
 
     // ---- heap-level statistics, under lock ----
     long inUsePages;
+    /** {@code inUsePages} in bytes, readable without the lock (the pacer's trigger check); written under it. */
+    volatile long inUseBytes;
     long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
     long spanMetadataBytes, spanMetadataPeak;
     long liveSpans;
@@ -237,6 +239,7 @@ final class MHeap {
     private void publish(MSpan s) {
         spans.set(s.base, s.npages, s);
         inUsePages += s.npages;
+        inUseBytes = inUsePages * PAGE_SIZE;
         liveSpans++;
         spanMetadataBytes += spanMetadata(s);
         spanMetadataPeak = Math.max(spanMetadataPeak, spanMetadataBytes);
@@ -247,6 +250,7 @@ final class MHeap {
         spans.clear(s.base, s.npages);
         pages.free(s.base, s.npages);
         inUsePages -= s.npages;
+        inUseBytes = inUsePages * PAGE_SIZE;
         liveSpans--;
         spanMetadataBytes -= spanMetadata(s);
         if (s.hasMarkBits()) {

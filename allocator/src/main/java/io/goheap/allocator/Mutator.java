@@ -70,6 +70,19 @@ public final class Mutator implements AutoCloseable {
         return allocated(size, noscan, collected);
     }
 
+    /** As {@link Heap#allocateTyped}: allocation and type record in one operation, without a safepoint between. */
+    public long allocateTyped(long size, long count, GcType type, boolean collected) {
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
+            checkOrPark(size);
+        }
+        long address = allocated(size, type == null, collected);
+        if (type != null) {
+            heap.gcHooks().writeType(address, count, type);
+        }
+        return address;
+    }
+
     /**
      * Allocates, then checks the heap is still open: an allocation that overlaps a {@link Heap#close()} by another
      * thread throws "heap is closed" instead of returning an address of an unmapped heap.

@@ -1,0 +1,247 @@
+package io.goheap;
+
+import io.goheap.allocator.GcHooks;
+import java.io.PrintStream;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One heap's collector (Go's {@code mgc} and {@code mgcpacer}): a sound stop-the-world mark-sweep cycle, the
+ * pacer that starts cycles by itself, the GC statistics of {@link MemStats} and {@code gctrace}.
+ *
+ * <h2>A cycle</h2>
+ * Under {@link #cycleLock}: stop the world (every P stopped at a safepoint, lent, idle or the caller's own);
+ * flush every mcache; finish the previous cycle's sweeping, so every mark bit is clear; mark from the roots —
+ * global {@link Root}s, every open {@link Mutator}'s local frames, and every manual object that holds pointers;
+ * advance sweepgen, so each span is swept (lazily, by whoever next takes it, or here) with this cycle's marks;
+ * restart the world; sweep everything (Go's {@code GC()} does; for an automatic cycle, too, so the next goal is
+ * computed from a swept heap). A cycle that finds an invalid pointer clears its marks, restarts the world and
+ * throws {@link InvalidPointerException}: nothing is freed on a partial mark.
+ *
+ * <h2>Pacer</h2>
+ * Go's GOGC goal: after a cycle, {@code goal = live × (1 + GOGC/100)}, at least {@code 4 MiB × GOGC/100}, where
+ * live = bytes of marked collected objects plus every manual object; a negative GOGC ("off") starts no cycle
+ * by itself. Mutators that allocate collected objects check, every 64 KiB, whether the heap's in-use spans
+ * reached the goal, and then run a cycle at that safepoint. The goal is also kept at least 1 MiB above what
+ * the swept heap holds (Go's {@code sweepDistMinTrigger}), so fragmentation cannot make every check collect.
+ *
+ * <h2>Threads</h2>
+ * A cycle runs on the thread that asks for it. A Mutator's thread waiting for {@link #cycleLock} does so inside a
+ * blocking region, so a cycle in progress can stop it. Statistics are written under {@link #statsLock}, which is
+ * never held across a stop, so {@link Heap#readMemStats} never waits for a cycle.
+ */
+final class Collector {
+    static final long HEAP_MINIMUM = 4L << 20;
+    private static final long TRIGGER_CHECK_BYTES = 64L << 10;
+
+    final Heap heap;
+    final GcHooks hooks;
+    final RootTable roots = new RootTable();
+    final Set<Mutator> mutators = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock cycleLock = new ReentrantLock();
+    private final Object statsLock = new Object();
+    private final boolean gctrace;
+    private final boolean reportInvalid;
+    private final PrintStream trace;
+    private final long startNanos = System.nanoTime();
+
+    private volatile int gcPercent;
+    private volatile long nextGC;
+    /** Live bytes after the last cycle's mark (Go's heapMarked); under cycleLock. */
+    private long heapMarked;
+
+    // ---- statistics, under statsLock ----
+    private int numGC;
+    private int numForcedGC;
+    private final long[] pauseNs = new long[256];
+    private final long[] pauseEnd = new long[256];
+    private long pauseTotalNs;
+    private long lastGC;
+    private long gcNanos;
+
+    Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, PrintStream trace) {
+        this.heap = heap;
+        this.hooks = hooks;
+        this.gcPercent = gcPercent;
+        this.gctrace = gctrace;
+        this.reportInvalid = reportInvalid;
+        this.trace = trace;
+        this.nextGC = goal(0, gcPercent);
+    }
+
+    /** Go's GOGC goal for {@code live} bytes; Long.MAX_VALUE when off. */
+    static long goal(long live, int percent) {
+        if (percent < 0) {
+            return Long.MAX_VALUE;
+        }
+        long minimum = HEAP_MINIMUM * percent / 100;
+        long goal = live + live / 100 * percent + live % 100 * percent / 100;
+        return Math.max(goal, minimum);
+    }
+
+    // ------------------------------------------------------------------ roots
+
+    Root newRoot() {
+        return new Root(this, roots.allocate());
+    }
+
+    void freeRoot(int index) {
+        roots.release(index);
+    }
+
+    // ------------------------------------------------------------------ pacer
+
+    int setGCPercent(int percent) {
+        cycleLock.lock();
+        try {
+            int previous = gcPercent;
+            gcPercent = percent;
+            nextGC = goal(heapMarked, percent);
+            return previous;
+        } finally {
+            cycleLock.unlock();
+        }
+    }
+
+    int gcPercent() {
+        return gcPercent;
+    }
+
+    /** Called by a Mutator every {@link #TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
+    void allocated(Mutator caller) {
+        if (hooks.heapInUseBytes() >= nextGC) {
+            collect(false, caller);
+        }
+    }
+
+    static long triggerCheckBytes() {
+        return TRIGGER_CHECK_BYTES;
+    }
+
+    // ------------------------------------------------------------------ a cycle
+
+    /**
+     * Runs a cycle; {@code forced} for {@link Heap#gc()} (counted in NumForcedGC, and run even with GOGC off).
+     * {@code caller} is the Mutator of the calling thread, or null for a thread without one.
+     */
+    void collect(boolean forced, Mutator caller) {
+        lockCycle(caller);
+        try {
+            if (!forced && hooks.heapInUseBytes() < nextGC) {
+                return;                      // another thread's cycle got there first
+            }
+            runCycle(forced);
+        } finally {
+            cycleLock.unlock();
+        }
+    }
+
+    private void lockCycle(Mutator caller) {
+        if (cycleLock.tryLock()) {
+            return;
+        }
+        if (caller == null) {
+            cycleLock.lock();
+            return;
+        }
+        try (var region = caller.blocking()) {   // let the cycle in progress stop this thread
+            cycleLock.lock();
+        }
+    }
+
+    private void runCycle(boolean forced) {
+        long startWall = System.currentTimeMillis();
+        long t0 = System.nanoTime();
+        int procs = heap.maxProcs();
+        long heap0 = hooks.heapInUseBytes();
+        long goalOfCycle = nextGC;
+        hooks.stopTheWorld();
+        long tStopped = System.nanoTime();
+        long live;
+        long scanned;
+        InvalidPointerException invalid = null;
+        long tMarked;
+        try {
+            hooks.flushCaches();
+            hooks.finishSweep();
+            Marker marker = new Marker(hooks, heap.segment(), heap.base(), reportInvalid);
+            long manualBytes = 0;
+            try {
+                roots.forEach(p -> marker.markRoot(p, String.format("a global root (holding 0x%x)", p)));
+                for (Mutator m : mutators) {
+                    m.forEachLocal(p -> marker.markRoot(p, "a local frame of " + m.ownerName()));
+                }
+                manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
+                marker.drain();
+            } catch (InvalidPointerException e) {
+                invalid = e;
+                hooks.clearAllMarks();
+            }
+            tMarked = System.nanoTime();
+            if (invalid == null) {
+                hooks.startSweepCycle();
+            }
+            live = hooks.takeMarkedBytes() + manualBytes;
+            scanned = marker.scannedBytes;
+        } finally {
+            hooks.startTheWorld();
+        }
+        long tEnd = System.nanoTime();
+        if (invalid != null) {
+            throw invalid;
+        }
+        long heap1 = heap0;
+        hooks.finishSweep();
+        long pause = tEnd - t0;
+        long inUseSwept = hooks.heapInUseBytes();
+        heapMarked = live;
+        nextGC = Math.max(goal(live, gcPercent), gcPercent < 0 ? Long.MAX_VALUE : inUseSwept + (1L << 20));
+        synchronized (statsLock) {
+            pauseNs[numGC % 256] = pause;
+            pauseEnd[numGC % 256] = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
+            numGC++;
+            if (forced) {
+                numForcedGC++;
+            }
+            pauseTotalNs += pause;
+            lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
+            gcNanos += (System.nanoTime() - t0) * procs;
+        }
+        if (gctrace) {
+            trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tStopped - t0, tMarked - tStopped,
+                    tEnd - tMarked, procs, heap0, heap1, live, goalOfCycle, forced));
+        }
+    }
+
+    private int numGCNow() {
+        synchronized (statsLock) {
+            return numGC;
+        }
+    }
+
+    private double cpuFraction() {
+        synchronized (statsLock) {
+            long elapsed = System.nanoTime() - startNanos;
+            return elapsed <= 0 ? 0 : (double) gcNanos / ((double) elapsed * heap.maxProcs());
+        }
+    }
+
+    /** The collector's fields of MemStats. */
+    void fill(MemStats m) {
+        double fraction = cpuFraction();
+        synchronized (statsLock) {
+            m.numGC = numGC;
+            m.numForcedGC = numForcedGC;
+            System.arraycopy(pauseNs, 0, m.pauseNs, 0, 256);
+            System.arraycopy(pauseEnd, 0, m.pauseEnd, 0, 256);
+            m.pauseTotalNs = pauseTotalNs;
+            m.lastGC = lastGC;
+        }
+        m.nextGC = nextGC;
+        m.gcCPUFraction = fraction;
+        m.enableGC = true;
+        m.debugGC = false;
+    }
+}

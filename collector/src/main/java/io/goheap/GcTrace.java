@@ -1,0 +1,60 @@
+package io.goheap;
+
+/**
+ * Go's {@code GODEBUG=gctrace=1} line, in Go's exact format, so it reads (and parses) as Go's:
+ * {@code gc # @#s #%: #+#+# ms clock, #+#/#/#+# ms cpu, #->#-># MB, # MB goal, # MB stacks, # MB globals, # P}
+ * and {@code (forced)} for an explicit collection. goheap's cycle stops the world throughout, so the three clock
+ * phases are the stop (Go's sweep termination), the mark (with the world stopped), and the restart (mark
+ * termination); the CPU column counts the stop and restart on every P and the mark on one. Stateless.
+ */
+final class GcTrace {
+    private GcTrace() {
+    }
+
+    static String line(int gc, long sinceStartNanos, double cpuFraction, long stopNanos, long markNanos,
+                       long endNanos, int procs, long heap0, long heap1, long live, long goal, boolean forced) {
+        StringBuilder b = new StringBuilder();
+        b.append("gc ").append(gc).append(" @").append(itoaDiv(sinceStartNanos / 1_000_000, 3)).append("s ")
+                .append((int) (cpuFraction * 100)).append("%: ")
+                .append(ms(stopNanos)).append('+').append(ms(markNanos)).append('+').append(ms(endNanos))
+                .append(" ms clock, ")
+                .append(ms(stopNanos * procs)).append('+').append(ms(0)).append('/').append(ms(markNanos))
+                .append('/').append(ms(0)).append('+').append(ms(endNanos * procs)).append(" ms cpu, ")
+                .append(heap0 >> 20).append("->").append(heap1 >> 20).append("->").append(live >> 20).append(" MB, ")
+                .append(goal == Long.MAX_VALUE ? 0 : goal >> 20).append(" MB goal, 0 MB stacks, 0 MB globals, ")
+                .append(procs).append(" P");
+        if (forced) {
+            b.append(" (forced)");
+        }
+        return b.toString();
+    }
+
+    /** Go's fmtNSAsMS: whole milliseconds from 10 ms on, else two significant digits of the microseconds. */
+    static String ms(long ns) {
+        if (ns >= 10_000_000) {
+            return Long.toString(ns / 1_000_000);
+        }
+        long x = ns / 1_000;
+        if (x == 0) {
+            return "0";
+        }
+        int dec = 3;
+        while (x >= 100) {
+            x /= 10;
+            dec--;
+        }
+        return itoaDiv(x, dec);
+    }
+
+    /** Go's itoaDiv: {@code x} with a decimal point {@code dec} digits from the right. */
+    static String itoaDiv(long x, int dec) {
+        String digits = Long.toString(x);
+        if (dec == 0) {
+            return digits;
+        }
+        while (digits.length() <= dec) {
+            digits = "0" + digits;
+        }
+        return digits.substring(0, digits.length() - dec) + "." + digits.substring(digits.length() - dec);
+    }
+}

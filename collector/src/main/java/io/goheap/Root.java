@@ -1,0 +1,48 @@
+package io.goheap;
+
+/**
+ * A global root slot (Go's globals): the object whose address it holds, and everything reachable from it, is
+ * live. Made by {@link Heap#newRoot()}; {@link #close()} drops it. A root may be read and set from any thread;
+ * its value is read by the collector with the world stopped.
+ *
+ * <p>Invariant: while open, the slot is in its heap's root table at {@code index}; closed, it holds nothing and
+ * every call but {@link #close()} throws {@link IllegalStateException}.
+ */
+public final class Root implements AutoCloseable {
+    private final Collector collector;
+    private final int index;
+    private volatile boolean closed;
+
+    Root(Collector collector, int index) {
+        this.collector = collector;
+        this.index = index;
+    }
+
+    /** The address this root holds (0 for none). */
+    public long get() {
+        ensureOpen();
+        return collector.roots.get(index);
+    }
+
+    /** Makes {@code address} (an object's address, 0 for none) a root. */
+    public void set(long address) {
+        ensureOpen();
+        collector.roots.set(index, address);
+    }
+
+    /** Drops the root. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            collector.freeRoot(index);
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("root is closed");
+        }
+        collector.heap.allocator.ensureUsable();
+    }
+}

@@ -18,9 +18,10 @@ import java.util.function.LongConsumer;
  * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache.
  *
  * <h2>Safepoints, and the rule for addresses in Java locals</h2>
- * A collection happens only while every Mutator is at a safepoint: the start of any of its operations
- * ({@code malloc}, {@code allocate}, {@code free}, pointer stores, {@link #poll()}, {@link #gc()}) or inside a
- * {@link #blocking()} region. Between two operations the thread's work is never interrupted, so an address held
+ * A collection happens only while every Mutator is at a safepoint: the start of an allocation or a free
+ * ({@code malloc}, {@code allocate}, {@code free}), {@link #poll()}, {@link #gc()}, or inside a {@link #blocking()}
+ * region. Pointer stores and loads are not safepoints, so an address returned by {@code allocate} may be stored
+ * into a rooted object before anything else without being rooted itself. Between two operations the thread's work is never interrupted, so an address held
  * in a Java local is always safe between safepoints. <b>An address of a collected object kept in a Java local
  * across a safepoint must be rooted</b> — in a {@link Root}, in this Mutator's local frame ({@link #keep}), or in a
  * pointer slot of a reachable object — or the collection at that safepoint may free it. A thread that holds a
@@ -118,18 +119,18 @@ public final class Mutator implements AutoCloseable {
 
     /**
      * Stores {@code value} (an object's address, or 0) into the pointer slot at {@code slot}: the one way to store a
-     * pointer, so the collector sees every store. A safepoint.
+     * pointer, so the collector sees every store. Not a safepoint.
      *
      * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap
      */
     public void storePointer(long slot, long value) {
-        allocator.poll();
+        allocator.checkUsable();
         memory.set(ValueLayout.JAVA_LONG, checkedSlot(slot), value);
     }
 
-    /** Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. A safepoint. */
+    /** Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. Not a safepoint. */
     public boolean compareAndSetPointer(long slot, long expected, long value) {
-        allocator.poll();
+        allocator.checkUsable();
         return LONG.compareAndSet(memory, checkedSlot(slot), expected, value);
     }
 
@@ -140,10 +141,10 @@ public final class Mutator implements AutoCloseable {
 
     /**
      * Copies {@code bytes} (a multiple of 8) of pointer slots from {@code from} to {@code to} (Go's
-     * {@code typedmemmove}). A safepoint.
+     * {@code typedmemmove}). Not a safepoint.
      */
     public void copyPointers(long to, long from, long bytes) {
-        allocator.poll();
+        allocator.checkUsable();
         if (bytes < 0 || (bytes & 7) != 0) {
             throw new IllegalArgumentException("bytes must be a non-negative multiple of 8: " + bytes);
         }

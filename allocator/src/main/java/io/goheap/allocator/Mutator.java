@@ -113,6 +113,14 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
+    /** Throws if this Mutator is closed, used from another thread, inside a blocking region or its heap closed; never parks. */
+    public void checkUsable() {
+        check();
+        if ((p.preempt & P.CLOSED) != 0) {
+            throw Heap.closedError();
+        }
+    }
+
     /** A safepoint: if a stop of the world is pending, lends the P and waits for the restart. */
     public void poll() {
         P held = p;

@@ -7,6 +7,7 @@ import io.goheap.allocator.SizeClasses;
  *
  * <pre>
  *   (no argument) | lru [seconds]   off-heap LRU cache on goheap, 2 threads, MemStats every second (LruCacheDemo)
+ *   binary-trees [depth]            the Benchmarks Game's binary-trees on collected objects (BinaryTrees)
  *   sizeclasses                     goheap's size-class table as CSV (Go's sizeclasses.go columns)
  *   os                              walkthrough of the OS memory calls under the heap (OsWalkthrough)
  * </pre>
@@ -15,8 +16,9 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru [seconds] | sizeclasses | os]
+            usage: io.goheap.demo.Main [lru [seconds] | binary-trees [depth] | sizeclasses | os]
               (none), lru [seconds]  off-heap LRU cache on goheap (default 10 s, or -Ddemo.seconds=N)
+              binary-trees [depth]   binary-trees on collected objects (default depth 16)
               sizeclasses            the size-class table as CSV
               os                     walkthrough of the OS memory calls (reserve, commit, release)
             """;
@@ -41,6 +43,21 @@ public final class Main {
                 if (status != 0) {
                     System.exit(status);
                 }
+            }
+            case "binary-trees" -> {
+                if (args.length > 2) {
+                    usage("too many arguments");
+                }
+                int depth = 16;
+                if (args.length == 2) {
+                    try {
+                        depth = Integer.parseInt(args[1]);
+                    } catch (NumberFormatException e) {
+                        usage("depth must be a whole number: " + args[1]);
+                    }
+                }
+                BinaryTrees.run(depth, System.out);
+                System.out.flush();
             }
             case "sizeclasses" -> {
                 onlyOne(args);

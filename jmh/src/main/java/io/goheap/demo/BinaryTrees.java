@@ -1,0 +1,78 @@
+package io.goheap.demo;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
+import io.goheap.Heap;
+import io.goheap.HeapType;
+import io.goheap.MemStats;
+import io.goheap.Mutator;
+import io.goheap.Root;
+import java.io.PrintStream;
+import java.lang.foreign.MemoryLayout;
+
+/**
+ * The Benchmarks Game's binary-trees on goheap's collector: every node is a collected object with two pointers,
+ * dropped, never freed — the collector (paced by GOGC) reclaims the trees. Prints the program's canonical lines,
+ * then what the collector did. Single-threaded, one Mutator; the tree being built is rooted by the node under
+ * construction kept in the Mutator's local frame, and the long-lived tree by a global {@link Root}.
+ */
+final class BinaryTrees {
+    static final HeapType NODE = HeapType.of(MemoryLayout.structLayout(ADDRESS.withName("left"),
+            ADDRESS.withName("right")));
+
+    private final Mutator m;
+    private final Heap heap;
+
+    private BinaryTrees(Mutator m) {
+        this.m = m;
+        this.heap = m.heap();
+    }
+
+    static int run(int maxDepth, PrintStream out) {
+        int max = Math.max(6, maxDepth);
+        try (Heap heap = Heap.create(); Root longLived = heap.newRoot(); Mutator m = heap.attach()) {
+            BinaryTrees t = new BinaryTrees(m);
+            long t0 = System.nanoTime();
+            out.printf("stretch tree of depth %d\t check: %d%n", max + 1, t.check(t.bottomUp(max + 1)));
+            longLived.set(t.bottomUp(max));
+            for (int d = 4; d <= max; d += 2) {
+                int iterations = 1 << (max - d + 4);
+                long check = 0;
+                for (int i = 0; i < iterations; i++) {
+                    check += t.check(t.bottomUp(d));
+                }
+                out.printf("%d\t trees of depth %d\t check: %d%n", iterations, d, check);
+            }
+            out.printf("long lived tree of depth %d\t check: %d%n", max, t.check(longLived.get()));
+            long elapsed = System.nanoTime() - t0;
+            MemStats s = heap.readMemStats();
+            long maxPause = 0;
+            for (int i = 0; i < Math.min(256, s.numGC()); i++) {
+                maxPause = Math.max(maxPause, s.pauseNs(i));
+            }
+            out.printf("%ngoheap: %.2f s, %d collections (GOGC %d), pauses total %.1f ms, longest of the last 256 %.2f ms,"
+                            + " HeapSys %d MiB, Mallocs %d%n",
+                    elapsed / 1e9, s.numGC(), heap.setGCPercent(heap.setGCPercent(100)), s.pauseTotalNs() / 1e6,
+                    maxPause / 1e6, s.heapSys() >> 20, s.mallocs());
+        }
+        return 0;
+    }
+
+    /** A complete tree of {@code depth}: the node is allocated first and kept, so its subtrees' allocations cannot free it. */
+    private long bottomUp(int depth) {
+        try (Mutator.Frame f = m.enterFrame()) {
+            long node = f.keep(m.allocate(NODE));
+            if (depth > 0) {
+                m.storePointer(node, bottomUp(depth - 1));           // not a safepoint: the child goes straight in
+                m.storePointer(node + 8, bottomUp(depth - 1));
+            }
+            return node;
+        }
+    }
+
+    /** Nodes in the tree at {@code node} (plain reads, no safepoint: nothing can be collected meanwhile). */
+    private long check(long node) {
+        long left = m.loadPointer(node);
+        return left == 0 ? 1 : 1 + check(left) + check(m.loadPointer(node + 8));
+    }
+}

@@ -94,7 +94,7 @@ final class Collector {
     // ------------------------------------------------------------------ pacer
 
     int setGCPercent(int percent) {
-        cycleLock.lock();
+        lockCycle(Mutator.current(heap));
         try {
             int previous = gcPercent;
             gcPercent = percent;
@@ -133,6 +133,11 @@ final class Collector {
                 return;                      // another thread's cycle got there first
             }
             runCycle(forced);
+        } catch (IllegalStateException e) {
+            if (heap.isClosed() && !"heap is closed".equals(e.getMessage())) {
+                throw new IllegalStateException("heap is closed", e);   // the heap closed under the cycle
+            }
+            throw e;
         } finally {
             cycleLock.unlock();
         }
@@ -142,8 +147,8 @@ final class Collector {
         if (cycleLock.tryLock()) {
             return;
         }
-        if (caller == null) {
-            cycleLock.lock();
+        if (caller == null || caller.inBlockingRegion()) {
+            cycleLock.lock();                  // no P, or already lent: a cycle in progress does not wait for us
             return;
         }
         try (var region = caller.blocking()) {   // let the cycle in progress stop this thread
@@ -161,7 +166,7 @@ final class Collector {
         long tStopped = System.nanoTime();
         long live;
         long scanned;
-        InvalidPointerException invalid = null;
+        Throwable failed = null;
         long tMarked;
         try {
             hooks.flushCaches();
@@ -171,16 +176,22 @@ final class Collector {
             try {
                 roots.forEach(p -> marker.markRoot(p, String.format("a global root (holding 0x%x)", p)));
                 for (Mutator m : mutators) {
+                    if (!m.ownerAlive()) {
+                        mutators.remove(m);          // its thread died holding it: its frame roots nothing now
+                        continue;
+                    }
                     m.forEachLocal(p -> marker.markRoot(p, "a local frame of " + m.ownerName()));
                 }
                 manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
                 marker.drain();
-            } catch (InvalidPointerException e) {
-                invalid = e;
+            } catch (Throwable e) {
+                // An invalid pointer, or the Java heap running out for the work stack: objects marked but not
+                // scanned would let the next cycle skip their children, so no mark of this cycle may stay.
+                failed = e;
                 hooks.clearAllMarks();
             }
             tMarked = System.nanoTime();
-            if (invalid == null) {
+            if (failed == null) {
                 hooks.startSweepCycle();
             }
             live = hooks.takeMarkedBytes() + manualBytes;
@@ -189,8 +200,11 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tEnd = System.nanoTime();
-        if (invalid != null) {
-            throw invalid;
+        if (failed instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failed instanceof Error e) {
+            throw e;
         }
         long heap1 = heap0;
         hooks.finishSweep();

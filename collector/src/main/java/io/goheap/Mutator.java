@@ -75,6 +75,14 @@ public final class Mutator implements AutoCloseable {
         return owner.toString();
     }
 
+    boolean ownerAlive() {
+        return owner.isAlive();
+    }
+
+    boolean inBlockingRegion() {
+        return allocator.inBlockingRegion();
+    }
+
     // ------------------------------------------------------------------ manual objects
 
     /** As {@link Heap#malloc}: a manual, pointer-free object. */
@@ -136,6 +144,7 @@ public final class Mutator implements AutoCloseable {
 
     /** The pointer in the slot at {@code slot} (a plain read). */
     public long loadPointer(long slot) {
+        allocator.checkUsable();
         return memory.get(ValueLayout.JAVA_LONG, checkedSlot(slot));
     }
 
@@ -198,7 +207,9 @@ public final class Mutator implements AutoCloseable {
         /** Pops the frame (and any frame entered inside it and left open). Idempotent. */
         @Override
         public void close() {
-            if (open) {
+            if (open && closed) {
+                open = false;                        // the Mutator was closed first: its frames went with it
+            } else if (open) {
                 checkOwner();
                 open = false;
                 Arrays.fill(locals, height, Math.max(height, localCount), 0L);

@@ -2,8 +2,10 @@ package io.goheap;
 
 /**
  * A global root slot (Go's globals): the object whose address it holds, and everything reachable from it, is
- * live. Made by {@link Heap#newRoot()}; {@link #close()} drops it. A root may be read and set from any thread;
- * its value is read by the collector with the world stopped.
+ * live. Made by {@link Heap#newRoot()}; {@link #close()} drops it. A root may be read and set from any thread.
+ * A set holds a P (the caller's own, or one it borrows) while it stores, so it never overlaps a collection: the
+ * marker, which reads the roots with the world stopped, cannot miss an object moved from one root to another by
+ * a thread without a Mutator.
  *
  * <p>Invariant: while open, the slot is in its heap's root table at {@code index}; closed, it holds nothing and
  * every call but {@link #close()} throws {@link IllegalStateException}.
@@ -27,7 +29,7 @@ public final class Root implements AutoCloseable {
     /** Makes {@code address} (an object's address, 0 for none) a root. */
     public void set(long address) {
         ensureOpen();
-        collector.roots.set(index, address);
+        collector.heap.allocator.runHoldingP(() -> collector.roots.set(index, address));
     }
 
     /** Drops the root. Idempotent. */

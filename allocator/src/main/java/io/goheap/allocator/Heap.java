@@ -111,6 +111,21 @@ public final class Heap implements AutoCloseable {
         return allocate0(size, type == null, collected, count, type);
     }
 
+    /**
+     * Runs {@code action} holding a P (borrowed, or the caller's own), so that no collection runs meanwhile: for
+     * stores the marker must not miss (root slots), from threads that may have no Mutator.
+     */
+    public void runHoldingP(Runnable action) {
+        ensureOpen();
+        P p = procs.acquire();
+        try {
+            ensureOpen();
+            action.run();
+        } finally {
+            p.release();
+        }
+    }
+
     /** The collector's access to the allocator's internals (see {@link GcHooks}). */
     public GcHooks gcHooks() {
         return gcHooks;

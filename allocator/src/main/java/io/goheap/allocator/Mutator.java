@@ -113,6 +113,11 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
+    /** Whether the owner is inside a blocking region. Owner thread only. */
+    public boolean inBlockingRegion() {
+        return lent != null;
+    }
+
     /** Throws if this Mutator is closed, used from another thread, inside a blocking region or its heap closed; never parks. */
     public void checkUsable() {
         check();
@@ -162,6 +167,9 @@ public final class Mutator implements AutoCloseable {
                 throw new IllegalStateException("a blocking region must be left by the thread that entered it: " + thread);
             }
             open = false;
+            if (lent == null) {
+                return;                                   // the Mutator was closed inside the region: nothing to leave
+            }
             P held = lent;
             lent = null;
             p = held;

@@ -52,6 +52,8 @@ final class P {
     private volatile Thread owner;
     /** Nested acquisitions by the owner; touched only by the owner. */
     int holds;
+    /** The hold count at which the owner lent this P before a nested hold took it back, else -1; owner only. */
+    int resafeAtHolds = -1;
 
     P(int id, MCache mcache, Procs procs) {
         this.id = id;
@@ -87,7 +89,13 @@ final class P {
     }
 
     void release() {
-        if (--holds == 0) {
+        if (--holds == resafeAtHolds) {
+            resafeAtHolds = -1;
+            safeHolder = ownerPlain();                  // back into the blocking region the nested hold left
+            if ((preempt & STOP) != 0) {
+                procs.wakeStopper();
+            }
+        } else if (holds == 0) {
             OWNER.setRelease(this, (Thread) null);
             if ((preempt & STOP) != 0) {
                 procs.wakeStopper();                    // it waits for this P

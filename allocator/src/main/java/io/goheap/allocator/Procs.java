@@ -227,6 +227,34 @@ final class Procs {
         }
     }
 
+    /**
+     * The caller lent its own P (it is inside a blocking region) and now needs it for a nested hold (a
+     * {@link Heap} call): it leaves the safe state for the call — with the same Dekker pair as a Mutator leaving
+     * a safepoint, waiting out a pending stop — and {@link P#release} makes the P safe again when the nested hold
+     * ends. Returns whether an interrupt was cleared while waiting.
+     */
+    private boolean leaveSafeForNestedHold(P p, Thread me) {
+        boolean interrupted = false;
+        for (;;) {
+            p.safeHolder = null;
+            int preempt = p.preempt;
+            if ((preempt & P.CLOSED) != 0) {
+                p.safeHolder = me;
+                throw new IllegalStateException("heap is closed");
+            }
+            if ((preempt & P.STOP) == 0) {
+                p.resafeAtHolds = p.holds;
+                return interrupted;
+            }
+            p.safeHolder = me;
+            wakeStopper();
+            while ((p.preempt & P.STOP) != 0 && (p.preempt & P.CLOSED) == 0) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted();
+            }
+        }
+    }
+
     /** Whether {@code t} has stopped the world (its {@link #stopTheWorld} returned and it has not restarted it). */
     boolean stoppedBy(Thread t) {
         return stopper == t;
@@ -272,6 +300,9 @@ final class Procs {
                     P p = all[(start + i) % n];
                     Thread owner = p.ownerPlain();
                     if (owner == me) {
+                        if (p.safeHolder == me) {
+                            interrupted |= leaveSafeForNestedHold(p, me);
+                        }
                         p.holds++;
                         return p;
                     }

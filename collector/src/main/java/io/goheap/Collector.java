@@ -40,6 +40,7 @@ final class Collector {
     final GcHooks hooks;
     final RootTable roots = new RootTable();
     final Set<Mutator> mutators = ConcurrentHashMap.newKeySet();
+    final Specials specials = new Specials(this);
     private final ReentrantLock cycleLock = new ReentrantLock();
     private final Object statsLock = new Object();
     private final boolean gctrace;
@@ -183,7 +184,9 @@ final class Collector {
                     m.forEachLocal(p -> marker.markRoot(p, "a local frame of " + m.ownerName()));
                 }
                 manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
+                specials.scanFinalizable(marker);
                 marker.drain();
+                specials.afterMark(hooks);
             } catch (Throwable e) {
                 // An invalid pointer, or the Java heap running out for the work stack: objects marked but not
                 // scanned would let the next cycle skip their children, so no mark of this cycle may stay.

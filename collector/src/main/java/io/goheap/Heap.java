@@ -63,7 +63,11 @@ public final class Heap implements AutoCloseable {
         this.allocator = allocator;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
                 settings.invalidptr(), System.err);
-        this.closing = CLOSER.register(this, allocator::close);
+        Specials.FinalizerThread finalizerThread = collector.specials.thread;
+        this.closing = CLOSER.register(this, () -> {
+            allocator.close();
+            finalizerThread.stop();
+        });
     }
 
     /** A heap with the defaults: 256 GiB of reserved address space (no memory until used), GOMAXPROCS Ps. */
@@ -119,6 +123,36 @@ public final class Heap implements AutoCloseable {
     /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
     public void free(long address) {
         allocator.free(address);
+        collector.specials.forget(address);
+    }
+
+    /**
+     * Sets the finalizer of the collected object at {@code address} (Go's {@code runtime.SetFinalizer}); null
+     * removes it. When the object is found unreachable, it and everything it reaches survive that cycle, and
+     * {@code finalizer} runs once with its address on the heap's finalizer thread (the object is readable then);
+     * it is reclaimed by a later cycle unless the finalizer made it reachable again. Objects in a cycle of
+     * finalizers are never reclaimed. Freeing the object explicitly drops its finalizer.
+     *
+     * @throws IllegalArgumentException when {@code address} is not the start of an allocated collected object
+     * @throws IllegalStateException    when the object already has a finalizer
+     */
+    public void setFinalizer(long address, java.util.function.LongConsumer finalizer) {
+        allocator.ensureUsable();
+        collector.specials.setFinalizer(address, finalizer);
+    }
+
+    /**
+     * Adds a cleanup to the collected object at {@code address} (Go's {@code runtime.AddCleanup}): {@code action}
+     * runs on the heap's finalizer thread after the object was found unreachable (and, if it has a finalizer, after
+     * that ran and a later cycle found it unreachable again). The object is reclaimed in that cycle: the action
+     * must not use it. Several per object; {@link Cleanup#stop()} cancels one.
+     *
+     * @throws IllegalArgumentException when {@code address} is not the start of an allocated collected object
+     */
+    public Cleanup addCleanup(long address, Runnable action) {
+        Objects.requireNonNull(action, "action");
+        allocator.ensureUsable();
+        return collector.specials.addCleanup(address, action);
     }
 
     /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */

@@ -103,6 +103,7 @@ public final class Mutator implements AutoCloseable {
      */
     public void free(long address) {
         allocator.free(address);
+        heap.collector.specials.forget(address);
     }
 
     // ------------------------------------------------------------------ collected objects

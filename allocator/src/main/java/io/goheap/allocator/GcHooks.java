@@ -170,6 +170,23 @@ public final class GcHooks {
         markedBytes = 0;
     }
 
+    /** Whether {@code address} is the start of an allocated collected object (as allocate returned it). Any thread. */
+    public boolean isCollectedObjectStart(long address) {
+        MSpan s = heap.findSpan(address);
+        if (s == null || !s.collected) {
+            return false;
+        }
+        int idx = s.isLarge() ? 0 : s.objectIndex(address - s.base);
+        long start = s.base + idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
+        return start == address && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
+    }
+
+    /** Whether the object at {@code address} is marked in the current cycle. World stopped. */
+    public boolean isMarked(long address) {
+        MSpan s = heap.findSpan(address);
+        return s != null && s.isMarked(s.isLarge() ? 0 : s.objectIndex(address - s.base));
+    }
+
     /** Bytes of the collected objects marked since the last call (Go's {@code heapMarked} for this cycle). */
     public long takeMarkedBytes() {
         long b = markedBytes;

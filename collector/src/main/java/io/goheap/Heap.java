@@ -104,6 +104,25 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * A root owned by a Java object: it holds {@code address} until {@code owner} becomes unreachable on the Java
+     * heap (then a {@link Cleaner} drops it) or it is closed — for off-heap objects whose lifetime follows a Java
+     * object's (a handle, a session).
+     */
+    public Root rootFor(Object owner, long address) {
+        Objects.requireNonNull(owner, "owner");
+        Root r = newRoot();
+        r.set(address);
+        r.dropWith(CLOSER.register(owner, r::release));
+        return r;
+    }
+
+    /** A new {@link Pinner}. */
+    public Pinner newPinner() {
+        allocator.ensureUsable();
+        return new Pinner(this);
+    }
+
+    /**
      * Runs a full collection and waits for it and its sweeping to finish (Go's {@code runtime.GC()}); also with
      * GOGC off. From a thread that holds a Mutator, call {@link Mutator#gc()} instead (or this: both work).
      *

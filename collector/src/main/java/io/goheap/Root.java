@@ -13,7 +13,10 @@ package io.goheap;
 public final class Root implements AutoCloseable {
     private final Collector collector;
     private final int index;
+    private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;
+    /** For a root owned by a Java object ({@link Heap#rootFor}): the cleaner registration that also drops it. */
+    private volatile java.lang.ref.Cleaner.Cleanable owned;
 
     Root(Collector collector, int index) {
         this.collector = collector;
@@ -35,10 +38,28 @@ public final class Root implements AutoCloseable {
     /** Drops the root. Idempotent. */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        java.lang.ref.Cleaner.Cleanable c = owned;
+        if (c != null) {
+            c.clean();                                  // runs release() once, whoever comes first
+        } else {
+            release();
+        }
+    }
+
+    /** Closes the root and frees its slot, once (also the cleaner's action for a root owned by a Java object). */
+    void release() {
+        closed = true;
+        if (released.compareAndSet(false, true)) {
             collector.freeRoot(index);
         }
+    }
+
+    int index() {
+        return index;
+    }
+
+    void dropWith(java.lang.ref.Cleaner.Cleanable cleanable) {
+        owned = cleanable;
     }
 
     private void ensureOpen() {

@@ -1,6 +1,7 @@
 package io.goheap.demo;
 
 import io.goheap.Heap;
+import io.goheap.HeapType;
 import io.goheap.MemStats;
 import io.goheap.Mutator;
 import java.io.PrintStream;
@@ -34,6 +35,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *       thread's P (a value evicted by the thread that did not allocate it): Go's cross-P free.
  *   <li>Every value read is checked against its pattern; any mismatch makes the demo exit with status 1.
  * </ul>
+ *
+ * <p>In the <em>collected</em> flavour (the demo's default) values are collected objects: the map holds each
+ * key's slot in a manual table of pointers (a manual object with pointers is a root), an eviction clears the slot,
+ * and the collector, paced by GOGC, reclaims the dropped values; nothing is freed by hand. Stores into the table
+ * are not safepoints, so a value goes from {@code allocate} into the table without being rooted on the way, and
+ * the lock guards no safepoint (a thread waiting for it cannot hold up a collection for long).
  */
 public final class LruCacheDemo {
 
@@ -45,7 +52,7 @@ public final class LruCacheDemo {
     private static final double ZIPF_S = 0.9;
 
     /** Settings; each has a system property ({@code -Ddemo.seconds=N} etc.). */
-    public record Config(int seconds, int threads, long capacityBytes, long keySpace, int getPercent) {
+    public record Config(int seconds, int threads, long capacityBytes, long keySpace, int getPercent, boolean collected) {
         public Config {
             if (seconds < 1 || threads < 1 || capacityBytes < MAX_ALLOC || keySpace < 2
                     || getPercent < 0 || getPercent > 100) {
@@ -59,11 +66,16 @@ public final class LruCacheDemo {
                     Integer.getInteger("demo.threads", 2),
                     Long.getLong("demo.capacityMiB", 256L) << 20,
                     Long.getLong("demo.keys", 10_000_000L),
-                    Integer.getInteger("demo.getPercent", 70));
+                    Integer.getInteger("demo.getPercent", 70), true);
         }
 
         public Config withSeconds(int s) {
-            return new Config(s, threads, capacityBytes, keySpace, getPercent);
+            return new Config(s, threads, capacityBytes, keySpace, getPercent, collected);
+        }
+
+        /** Values freed explicitly ({@code false}) or collected ({@code true}). */
+        public Config withCollected(boolean c) {
+            return new Config(seconds, threads, capacityBytes, keySpace, getPercent, c);
         }
     }
 
@@ -73,8 +85,16 @@ public final class LruCacheDemo {
     private final long base;
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final LinkedHashMap<Long, Long> map = new LinkedHashMap<>(1 << 16, 0.75f, true); // guarded by lock
+    /** Key to value address (explicit frees) or to the value's slot in {@link #table} (collected). Guarded by lock. */
+    private final LinkedHashMap<Long, Long> map = new LinkedHashMap<>(1 << 16, 0.75f, true);
     private long cachedBytes; // guarded by lock: sum of the allocation sizes of the cached values
+    /** Collected flavour: a manual array of pointers to the cached values (a root), and its free slots. */
+    private static final int TABLE_SLOTS = 1 << 20;
+    private long table;
+    private final int[] freeSlots = new int[TABLE_SLOTS]; // guarded by lock
+    private int freeSlotCount;
+    /** The type of a value of each size (pointer-free bytes), made on first use. */
+    private final HeapType[] valueTypes = new HeapType[MAX_ALLOC + 1];
 
     private final LongAdder gets = new LongAdder();
     private final LongAdder hits = new LongAdder();
@@ -94,7 +114,11 @@ public final class LruCacheDemo {
     /** Runs the demo and returns the process exit status: 0, or 1 on a content mismatch or a failure. */
     public static int run(Config config, PrintStream out) throws InterruptedException {
         int procs = Math.max(Runtime.getRuntime().availableProcessors(), config.threads());
-        try (Heap heap = Heap.builder().maxProcs(procs).build()) {
+        Heap.Builder builder = Heap.builder().maxProcs(procs);
+        if (config.collected()) {
+            builder.godebug("gctrace=1");
+        }
+        try (Heap heap = builder.build()) {
             return new LruCacheDemo(config, heap).run(out, procs);
         }
     }
@@ -102,6 +126,17 @@ public final class LruCacheDemo {
     private int run(PrintStream out, int procs) throws InterruptedException {
         out.printf("goheap LRU cache demo: %d threads for %d s; values of %d B..%d KiB (skewed small) up to %d MiB;%n",
                 config.threads(), config.seconds(), MIN_ALLOC, MAX_ALLOC >> 10, config.capacityBytes() >> 20);
+        if (config.collected()) {
+            out.println("  values are COLLECTED objects: evicted values are dropped, never freed; the collector (GOGC=100)"
+                    + " reclaims them. GODEBUG=gctrace=1: one line per cycle on stderr, in Go's format.");
+            table = heap.malloc(HeapType.of(java.lang.foreign.ValueLayout.ADDRESS).arrayOf(TABLE_SLOTS));
+            for (int i = 0; i < TABLE_SLOTS; i++) {
+                freeSlots[i] = TABLE_SLOTS - 1 - i;
+            }
+            freeSlotCount = TABLE_SLOTS;
+        } else {
+            out.println("  values are MANUAL objects: every evicted value is freed explicitly.");
+        }
         out.printf("  %d%% get / %d%% put over %,d keys (Zipf-like, s=0.9); one goheap Heap, %d Ps, a Mutator per thread%n",
                 config.getPercent(), 100 - config.getPercent(), config.keySpace(), procs);
         out.println("MemStats.compact() uses Go's fields: alloc=HeapAlloc (bytes of live objects), inuse=HeapInuse"
@@ -170,16 +205,30 @@ public final class LruCacheDemo {
         out.println("runtime.MemStats with the cache full:");
         out.print(heap.readMemStats());
 
-        // Empty the cache from this thread through the any-thread API: every object must come back.
         int entries = map.size();
-        for (long address : map.values()) {
-            heap.free(address);
+        MemStats after;
+        if (config.collected()) {
+            // Drop the whole cache: free the table (the only root), collect, and every value must be gone.
+            heap.free(table);
+            map.clear();
+            cachedBytes = 0;
+            heap.gc();
+            after = heap.readMemStats();
+            out.println();
+            out.printf("after dropping all %,d entries and one gc(): %s%n", entries, after.compact());
+            out.printf("collections: %d (%d forced), pauses %.1f ms in all, next goal %.1f MiB%n", after.numGC(),
+                    after.numForcedGC(), after.pauseTotalNs() / 1e6, after.nextGC() / 1048576.0);
+        } else {
+            // Empty the cache from this thread through the any-thread API: every object must come back.
+            for (long address : map.values()) {
+                heap.free(address);
+            }
+            map.clear();
+            cachedBytes = 0;
+            after = heap.readMemStats();
+            out.println();
+            out.printf("after freeing all %,d entries: %s%n", entries, after.compact());
         }
-        map.clear();
-        cachedBytes = 0;
-        MemStats after = heap.readMemStats();
-        out.println();
-        out.printf("after freeing all %,d entries: %s%n", entries, after.compact());
         // Go's debug.FreeOSMemory (without the collection goheap does not have yet): return idle pages now.
         long rssBefore = io.goheap.ffi.OsMemory.system().processMemory().rss();
         long released = heap.freeOSMemory();
@@ -217,7 +266,9 @@ public final class LruCacheDemo {
                 for (int i = 0; i < 256; i++) {
                     long key = (long) Math.pow(1 + rnd.nextDouble() * span, 1 / (1 - ZIPF_S));
                     if (rnd.nextInt(100) < config.getPercent()) {
-                        get(key);
+                        get(m, key);
+                    } else if (config.collected()) {
+                        putCollected(m, key, valueSize(rnd));
                     } else {
                         toFree = put(m, key, valueSize(rnd), toFree);
                     }
@@ -242,21 +293,69 @@ public final class LruCacheDemo {
         return Math.min(MAX_ALLOC, lo + rnd.nextInt(lo + 1));
     }
 
-    private void get(long key) {
+    private void get(Mutator m, long key) {
         gets.increment();
         lock.lock();
         try {
-            Long address = map.get(key); // moves the entry to the most recently used end
-            if (address == null) {
+            Long entry = map.get(key); // moves the entry to the most recently used end
+            if (entry == null) {
                 return;
             }
             hits.increment();
+            long address = config.collected() ? m.loadPointer(table + 8L * entry) : entry;
             if (!verify(key, address)) {
                 mismatches.increment();
             }
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Collected flavour: allocates and fills the value outside the lock, then under it points the key's slot at it;
+     * an evicted or replaced value is only dropped (its slot cleared or overwritten). No safepoint under the lock.
+     */
+    private void putCollected(Mutator m, long key, int size) {
+        puts.increment();
+        HeapType type = valueTypes[size];
+        if (type == null) {
+            type = HeapType.of(java.lang.foreign.MemoryLayout.sequenceLayout(size, ValueLayout.JAVA_BYTE));
+            valueTypes[size] = type;              // a benign race: equal types
+        }
+        long address = m.allocate(type);          // the last safepoint until the value is in the table
+        fill(key, address, size);
+        lock.lock();
+        try {
+            Long slot = map.get(key);
+            if (slot != null) {
+                cachedBytes -= allocSize(m.loadPointer(table + 8L * slot));   // the old value is dropped
+            } else {
+                while (freeSlotCount == 0) {
+                    evictEldest(m);
+                }
+                slot = (long) freeSlots[--freeSlotCount];
+                map.put(key, slot);
+            }
+            m.storePointer(table + 8L * slot, address);
+            cachedBytes += size;
+            while (cachedBytes > config.capacityBytes()) {
+                evictEldest(m);                   // never the new entry: it is the youngest, and fits alone
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Drops the least recently used entry: its slot is cleared, its value becomes garbage. Holds the lock. */
+    private void evictEldest(Mutator m) {
+        Iterator<Map.Entry<Long, Long>> eldest = map.entrySet().iterator();
+        long slot = eldest.next().getValue();
+        eldest.remove();
+        long slotAddress = table + 8L * slot;
+        cachedBytes -= allocSize(m.loadPointer(slotAddress));
+        m.storePointer(slotAddress, 0);
+        freeSlots[freeSlotCount++] = (int) slot;
+        evictions.increment();
     }
 
     /** Returns the (possibly grown) scratch array for addresses to free. */

@@ -6,7 +6,8 @@ import io.goheap.allocator.SizeClasses;
  * The demo program ({@code ./mvnw -q compile exec:exec@demo [-Ddemo.args="..."]}).
  *
  * <pre>
- *   (no argument) | lru [seconds]   off-heap LRU cache on goheap, 2 threads, MemStats every second (LruCacheDemo)
+ *   (no argument) | lru-collected [seconds]  off-heap LRU cache of collected values, 2 threads, gctrace (LruCacheDemo)
+ *   lru [seconds]                   the same cache with values freed explicitly
  *   binary-trees [depth]            the Benchmarks Game's binary-trees on collected objects (BinaryTrees)
  *   sizeclasses                     goheap's size-class table as CSV (Go's sizeclasses.go columns)
  *   os                              walkthrough of the OS memory calls under the heap (OsWalkthrough)
@@ -16,21 +17,23 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru [seconds] | binary-trees [depth] | sizeclasses | os]
-              (none), lru [seconds]  off-heap LRU cache on goheap (default 10 s, or -Ddemo.seconds=N)
+            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees [depth] | sizeclasses | os]
+              (none), lru-collected [seconds]  off-heap LRU cache of collected values, gctrace on (default 10 s)
+              lru [seconds]          the same cache, every evicted value freed explicitly
               binary-trees [depth]   binary-trees on collected objects (default depth 16)
               sizeclasses            the size-class table as CSV
               os                     walkthrough of the OS memory calls (reserve, commit, release)
             """;
 
     public static void main(String[] args) throws Exception {
-        String mode = args.length == 0 ? "lru" : args[0];
+        String mode = args.length == 0 ? "lru-collected" : args[0];
         switch (mode) {
-            case "lru" -> {
+            case "lru", "lru-collected" -> {
                 if (args.length > 2) {
                     usage("too many arguments");
                 }
-                LruCacheDemo.Config config = LruCacheDemo.Config.fromSystemProperties();
+                LruCacheDemo.Config config = LruCacheDemo.Config.fromSystemProperties()
+                        .withCollected(mode.equals("lru-collected"));
                 if (args.length == 2) {
                     try {
                         config = config.withSeconds(Integer.parseInt(args[1]));

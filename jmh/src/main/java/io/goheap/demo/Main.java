@@ -9,6 +9,7 @@ import io.goheap.allocator.SizeClasses;
  *   (no argument) | lru-collected [seconds]  off-heap LRU cache of collected values, 2 threads, gctrace (LruCacheDemo)
  *   lru [seconds]                   the same cache with values freed explicitly
  *   binary-trees [depth]            the Benchmarks Game's binary-trees on collected objects (BinaryTrees)
+ *   binary-trees-java [depth]       the same program on the Java heap (BinaryTreesJavaHeap), its peer
  *   sizeclasses                     goheap's size-class table as CSV (Go's sizeclasses.go columns)
  *   os                              walkthrough of the OS memory calls under the heap (OsWalkthrough)
  * </pre>
@@ -17,10 +18,11 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees [depth] | sizeclasses | os]
+            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | sizeclasses | os]
               (none), lru-collected [seconds]  off-heap LRU cache of collected values, gctrace on (default 10 s)
               lru [seconds]          the same cache, every evicted value freed explicitly
               binary-trees [depth]   binary-trees on collected objects (default depth 16)
+              binary-trees-java [depth]  the same on the Java heap
               sizeclasses            the size-class table as CSV
               os                     walkthrough of the OS memory calls (reserve, commit, release)
             """;
@@ -47,7 +49,7 @@ public final class Main {
                     System.exit(status);
                 }
             }
-            case "binary-trees" -> {
+            case "binary-trees", "binary-trees-java" -> {
                 if (args.length > 2) {
                     usage("too many arguments");
                 }
@@ -59,7 +61,11 @@ public final class Main {
                         usage("depth must be a whole number: " + args[1]);
                     }
                 }
-                BinaryTrees.run(depth, System.out);
+                if (mode.equals("binary-trees")) {
+                    BinaryTrees.run(depth, System.out);
+                } else {
+                    BinaryTreesJavaHeap.run(depth, System.out);
+                }
                 System.out.flush();
             }
             case "sizeclasses" -> {

@@ -1,0 +1,3 @@
+module goheap.example/binarytrees
+
+go 1.19

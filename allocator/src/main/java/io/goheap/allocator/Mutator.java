@@ -63,22 +63,23 @@ public final class Mutator implements AutoCloseable {
      * As {@link Heap#allocate}: a manual or collected object, noscan or scan (its type recorded next by the caller).
      */
     public long allocate(long size, boolean noscan, boolean collected) {
-        P held = p;
-        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
-            checkOrPark(size);
-        }
-        return allocated(size, noscan, collected);
+        return allocateTyped(size, 0, null, noscan, collected);
     }
 
     /** As {@link Heap#allocateTyped}: allocation and type record in one operation, without a safepoint between. */
     public long allocateTyped(long size, long count, GcType type, boolean collected) {
+        return allocateTyped(size, count, type, type == null, collected);
+    }
+
+    /** Allocates, and for a scan object records its type (or "no pointers") before the address escapes. */
+    private long allocateTyped(long size, long count, GcType type, boolean noscan, boolean collected) {
         P held = p;
         if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
             checkOrPark(size);
         }
-        long address = allocated(size, type == null, collected);
-        if (type != null) {
-            heap.gcHooks().writeType(address, count, type);
+        long address = allocated(size, noscan, collected);
+        if (!noscan) {
+            heap.gcHooks().writeType(address, count, type);   // a reused slot's old heap bits must not survive
         }
         return address;
     }

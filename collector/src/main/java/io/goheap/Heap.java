@@ -141,8 +141,8 @@ public final class Heap implements AutoCloseable {
 
     /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
     public void free(long address) {
+        collector.specials.forget(address);      // first: once freed, the slot may be reused and given specials
         allocator.free(address);
-        collector.specials.forget(address);
     }
 
     /**
@@ -176,6 +176,10 @@ public final class Heap implements AutoCloseable {
 
     /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */
     public Mutator attach() {
+        if (Mutator.current(this) != null) {
+            throw new IllegalStateException("this thread already has an open Mutator on this heap: use it (two would"
+                    + " share one P, and one could lend it to a collection while the other runs on it)");
+        }
         return new Mutator(this, allocator.attach());
     }
 

@@ -102,8 +102,8 @@ public final class Mutator implements AutoCloseable {
      * ({@link InvalidPointerException}).
      */
     public void free(long address) {
+        heap.collector.specials.forget(address);  // first: once freed, the slot may be reused and given specials
         allocator.free(address);
-        heap.collector.specials.forget(address);
     }
 
     // ------------------------------------------------------------------ collected objects
@@ -178,6 +178,7 @@ public final class Mutator implements AutoCloseable {
     /** Pushes {@code address} on this Mutator's local frame (a root until the frame is closed) and returns it. */
     public long keep(long address) {
         checkOwner();
+        allocator.checkUsable();                 // not inside a blocking region: the collector may be reading
         if (localCount == locals.length) {
             locals = Arrays.copyOf(locals, locals.length * 2);
         }
@@ -212,6 +213,7 @@ public final class Mutator implements AutoCloseable {
                 open = false;                        // the Mutator was closed first: its frames went with it
             } else if (open) {
                 checkOwner();
+                allocator.checkUsable();
                 open = false;
                 Arrays.fill(locals, height, Math.max(height, localCount), 0L);
                 localCount = Math.min(localCount, height);

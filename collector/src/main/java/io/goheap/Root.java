@@ -32,7 +32,14 @@ public final class Root implements AutoCloseable {
     /** Makes {@code address} (an object's address, 0 for none) a root. */
     public void set(long address) {
         ensureOpen();
-        collector.heap.allocator.runHoldingP(() -> collector.roots.set(index, address));
+        collector.heap.allocator.runHoldingP(() -> {
+            synchronized (this) {                // never after release(): the slot may belong to another root then
+                if (closed) {
+                    throw new IllegalStateException("root is closed");
+                }
+                collector.roots.set(index, address);
+            }
+        });
     }
 
     /** Drops the root. Idempotent. */
@@ -47,7 +54,7 @@ public final class Root implements AutoCloseable {
     }
 
     /** Closes the root and frees its slot, once (also the cleaner's action for a root owned by a Java object). */
-    void release() {
+    synchronized void release() {
         closed = true;
         if (released.compareAndSet(false, true)) {
             collector.freeRoot(index);

@@ -86,9 +86,12 @@ class CollectorHardeningTest {
             Thread inRegion = new Thread(() -> {
                 try (Mutator m = heap.attach(); Mutator.Region r = m.blocking()) {
                     long kept = heap.malloc(64);
-                    while (!stop.get()) {
+                    for (int i = 0; !stop.get(); i++) {
                         heap.free(heap.malloc(64));
                         assertEquals(64, heap.usableSize(kept));
+                        if (i % 64 == 0) {
+                            heap.freeOSMemory();         // must not flush its own lent P under a collection
+                        }
                     }
                     heap.free(kept);
                 } catch (Throwable e) {
@@ -168,6 +171,59 @@ class CollectorHardeningTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> n.loadPointer(heap.base()));
             assertTrue(e.getMessage().contains("closed"), e.getMessage());
             heap.gc();
+        }
+    }
+
+    @Test
+    void aThreadGetsOneMutatorPerHeap() {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+             Mutator m = heap.attach()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, heap::attach);
+            assertTrue(e.getMessage().contains("already has an open Mutator"), e.getMessage());
+            m.free(m.malloc(8));
+        }
+    }
+
+    /**
+     * Threads that enter blocking regions and close their Mutators inside them, threads borrowing Ps through Heap
+     * methods and roots, and a thread collecting in a loop: no thread may run on a P a stop already counted
+     * (review of issue 8: a P let go by its lender could be taken after the stopper passed it).
+     */
+    @Test
+    void lendersClosingInsideRegionsAndBorrowersRacingStops() throws Exception {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+             Root root = heap.newRoot()) {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            long kept;
+            try (Mutator m = heap.attach()) {
+                kept = m.allocate(NODE);
+                root.set(kept);
+            }
+            List<Thread> threads = new ArrayList<>();
+            threads.add(loop("collector", stop, failure, heap::gc));
+            threads.add(loop("lender", stop, failure, () -> {
+                Mutator m = heap.attach();
+                m.keep(m.allocate(NODE));
+                Mutator.Region r = m.blocking();
+                m.close();                               // let go of the P while it is lent
+                r.close();
+            }));
+            threads.add(loop("borrower", stop, failure, () -> {
+                long p = heap.malloc(48);
+                root.set(root.get());
+                heap.free(p);
+            }));
+            Thread.sleep(1500);
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+                assertTrue(!t.isAlive(), t.getName() + " hangs");
+            }
+            assertNull(failure.get());
+            heap.gc();
+            assertEquals(1, heap.readMemStats().heapObjects(), "the rooted node alone");
+            assertEquals(kept, root.get());
         }
     }
 }

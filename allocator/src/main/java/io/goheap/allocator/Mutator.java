@@ -26,6 +26,8 @@ public final class Mutator implements AutoCloseable {
     private final MCache cache;
     private final Thread thread;
     private final long maxAlloc;
+    private static final long DEAD_STOPPER_CHECK_NANOS = 10_000_000;
+
     /** The P while usable; null when closed or inside a blocking region (so the fast-path guard fails over). */
     private P p;
     /** The P while inside a blocking region, else null. */
@@ -52,11 +54,7 @@ public final class Mutator implements AutoCloseable {
 
     /** As {@link Heap#mallocScan}. */
     public long mallocScan(long size) {
-        P held = p;
-        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
-            checkOrPark(size);
-        }
-        return allocated(size, false, false);
+        return allocateTyped(size, 0, null, false, false);
     }
 
     /**
@@ -229,8 +227,10 @@ public final class Mutator implements AutoCloseable {
                 held.safeHolder = thread;
                 heap.procs().wakeStopper();
                 while ((held.preempt & P.STOP) != 0 && (held.preempt & P.CLOSED) == 0) {
-                    LockSupport.park(this);
+                    // woken by the restart's unpark; the timeout only bounds how late a stopper's death is seen
+                    LockSupport.parkNanos(this, DEAD_STOPPER_CHECK_NANOS);
                     interrupted |= Thread.interrupted();
+                    heap.procs().dropDeadStopper();
                 }
             }
         } finally {

@@ -28,10 +28,12 @@ import java.lang.invoke.VarHandle;
  */
 final class P {
     private static final VarHandle OWNER;
+    private static final VarHandle PREEMPT;
 
     static {
         try {
             OWNER = MethodHandles.lookup().findVarHandle(P.class, "owner", Thread.class);
+            PREEMPT = MethodHandles.lookup().findVarHandle(P.class, "preempt", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -59,6 +61,16 @@ final class P {
         this.id = id;
         this.mcache = mcache;
         this.procs = procs;
+    }
+
+    /** Sets request bits in the preempt word (atomically: a stop and a close may race). */
+    void request(int bits) {
+        PREEMPT.getAndBitwiseOr(this, bits);
+    }
+
+    /** Clears request bits in the preempt word. */
+    void withdraw(int bits) {
+        PREEMPT.getAndBitwiseAnd(this, ~bits);
     }
 
     Thread ownerPlain() {

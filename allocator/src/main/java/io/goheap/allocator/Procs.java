@@ -75,8 +75,10 @@ final class Procs {
         Thread me = Thread.currentThread();
         for (P p : all) {
             if (p.ownerPlain() == me) {
-                p.mcache.releaseAll();           // the caller's own P: it is between two operations
-            } else if (stopper == null && p.tryAcquireOrTakeOver(me)) {
+                if (p.safeHolder != me) {
+                    p.mcache.releaseAll();       // the caller's own P: it is between two operations
+                }                                // (lent from a blocking region: the stopper may be using it)
+            } else if (stopper == null && p.tryAcquireOrTakeOver(me) && keepAfterTaking(p, me)) {
                 try {
                     p.mcache.releaseAll();
                 } finally {
@@ -106,7 +108,7 @@ final class Procs {
                 parkNanos = backOff(attempt, parkNanos);     // another stopper holds the world
             }
             for (P p : all) {
-                p.preempt |= P.STOP;
+                p.request(P.STOP);
             }
             for (int i = 0; i < all.length; i++) {
                 P p = all[i];
@@ -167,7 +169,7 @@ final class Procs {
     private void restart() {
         for (int i = 0; i < all.length; i++) {
             P p = all[i];
-            p.preempt &= ~P.STOP;
+            p.withdraw(P.STOP);
             if (taken[i]) {
                 taken[i] = false;
                 p.release();
@@ -198,11 +200,31 @@ final class Procs {
     }
 
     /** Clears a stop claim whose thread has terminated (its Ps are then taken over as a dead holder's). */
-    private void dropDeadStopper() {
+    void dropDeadStopper() {
         Thread s = stopper;
-        if (s != null && !s.isAlive()) {
-            STOPPER.compareAndSet(this, s, (Thread) null);
+        if (s != null && !s.isAlive() && STOPPER.compareAndSet(this, s, (Thread) null)) {
+            for (P p : all) {                            // its stop request dies with it: wake the lenders
+                p.withdraw(P.STOP);
+                Thread owner = p.ownerPlain();
+                if (owner != null) {
+                    LockSupport.unpark(owner);
+                }
+            }
         }
+    }
+
+    /**
+     * After taking a P: if a stop was claimed meanwhile (between the caller's look at {@link #stopper} and its CAS),
+     * the stopper may already have counted this P as stopped — lent by a holder that has since let go — so the
+     * caller must not run on it: it gives the P back (waking the stopper) and waits. Returns whether it may keep it.
+     */
+    private boolean keepAfterTaking(P p, Thread me) {
+        Thread s = stopper;
+        if (s == null || s == me) {
+            return true;
+        }
+        p.release();
+        return false;
     }
 
     /**
@@ -212,7 +234,7 @@ final class Procs {
     void close() {
         closed = true;
         for (P p : all) {
-            p.preempt |= P.CLOSED;
+            p.request(P.CLOSED);
             Thread owner = p.ownerPlain();
             if (owner != null) {
                 LockSupport.unpark(owner);                      // a holder parked at a safepoint
@@ -278,7 +300,7 @@ final class Procs {
         int n = all.length;
         int start = (int) Long.remainderUnsigned(me.threadId(), n);
         P p = all[start];
-        if (stopper == null && p.tryAcquire(me)) {
+        if (stopper == null && p.tryAcquire(me) && keepAfterTaking(p, me)) {
             return p;
         }
         return acquireSlow(me, start);
@@ -313,7 +335,7 @@ final class Procs {
                         }
                         dropDeadStopper();
                     }
-                    if (p.tryAcquireOrTakeOver(me)) {
+                    if (p.tryAcquireOrTakeOver(me) && keepAfterTaking(p, me)) {
                         return p;
                     }
                 }

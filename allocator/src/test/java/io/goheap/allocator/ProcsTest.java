@@ -212,4 +212,37 @@ class ProcsTest {
             HeapAudit.check(heap);
         }
     }
+
+    /**
+     * A stopper that dies after asking every holder to stop must not leave them parked forever: a holder parked at
+     * its safepoint notices the dead claim, withdraws the request and goes on (review of issue 8).
+     */
+    @Test
+    void aHolderParkedForAStopperThatDiedGoesOn() throws Exception {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).build()) {
+            Procs procs = heap.procs();
+            Thread stopper = new Thread(procs::stopTheWorld);   // stops, then dies without restarting
+            stopper.start();
+            stopper.join();
+            try (Mutator m = heap.attach()) {
+                long p = m.malloc(64);                        // P 0 or 1: both were taken by the dead stopper
+                m.free(p);
+            }
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread holder = new Thread(() -> {
+                try (Mutator m = heap.attach()) {
+                    for (int i = 0; i < 1000; i++) {
+                        m.free(m.malloc(32));
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            holder.start();
+            holder.join(10_000);
+            assertFalse(holder.isAlive(), "a holder is still parked for a dead stopper");
+            assertNull(failure.get());
+            assertFalse(procs.worldStopping());
+        }
+    }
 }

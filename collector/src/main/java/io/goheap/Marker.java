@@ -1,6 +1,7 @@
 package io.goheap;
 
 import io.goheap.allocator.GcHooks;
+import io.goheap.allocator.GcType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -51,14 +52,19 @@ final class Marker {
         }
     }
 
+    /** One visitor for every scan (a lambda per object would be a Java allocation per object marked). */
+    private final GcType.SlotVisitor visitSlot = this::visitSlot;
+
     private void scan(long object) {
-        hooks.forEachPointerSlot(object, slot -> {
-            scannedBytes += 8;
-            long value = memory.get(ValueLayout.JAVA_LONG, slot - base);
-            if (value != 0) {
-                shade(value, slot, null);
-            }
-        });
+        hooks.forEachPointerSlot(object, visitSlot);
+    }
+
+    private void visitSlot(long slot) {
+        scannedBytes += 8;
+        long value = memory.get(ValueLayout.JAVA_LONG, slot - base);
+        if (value != 0) {
+            shade(value, slot, null);
+        }
     }
 
     private void shade(long pointer, long slot, String where) {

@@ -64,22 +64,29 @@ public final class GcHooks {
     private void writeHeapBits(MSpan s, long address, long count, GcType type) {
         long bitmapOffset = s.base + SizeClasses.PAGE_SIZE - SizeClasses.PAGE_SIZE / 64 - base;
         long firstWord = (address - s.base) >>> 3;
-        long words = s.elemSize >>> 3;
+        long words = s.elemSize >>> 3;                 // at most 64: objects with heap bits are <= 512 bytes
         long dataBytes = type == null ? 0 : count * type.size();
-        for (long w = 0; w < words; w++) {
-            long off = w << 3;
-            boolean pointer = false;
-            if (off < dataBytes) {
-                long inElement = off % type.size();
-                pointer = (inElement & 7) == 0 && type.isPointerWord(inElement >>> 3);
+        long slotBits = 0;                             // bit w = word w of the slot is a pointer
+        for (long w = 0; w < words && (w << 3) < dataBytes; w++) {
+            long inElement = (w << 3) % type.size();
+            if ((inElement & 7) == 0 && type.isPointerWord(inElement >>> 3)) {
+                slotBits |= 1L << w;
             }
-            long bit = firstWord + w;
+        }
+        // the slot's words span one or two bitmap words: one read-modify-write each
+        long done = 0;
+        while (done < words) {
+            long bit = firstWord + done;
+            int shift = (int) (bit & 63);
+            long n = Math.min(words - done, 64 - shift);
+            long mask = (n == 64 ? -1L : (1L << n) - 1) << shift;
             long at = bitmapOffset + ((bit >>> 6) << 3);
             long word = memory.get(ValueLayout.JAVA_LONG, at);
-            long updated = pointer ? word | (1L << bit) : word & ~(1L << bit);
+            long updated = (word & ~mask) | ((slotBits >>> done) << shift & mask);
             if (updated != word) {
                 memory.set(ValueLayout.JAVA_LONG, at, updated);
             }
+            done += n;
         }
     }
 
@@ -152,7 +159,10 @@ public final class GcHooks {
         if (!s.collected || s.isMarked(idx)) {
             return 0;
         }
-        heap.markBitsBytes.addAndGet(s.mark(idx));
+        long made = s.mark(idx);
+        if (made != 0) {
+            heap.markBitsBytes.addAndGet(made);    // the span's first mark made its bitmap
+        }
         markedBytes += s.elemSize;
         if (s.noscan) {
             return 0;

@@ -41,7 +41,8 @@ final class Collector {
     final RootTable roots = new RootTable();
     final Set<Mutator> mutators = ConcurrentHashMap.newKeySet();
     final Specials specials = new Specials(this);
-    private final ReentrantLock cycleLock = new ReentrantLock();
+    /** Fair: a thread that asks for a cycle (a finalizer calling gc()) is not starved by threads looping gc(). */
+    private final ReentrantLock cycleLock = new ReentrantLock(true);
     private final Object statsLock = new Object();
     private final boolean gctrace;
     private final boolean reportInvalid;

@@ -106,10 +106,15 @@ public final class Heap implements AutoCloseable {
     /**
      * A root owned by a Java object: it holds {@code address} until {@code owner} becomes unreachable on the Java
      * heap (then a {@link Cleaner} drops it) or it is closed — for off-heap objects whose lifetime follows a Java
-     * object's (a handle, a session).
+     * object's (a handle, a session). The root keeps its heap reachable while the owner lives, so an owner that
+     * only the heap reaches (the heap itself is refused) is never collected.
      */
     public Root rootFor(Object owner, long address) {
         Objects.requireNonNull(owner, "owner");
+        if (owner == this) {
+            throw new IllegalArgumentException("rootFor(heap, ...): the heap can never become unreachable while it"
+                    + " owns a root (the root keeps its heap alive); close the Root instead");
+        }
         Root r = newRoot();
         r.set(address);
         r.dropWith(CLOSER.register(owner, r::release));
@@ -141,8 +146,12 @@ public final class Heap implements AutoCloseable {
 
     /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
     public void free(long address) {
-        collector.specials.forget(address);      // first: once freed, the slot may be reused and given specials
-        allocator.free(address);
+        // Specials are forgotten first (once freed, the slot may be reused and given new ones), and both steps run
+        // under one P hold, so no collection falls between them and reclaims the object forget() let go of.
+        allocator.runHoldingP(() -> {
+            collector.specials.forget(address);
+            allocator.free(address);
+        });
     }
 
     /**

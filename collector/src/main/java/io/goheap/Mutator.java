@@ -99,7 +99,8 @@ public final class Mutator implements AutoCloseable {
     /**
      * As {@link Heap#free}. A collected object may be freed too: it is freed at once, as a manual one; a pointer to
      * it that the collector later finds in a reachable slot or root is reported as invalid
-     * ({@link InvalidPointerException}).
+     * ({@link InvalidPointerException}). The free's safepoint comes after it, so the object may be held only in a
+     * local when freed (freshly allocated, or just unlinked). Do not free a pinned object.
      */
     public void free(long address) {
         heap.collector.specials.forget(address);  // first: once freed, the slot may be reused and given specials

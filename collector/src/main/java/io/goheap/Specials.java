@@ -31,6 +31,8 @@ final class Specials {
     private final Collector collector;
     private final Map<Long, LongConsumer> finalizers = new ConcurrentHashMap<>();
     private final Map<Long, List<Cleanup>> cleanups = new ConcurrentHashMap<>();
+    /** Objects whose finalizer is queued or running, to the root slot that keeps them until it returns. */
+    private final Map<Long, Integer> finalizing = new ConcurrentHashMap<>();
     /** Whether any special was ever registered: frees skip {@link #forget} until then. */
     private volatile boolean used;
     final FinalizerThread thread = new FinalizerThread();
@@ -86,6 +88,10 @@ final class Specials {
         if (used) {
             finalizers.remove(address);
             cleanups.remove(address);
+            Integer root = finalizing.get(address);
+            if (root != null) {
+                collector.roots.set(root, 0);      // freed by its own finalizer: the root must not hold it
+            }
         }
     }
 
@@ -112,11 +118,14 @@ final class Specials {
                 RootTable roots = collector.roots;
                 int root = roots.allocate();
                 roots.set(root, address);
+                Map<Long, Integer> running = finalizing;
+                running.put(address, root);
                 LongConsumer f = e.getValue();
                 enqueue(() -> {
                     try {
                         f.accept(address);
                     } finally {
+                        running.remove(address);
                         roots.release(root);
                     }
                 });

@@ -226,4 +226,73 @@ class CollectorHardeningTest {
             assertEquals(kept, root.get());
         }
     }
+
+    /**
+     * Freeing an object held only in a local — fresh, or just unlinked — while another thread collects: the free's
+     * safepoint comes after the free (before, the start of free was a safepoint, and a cycle there reclaimed the
+     * object first: "double free", or a reused slot's new owner freed).
+     */
+    @Test
+    void freeingAnObjectHeldOnlyInALocalIsSafeWhileOthersCollect() throws Exception {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+             Root root = heap.newRoot()) {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread collector = loop("collector", stop, failure, heap::gc);
+            try (Mutator m = heap.attach()) {
+                for (int i = 0; i < 20_000 && failure.get() == null; i++) {
+                    m.free(m.allocate(NODE));                 // never stored anywhere
+                    long node = m.allocate(NODE);
+                    root.set(node);
+                    root.set(0);                              // unlinked: only the local holds it now
+                    m.free(node);
+                }
+            } finally {
+                stop.set(true);
+                collector.join();
+            }
+            assertNull(failure.get());
+            assertEquals(0, heap.readMemStats().heapObjects());
+        }
+    }
+
+    /** A finalizer that frees its own object: the finalizer's root lets go of it, no later cycle reports it. */
+    @Test
+    void aFinalizerMayFreeItsObject() throws Exception {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build()) {
+            java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            try (Mutator m = heap.attach()) {
+                for (int i = 0; i < 300; i++) {
+                    heap.setFinalizer(m.allocate(NODE), a -> {
+                        heap.free(a);
+                        freed.incrementAndGet();
+                    });
+                }
+            }
+            Thread collector = loop("collector", stop, failure, heap::gc);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (freed.get() < 300 && failure.get() == null) {
+                assertTrue(System.nanoTime() < deadline, "finalizers ran: " + freed.get());
+                Thread.sleep(5);
+            }
+            Thread.sleep(50);
+            stop.set(true);
+            collector.join();
+            assertNull(failure.get());
+            heap.gc();
+            assertEquals(0, heap.readMemStats().heapObjects());
+        }
+    }
+
+    @Test
+    void aHeapCannotOwnItsOwnRoot() {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).gcPercent(-1).godebug("").build();
+             Mutator m = heap.attach()) {
+            long x = m.allocate(NODE);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> heap.rootFor(heap, x));
+            assertTrue(e.getMessage().contains("never become unreachable"), e.getMessage());
+        }
+    }
 }

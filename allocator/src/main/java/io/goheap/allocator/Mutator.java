@@ -99,16 +99,29 @@ public final class Mutator implements AutoCloseable {
         return address;
     }
 
-    /** As {@link Heap#free}. */
+    /**
+     * As {@link Heap#free}. Its safepoint comes <em>after</em> the free: the object being freed is often held only
+     * in the caller's local (just unlinked, or never stored), and a collection at the start would reclaim it first.
+     */
     public void free(long address) {
         P held = p;
+        boolean pending = false;
         if (held == null || Thread.currentThread() != thread || held.preempt != 0) {
-            checkOrPark(1);
+            check();
+            int preempt = p.preempt;
+            if ((preempt & P.CLOSED) != 0) {
+                throw Heap.closedError();
+            }
+            pending = (preempt & P.STOP) != 0;
         }
         try {
             cache.free(address);
         } catch (IllegalStateException e) {
             throw heap.closedOr(e);
+        } finally {
+            if (pending) {
+                checkOrPark(1);                          // the stop waited for this free: now lend the P
+            }
         }
     }
 

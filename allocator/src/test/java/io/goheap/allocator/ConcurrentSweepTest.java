@@ -5,10 +5,8 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Semaphore;
@@ -48,10 +46,6 @@ class ConcurrentSweepTest {
             long base = heap.base();
             ConcurrentSkipListMap<Long, Obj> live = new ConcurrentSkipListMap<>();
             ConcurrentLinkedQueue<Obj> handoff = new ConcurrentLinkedQueue<>();
-            // Objects a mutator took out of the model and is about to free: still roots until the free is done,
-            // as an address in a Java local must be rooted across the safepoint at the start of the free.
-            Set<Long> inFlight = ConcurrentHashMap.newKeySet();
-            Iterable<Long> roots = () -> java.util.stream.Stream.concat(live.keySet().stream(), inFlight.stream()).iterator();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicBoolean mutatorsDone = new AtomicBoolean();
             List<Thread> mutators = new ArrayList<>();
@@ -59,13 +53,13 @@ class ConcurrentSweepTest {
             for (int t = 0; t < THREADS; t++) {
                 SplittableRandom rnd = new SplittableRandom(seed * 1000 + t);
                 mutators.add(start("mutator-" + t, failure,
-                        () -> work(heap, mem, base, live, inFlight, handoff, rnd,
+                        () -> work(heap, mem, base, live, handoff, rnd,
                                 () -> cycles.get() >= MIN_CYCLES || failure.get() != null)));
             }
             Semaphore sweeping = new Semaphore(1);
             Thread driver = start("driver", failure, () -> {
                 while (!mutatorsDone.get()) {
-                    GcCycle.run(heap, roots);
+                    GcCycle.run(heap, live.keySet());
                     int n = cycles.incrementAndGet();
                     AllocStatsInvariants.check(heap.readMemStats());
                     if (n % 4 == 0) {
@@ -124,14 +118,14 @@ class ConcurrentSweepTest {
         }
     }
 
-    private static void work(Heap heap, MemorySegment mem, long base, ConcurrentSkipListMap<Long, Obj> live, Set<Long> inFlight,
+    private static void work(Heap heap, MemorySegment mem, long base, ConcurrentSkipListMap<Long, Obj> live,
                              ConcurrentLinkedQueue<Obj> handoff, SplittableRandom rnd, BooleanSupplier enoughCycles) {
         List<Obj> mine = new ArrayList<>();
         for (int op = 0; op < OPS_PER_THREAD || !enoughCycles.getAsBoolean(); ) {
             try (Mutator m = heap.attach()) {
                 int burst = rnd.nextInt(50, 300);
                 for (int i = 0; i < burst; i++, op++) {
-                    step(m, heap, mem, base, live, handoff, inFlight, mine, rnd);
+                    step(m, heap, mem, base, live, handoff, mine, rnd);
                 }
             }
         }
@@ -142,7 +136,7 @@ class ConcurrentSweepTest {
 
     private static void step(Mutator m, Heap heap, MemorySegment mem, long base,
                              ConcurrentSkipListMap<Long, Obj> live, ConcurrentLinkedQueue<Obj> handoff,
-                             Set<Long> inFlight, List<Obj> mine, SplittableRandom rnd) {
+                             List<Obj> mine, SplittableRandom rnd) {
         int dice = rnd.nextInt(100);
         if (dice < 50 || mine.isEmpty() && dice < 75) {
             long size = randomSize(rnd);
@@ -177,17 +171,14 @@ class ConcurrentSweepTest {
             return;
         }
         verify(mem, base, o);
-        // A stop of the world happens only at a safepoint (the start of a Mutator operation), and the driver marks
-        // the model's roots then: an object leaves the model for the in-flight set before its free (whose start is
-        // a safepoint) and the in-flight set right after, before the next operation.
+        // A stop of the world happens only at a safepoint, and the driver marks the model's roots then. A free's
+        // safepoint comes after the free, so the object leaves the model first and is freed with no safepoint in
+        // between: a stop never sees it gone from the model but not yet freed.
+        assertEquals(o, live.remove(o.address()));
         if (dice < 90) {
-            inFlight.add(o.address());
-            assertEquals(o, live.remove(o.address()));
             m.free(o.address());
-            inFlight.remove(o.address());
-        } else {
-            assertEquals(o, live.remove(o.address()));  // dropped: garbage for the next cycle to find and sweep
         }
+        // else: dropped — garbage for the next cycle to find and sweep
     }
 
     private static void sleepMillis(long ms) {

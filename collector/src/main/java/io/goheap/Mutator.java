@@ -18,11 +18,12 @@ import java.util.function.LongConsumer;
  * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache.
  *
  * <h2>Safepoints, and the rule for addresses in Java locals</h2>
- * A collection happens only while every Mutator is at a safepoint: the start of an allocation or a free
- * ({@code malloc}, {@code allocate}, {@code free}), {@link #poll()}, {@link #gc()}, or inside a {@link #blocking()}
- * region. Pointer stores and loads are not safepoints, so an address returned by {@code allocate} may be stored
- * into a rooted object before anything else without being rooted itself. Between two operations the thread's work is never interrupted, so an address held
- * in a Java local is always safe between safepoints. <b>An address of a collected object kept in a Java local
+ * A collection happens only while every Mutator is at a safepoint: the start of an allocation
+ * ({@code malloc}, {@code allocate}), the end of a {@code free}, {@link #poll()}, {@link #gc()}, or inside a
+ * {@link #blocking()} region. Pointer stores and loads are not safepoints, so an address returned by
+ * {@code allocate} may be stored into a rooted object before anything else without being rooted itself, and an
+ * object held only in a local (just unlinked) may be freed. Between two safepoints the thread's work is never
+ * interrupted, so an address held in a Java local is always safe there. <b>An address of a collected object kept in a Java local
  * across a safepoint must be rooted</b> — in a {@link Root}, in this Mutator's local frame ({@link #keep}), or in a
  * pointer slot of a reachable object — or the collection at that safepoint may free it. A thread that holds a
  * Mutator and neither polls nor blocks inside a region delays every collection (as a Go loop without preemption

@@ -34,7 +34,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Collector {
     static final long HEAP_MINIMUM = 4L << 20;
-    private static final long TRIGGER_CHECK_BYTES = 64L << 10;
+    static final long TRIGGER_CHECK_BYTES = 64L << 10;
 
     final Heap heap;
     final GcHooks hooks;
@@ -107,19 +107,11 @@ final class Collector {
         }
     }
 
-    int gcPercent() {
-        return gcPercent;
-    }
-
     /** Called by a Mutator every {@link #TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
     void allocated(Mutator caller) {
         if (hooks.heapInUseBytes() >= nextGC) {
             collect(false, caller);
         }
-    }
-
-    static long triggerCheckBytes() {
-        return TRIGGER_CHECK_BYTES;
     }
 
     // ------------------------------------------------------------------ a cycle
@@ -210,7 +202,6 @@ final class Collector {
         if (failed instanceof Error e) {
             throw e;
         }
-        long heap1 = heap0;
         hooks.finishSweep();
         long pause = tEnd - t0;
         long inUseSwept = hooks.heapInUseBytes();
@@ -227,9 +218,10 @@ final class Collector {
             lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
             gcNanos += (System.nanoTime() - t0) * procs;
         }
+        // gctrace's heap at mark end is heap0: the world stayed stopped from the start to the end of the mark
         if (gctrace) {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tStopped - t0, tMarked - tStopped,
-                    tEnd - tMarked, procs, heap0, heap1, live, goalOfCycle, forced));
+                    tEnd - tMarked, procs, heap0, heap0, live, goalOfCycle, forced));
         }
     }
 

@@ -68,10 +68,6 @@ public final class Mutator implements AutoCloseable {
         return null;
     }
 
-    io.goheap.allocator.Mutator allocatorMutator() {
-        return allocator;
-    }
-
     String ownerName() {
         return owner.toString();
     }
@@ -119,7 +115,7 @@ public final class Mutator implements AutoCloseable {
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
         long size = type.size();
-        if ((sinceCheck += size) >= Collector.triggerCheckBytes()) {
+        if ((sinceCheck += size) >= Collector.TRIGGER_CHECK_BYTES) {
             sinceCheck = 0;
             heap.collector.allocated(this);
         }

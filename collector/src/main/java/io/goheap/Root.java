@@ -61,10 +61,6 @@ public final class Root implements AutoCloseable {
         }
     }
 
-    int index() {
-        return index;
-    }
-
     void dropWith(java.lang.ref.Cleaner.Cleanable cleanable) {
         owned = cleanable;
     }

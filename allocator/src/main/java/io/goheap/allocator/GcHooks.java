@@ -62,7 +62,7 @@ public final class GcHooks {
 
     /** Sets the slot's bits in the span's heap bitmap (its last 128 bytes): one bit per word, 1 = pointer. */
     private void writeHeapBits(MSpan s, long address, long count, GcType type) {
-        long bitmapOffset = s.base + SizeClasses.PAGE_SIZE - SizeClasses.PAGE_SIZE / 64 - base;
+        long bitmapOffset = s.heapBitsOffset(base);
         long firstWord = (address - s.base) >>> 3;
         long words = s.elemSize >>> 3;                 // at most 64: objects with heap bits are <= 512 bytes
         long dataBytes = type == null ? 0 : count * type.size();
@@ -121,7 +121,7 @@ public final class GcHooks {
             }
             t.forEachPointerSlot(objectAddress, count, visitor);
         } else {
-            long bitmapOffset = s.base + SizeClasses.PAGE_SIZE - SizeClasses.PAGE_SIZE / 64 - base;
+            long bitmapOffset = s.heapBitsOffset(base);
             long firstWord = (objectAddress - s.base) >>> 3;
             long words = s.elemSize >>> 3;
             for (long w = 0; w < words; w++) {
@@ -167,7 +167,7 @@ public final class GcHooks {
         if (s.noscan) {
             return 0;
         }
-        return s.base + idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
+        return s.objectAddress(idx);
     }
 
     /** Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. */
@@ -187,8 +187,7 @@ public final class GcHooks {
             return false;
         }
         int idx = s.isLarge() ? 0 : s.objectIndex(address - s.base);
-        long start = s.base + idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
-        return start == address && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
+        return s.objectAddress(idx) == address && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
     }
 
     /** Whether the object at {@code address} is marked in the current cycle. World stopped. */
@@ -222,7 +221,7 @@ public final class GcHooks {
                 }
                 for (int i = 0; i < s.nelems; i++) {
                     if (s.isAllocated(i) && !s.isRemoteFreed(i)) {
-                        visitor.accept(s.base + i * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0));
+                        visitor.accept(s.objectAddress(i));
                     }
                 }
             });
@@ -257,11 +256,6 @@ public final class GcHooks {
     /** Sweeps every span still waiting (Go's {@code finishsweep_m}); any thread. Returns the spans swept. */
     public int finishSweep() {
         return MSweep.finishSweep(heap);
-    }
-
-    /** Sweeps one waiting span, if any (Go's {@code sweepone}); returns whether there was one. Any thread. */
-    public boolean sweepOne() {
-        return MSweep.sweepOne(heap);
     }
 
     /**

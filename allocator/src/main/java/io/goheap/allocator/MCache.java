@@ -221,7 +221,7 @@ final class MCache {
     }
 
     private static IllegalStateException doubleFree(MSpan s, int idx) {
-        long addr = s.base + idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
+        long addr = s.objectAddress(idx);
         return new IllegalStateException(String.format(
                 "free(0x%x): double free or never allocated (object of %d bytes is not allocated)", addr, s.elemSize));
     }

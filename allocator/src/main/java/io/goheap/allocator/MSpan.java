@@ -196,6 +196,16 @@ final class MSpan {
         this.state = IN_USE;
     }
 
+    /** The address malloc returned for object {@code idx}: its slot, past the malloc header if it has one. */
+    long objectAddress(int idx) {
+        return base + idx * elemSize + (hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
+    }
+
+    /** Offset in the heap segment of a one-page scan span's heap bitmap: its last 128 bytes (1 bit per word). */
+    long heapBitsOffset(long heapBase) {
+        return base + SizeClasses.PAGE_SIZE - SizeClasses.PAGE_SIZE / 64 - heapBase;
+    }
+
     /** The mcentral / mcache index of span class {@code spanClass} for manual or collected objects. */
     static int cacheClass(int spanClass, boolean collected) {
         return collected ? spanClass + SizeClasses.NUM_SPAN_CLASSES : spanClass;

@@ -1,7 +1,5 @@
 package io.goheap.allocator;
 
-import java.util.concurrent.locks.LockSupport;
-
 /**
  * A thread's hold on one of the heap's Ps (Go's M holding a P): the allocation fast path, and the thread's
  * safepoints.
@@ -26,8 +24,6 @@ public final class Mutator implements AutoCloseable {
     private final MCache cache;
     private final Thread thread;
     private final long maxAlloc;
-    private static final long DEAD_STOPPER_CHECK_NANOS = 10_000_000;
-
     /** The P while usable; null when closed or inside a blocking region (so the fast-path guard fails over). */
     private P p;
     /** The P while inside a blocking region, else null. */
@@ -208,48 +204,19 @@ public final class Mutator implements AutoCloseable {
     private void checkOrPark(long size) {
         check();
         P held = p;
-        int preempt = held.preempt;
-        if ((preempt & P.CLOSED) != 0) {
+        if ((held.preempt & P.CLOSED) != 0) {
             throw Heap.closedError();
         }
-        if ((preempt & P.STOP) != 0) {
-            held.safeHolder = thread;
-            heap.procs().wakeStopper();
-            leaveSafe(held);
+        if ((held.preempt & P.STOP) != 0) {
+            leaveSafe(held);                              // lends the P and waits out the stop
         }
         heap.checkSize(size);
     }
 
-    /**
-     * Leaves the safe state: writes "running", then re-reads the preempt word (the Dekker pair of {@link P}); while
-     * a stop is pending, goes back to safe, wakes the stopper and parks until the restart. Interrupts do not end
-     * the wait (the status is cleared while parked, so parking does not spin, and set again after).
-     */
+    /** Leaves the safe state ({@link Procs#leaveSafe}), restoring an interrupt it cleared while parked. */
     private void leaveSafe(P held) {
-        boolean interrupted = false;
-        try {
-            for (;;) {
-                held.safeHolder = null;
-                int preempt = held.preempt;
-                if ((preempt & P.CLOSED) != 0) {
-                    throw Heap.closedError();
-                }
-                if ((preempt & P.STOP) == 0) {
-                    return;
-                }
-                held.safeHolder = thread;
-                heap.procs().wakeStopper();
-                while ((held.preempt & P.STOP) != 0 && (held.preempt & P.CLOSED) == 0) {
-                    // woken by the restart's unpark; the timeout only bounds how late a stopper's death is seen
-                    LockSupport.parkNanos(this, DEAD_STOPPER_CHECK_NANOS);
-                    interrupted |= Thread.interrupted();
-                    heap.procs().dropDeadStopper();
-                }
-            }
-        } finally {
-            if (interrupted) {
-                thread.interrupt();
-            }
+        if (heap.procs().leaveSafe(held, thread)) {
+            thread.interrupt();
         }
     }
 

@@ -251,31 +251,57 @@ final class Procs {
 
     /**
      * The caller lent its own P (it is inside a blocking region) and now needs it for a nested hold (a
-     * {@link Heap} call): it leaves the safe state for the call — with the same Dekker pair as a Mutator leaving
-     * a safepoint, waiting out a pending stop — and {@link P#release} makes the P safe again when the nested hold
-     * ends. Returns whether an interrupt was cleared while waiting.
+     * {@link Heap} call): it leaves the safe state for the call, waiting out a pending stop, and
+     * {@link P#release} makes the P safe again when the nested hold ends. Returns whether an interrupt was cleared
+     * while waiting.
      */
     private boolean leaveSafeForNestedHold(P p, Thread me) {
+        boolean interrupted;
+        try {
+            interrupted = leaveSafe(p, me);
+        } catch (IllegalStateException closed) {
+            p.safeHolder = me;                           // still inside its blocking region
+            throw closed;
+        }
+        p.resafeAtHolds = p.holds;
+        return interrupted;
+    }
+
+    /**
+     * The one way a P's holder leaves the safe state (a safepoint, a blocking region, a nested hold taking a lent P
+     * back): writes "running", then re-reads the preempt word — the Dekker pair of {@link P}; while a stop is
+     * pending, goes back to safe, wakes the stopper and parks until the restart. The park is woken by the restart's
+     * unpark; its timeout only bounds how late a stopper's death is noticed (then its request is withdrawn).
+     * Interrupts do not end the wait: the status is cleared while parked (a set status would make every park
+     * return at once) and the method returns whether it cleared one, for the caller to set again.
+     *
+     * @throws IllegalStateException "heap is closed" when the heap closed meanwhile
+     */
+    boolean leaveSafe(P p, Thread me) {
         boolean interrupted = false;
         for (;;) {
             p.safeHolder = null;
             int preempt = p.preempt;
             if ((preempt & P.CLOSED) != 0) {
-                p.safeHolder = me;
+                if (interrupted) {
+                    me.interrupt();
+                }
                 throw new IllegalStateException("heap is closed");
             }
             if ((preempt & P.STOP) == 0) {
-                p.resafeAtHolds = p.holds;
                 return interrupted;
             }
             p.safeHolder = me;
             wakeStopper();
             while ((p.preempt & P.STOP) != 0 && (p.preempt & P.CLOSED) == 0) {
-                LockSupport.park(this);
+                LockSupport.parkNanos(this, DEAD_STOPPER_CHECK_NANOS);
                 interrupted |= Thread.interrupted();
+                dropDeadStopper();
             }
         }
     }
+
+    private static final long DEAD_STOPPER_CHECK_NANOS = 10_000_000;
 
     /** Whether {@code t} has stopped the world (its {@link #stopTheWorld} returned and it has not restarted it). */
     boolean stoppedBy(Thread t) {

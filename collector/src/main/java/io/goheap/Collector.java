@@ -36,6 +36,9 @@ final class Collector {
     static final long HEAP_MINIMUM = 4L << 20;
     static final long TRIGGER_CHECK_BYTES = 64L << 10;
 
+    private static final java.util.function.LongFunction<String> GLOBAL_ROOT =
+            p -> String.format("a global root (holding 0x%x)", p);
+
     final Heap heap;
     final GcHooks hooks;
     final RootTable roots = new RootTable();
@@ -165,21 +168,21 @@ final class Collector {
         try {
             hooks.flushCaches();
             hooks.finishSweep();
-            Marker marker = new Marker(hooks, heap.segment(), heap.base(), reportInvalid);
+            Marker marker = new Marker(hooks, reportInvalid);
             long manualBytes = 0;
             try {
-                roots.forEach(p -> marker.markRoot(p, String.format("a global root (holding 0x%x)", p)));
+                roots.forEach(p -> marker.markRoot(p, GLOBAL_ROOT));
                 for (Mutator m : mutators) {
                     if (!m.ownerAlive()) {
                         mutators.remove(m);          // its thread died holding it: its frame roots nothing now
                         continue;
                     }
-                    m.forEachLocal(p -> marker.markRoot(p, "a local frame of " + m.ownerName()));
+                    m.forEachLocal(p -> marker.markRoot(p, q -> "a local frame of " + m.ownerName()));
                 }
                 manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
                 specials.scanFinalizable(marker);
                 marker.drain();
-                specials.afterMark(hooks);
+                specials.afterMark(hooks, marker);
             } catch (Throwable e) {
                 // An invalid pointer, or the Java heap running out for the work stack: objects marked but not
                 // scanned would let the next cycle skip their children, so no mark of this cycle may stay.
@@ -190,8 +193,8 @@ final class Collector {
             if (failed == null) {
                 hooks.startSweepCycle();
             }
-            live = hooks.takeMarkedBytes() + manualBytes;
-            scanned = marker.scannedBytes;
+            live = marker.markedBytes() + manualBytes;
+            scanned = marker.scannedBytes();
         } finally {
             hooks.startTheWorld();
         }

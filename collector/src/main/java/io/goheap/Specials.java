@@ -106,7 +106,7 @@ final class Specials {
      * After marking, world stopped: finalizable objects left unmarked are queued and kept (marked, rooted until
      * their finalizer returns); cleanups of objects left unmarked and without a finalizer are queued.
      */
-    void afterMark(GcHooks hooks) {
+    void afterMark(GcHooks hooks, Marker marker) {
         if (!used) {
             return;
         }
@@ -114,7 +114,7 @@ final class Specials {
             long address = e.getKey();
             if (!hooks.isMarked(address)) {
                 finalizers.remove(address);
-                hooks.shade(address);                  // survives this cycle; its referents are marked already
+                marker.markRoot(address, "a finalizable object");   // survives this cycle: it and its referents
                 RootTable roots = collector.roots;
                 int root = roots.allocate();
                 roots.set(root, address);
@@ -131,6 +131,7 @@ final class Specials {
                 });
             }
         }
+        marker.drain();                                    // its referents were marked by scanFinalizable: quick
         for (var e : cleanups.entrySet()) {
             long address = e.getKey();
             if (!finalizers.containsKey(address) && !hooks.isMarked(address)) {

@@ -6,9 +6,8 @@ import java.util.function.LongConsumer;
 
 /**
  * The allocator's face to the collector (in Go one package; here a module boundary): recording an object's type
- * at allocation, finding and marking the object a pointer points into (Go's {@code findObject} +
- * {@code greyobject}), walking an object's pointer slots ({@code scanobject}'s iterator), enumerating the manual
- * objects that hold pointers (roots, as Go's stacks), and stopping and restarting the world around a cycle.
+ * at allocation, a marker's work list ({@link MarkWork}: Go's {@code greyobject} and {@code scanobject}),
+ * enumerating the manual objects that hold pointers (roots, as Go's stacks), and stopping and restarting the world around a cycle.
  *
  * <h2>Who may call what</h2>
  * {@link #writeType} is called by the allocating thread right after the allocation, before the address escapes,
@@ -17,15 +16,10 @@ import java.util.function.LongConsumer;
  * the plain reads of allocation bits, heap bits and headers here see every write made before the stop.
  */
 public final class GcHooks {
-    /** {@link #shade} result: the pointer names no live object (points into a free slot, or no span). */
-    public static final long INVALID = -1;
-
     private final MHeap heap;
     private final Procs procs;
     private final MemorySegment memory;
     private final long base;
-    /** Bytes of the collected objects {@link #shade} marked since {@link #resetMarked}. */
-    private long markedBytes;
 
     GcHooks(MHeap heap, Procs procs) {
         this.heap = heap;
@@ -56,118 +50,15 @@ public final class GcHooks {
             long header = type == null ? 0 : ((long) type.id() & 0xFFFF_FFFFL) | (count << 32);
             memory.set(ValueLayout.JAVA_LONG, address - SizeClasses.MALLOC_HEADER_SIZE - base, header);
         } else {
-            writeHeapBits(s, address, count, type);
-        }
-    }
-
-    /** Sets the slot's bits in the span's heap bitmap (its last 128 bytes): one bit per word, 1 = pointer. */
-    private void writeHeapBits(MSpan s, long address, long count, GcType type) {
-        long bitmapOffset = s.heapBitsOffset(base);
-        long firstWord = (address - s.base) >>> 3;
-        long words = s.elemSize >>> 3;                 // at most 64: objects with heap bits are <= 512 bytes
-        long dataBytes = type == null ? 0 : count * type.size();
-        long slotBits = 0;                             // bit w = word w of the slot is a pointer
-        for (long w = 0; w < words && (w << 3) < dataBytes; w++) {
-            long inElement = (w << 3) % type.size();
-            if ((inElement & 7) == 0 && type.isPointerWord(inElement >>> 3)) {
-                slotBits |= 1L << w;
-            }
-        }
-        // the slot's words span one or two bitmap words: one read-modify-write each
-        long done = 0;
-        while (done < words) {
-            long bit = firstWord + done;
-            int shift = (int) (bit & 63);
-            long n = Math.min(words - done, 64 - shift);
-            long mask = (n == 64 ? -1L : (1L << n) - 1) << shift;
-            long at = bitmapOffset + ((bit >>> 6) << 3);
-            long word = memory.get(ValueLayout.JAVA_LONG, at);
-            long updated = (word & ~mask) | ((slotBits >>> done) << shift & mask);
-            if (updated != word) {
-                memory.set(ValueLayout.JAVA_LONG, at, updated);
-            }
-            done += n;
-        }
-    }
-
-    /**
-     * Calls {@code visitor} with the address of every pointer slot of the object at {@code objectAddress} (as
-     * malloc returned it). World stopped.
-     *
-     * @throws IllegalStateException when the object's malloc header names no type (it was overwritten: a write out
-     *                               of bounds of the object in front)
-     */
-    public void forEachPointerSlot(long objectAddress, GcType.SlotVisitor visitor) {
-        MSpan s = heap.spanOfObject(objectAddress);
-        if (s.noscan) {
-            return;
-        }
-        if (s.isLarge()) {
-            GcType t = s.largeType;
-            if (t != null) {
-                t.forEachPointerSlot(objectAddress, s.largeCount, visitor);
-            }
-        } else if (s.hasHeader) {
-            long header = memory.get(ValueLayout.JAVA_LONG, objectAddress - SizeClasses.MALLOC_HEADER_SIZE - base);
-            if (header == 0) {
-                return;
-            }
-            GcType t = GcType.byId(header & 0xFFFF_FFFFL);
-            long count = header >>> 32;
-            if (t == null || count * t.size() > s.elemSize - SizeClasses.MALLOC_HEADER_SIZE) {
-                throw new IllegalStateException(String.format("the malloc header of the object at 0x%x holds 0x%x,"
-                        + " which names no type: something wrote over it (out of bounds of the object in front?)",
-                        objectAddress, header));
-            }
-            t.forEachPointerSlot(objectAddress, count, visitor);
-        } else {
-            long bitmapOffset = s.heapBitsOffset(base);
-            long firstWord = (objectAddress - s.base) >>> 3;
-            long words = s.elemSize >>> 3;
-            for (long w = 0; w < words; w++) {
-                long bit = firstWord + w;
-                long word = memory.get(ValueLayout.JAVA_LONG, bitmapOffset + ((bit >>> 6) << 3));
-                if ((word & (1L << bit)) != 0) {
-                    visitor.visit(objectAddress + (w << 3));
-                }
-            }
+            HeapBits.write(memory, base, s, address, type == null ? 0 : type.slotBits(count, (int) (s.elemSize >>> 3)));
         }
     }
 
     // ------------------------------------------------------------------ marking
 
-    /**
-     * Marks the collected object {@code pointer} points into (Go's {@code greyobject}). Returns the object's
-     * address when it was newly marked and holds pointers (the caller scans it); 0 when there is nothing to do —
-     * nil, an address outside the heap (not a heap pointer: ignored, as Go ignores non-heap pointers), a manual
-     * object (live until freed; scanned as a root if it holds pointers), an object already marked, or a newly
-     * marked pointer-free one; {@link #INVALID} when the address is inside the heap but no allocated object holds
-     * it (Go's "found bad pointer in Go heap"). World stopped.
-     */
-    public long shade(long pointer) {
-        if (!heap.space.contains(pointer)) {
-            return 0;
-        }
-        MSpan s = heap.findSpan(pointer);
-        if (s == null) {
-            return INVALID;
-        }
-        int idx = s.isLarge() ? 0 : s.objectIndex(pointer - s.base);
-        if (!s.isAllocated(idx) || s.isRemoteFreed(idx)) {
-            return INVALID;
-        }
-        if (!s.collected || s.isMarked(idx)) {
-            return 0;
-        }
-        long made = s.mark(idx);
-        if (made != 0) {
-            heap.markBitsBytes.addAndGet(made);    // the span's first mark made its bitmap
-        }
-        markedBytes += s.elemSize;
-        if (s.noscan) {
-            return 0;
-        }
-        return s.objectAddress(idx);
+    /** A marker's work list over this heap (see {@link MarkWork}); bad pointers found in slots go to {@code onBad}. */
+    public MarkWork newMarkWork(MarkWork.BadPointerHandler onBad) {
+        return new MarkWork(heap, onBad);
     }
 
     /** Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. */
@@ -177,7 +68,6 @@ public final class GcHooks {
                 c.forEachSpan((s, list, set) -> s.clearMarks());
             }
         }
-        markedBytes = 0;
     }
 
     /** Whether {@code address} is the start of an allocated collected object (as allocate returned it). Any thread. */
@@ -194,13 +84,6 @@ public final class GcHooks {
     public boolean isMarked(long address) {
         MSpan s = heap.findSpan(address);
         return s != null && s.isMarked(s.isLarge() ? 0 : s.objectIndex(address - s.base));
-    }
-
-    /** Bytes of the collected objects marked since the last call (Go's {@code heapMarked} for this cycle). */
-    public long takeMarkedBytes() {
-        long b = markedBytes;
-        markedBytes = 0;
-        return b;
     }
 
     /**

@@ -122,30 +122,33 @@ public final class GcType {
         return ptrBytes;
     }
 
+    /** The pointer bitmap of one element (bit w = word w); the caller must not modify it. */
+    long[] bitmap() {
+        return bitmap;
+    }
+
     /**
-     * Calls {@code visitor} with the address of every pointer slot of {@code count} consecutive elements of this
-     * type starting at {@code address}. Allocation-free.
+     * The heap bits of a slot of {@code words} words (at most 64) holding {@code count} elements from its start:
+     * bit w = word w of the slot is a pointer. The slack after the last element has no bits.
      */
-    void forEachPointerSlot(long address, long count, SlotVisitor visitor) {
-        for (long e = 0; e < count; e++) {
-            long element = address + e * size;
-            for (int w = 0; w < bitmap.length; w++) {
-                for (long bits = bitmap[w]; bits != 0; bits &= bits - 1) {
-                    visitor.visit(element + ((w * 64L + Long.numberOfTrailingZeros(bits)) << 3));
-                }
+    long slotBits(long count, int words) {
+        if (count == 1 && bitmap.length == 1) {
+            return words == 64 ? bitmap[0] : bitmap[0] & ((1L << words) - 1);   // bits past size are zero anyway
+        }
+        long dataBytes = count * size;
+        long bits = 0;
+        for (long w = 0; w < words && (w << 3) < dataBytes; w++) {
+            long inElement = (w << 3) % size;
+            if ((inElement & 7) == 0 && isPointerWord(inElement >>> 3)) {
+                bits |= 1L << w;
             }
         }
+        return bits;
     }
 
     /** Whether word {@code w} of one element is a pointer slot. */
     boolean isPointerWord(long w) {
         return w >= 0 && w < bitmap.length * 64L && (bitmap[(int) (w >>> 6)] & (1L << w)) != 0;
-    }
-
-    /** Receives pointer slot addresses from {@link #forEachPointerSlot}. */
-    @FunctionalInterface
-    public interface SlotVisitor {
-        void visit(long slotAddress);
     }
 
     @Override

@@ -427,23 +427,23 @@ final class MSpan {
     // ---------------------------------------------------------------- marking and sweeping
 
     /**
-     * Sets the mark bit of object {@code idx} (atomically, so concurrent markers may share a span). The first mark
-     * in a span makes its bitmap: a CAS from null, the loser using the winner's. Returns the bytes of Java heap it
-     * made for that (0 almost always), for {@code GCSys}.
+     * Marks object {@code idx} unless it is marked; returns whether this call marked it. The span's first mark
+     * makes its bitmap and counts it in {@code heap}'s GC metadata. A plain check first, then an atomic OR, so
+     * concurrent markers neither lose a bit nor both claim the object.
      */
-    long mark(int idx) {
+    boolean tryMark(int idx, MHeap heap) {
         long[] marks = (long[]) MARK_BITS.getAcquire(this);
-        long made = 0;
         if (marks == null) {
             long[] fresh = new long[allocBits.length];
             marks = (long[]) MARK_BITS.compareAndExchange(this, (long[]) null, fresh);
             if (marks == null) {
                 marks = fresh;
-                made = markBitsBytes();
+                heap.markBitsBytes.addAndGet(markBitsBytes());
             }
         }
-        LONGS.getAndBitwiseOr(marks, idx >>> 6, 1L << idx);
-        return made;
+        int w = idx >>> 6;
+        long bit = 1L << idx;
+        return (marks[w] & bit) == 0 && ((long) LONGS.getAndBitwiseOr(marks, w, bit) & bit) == 0;
     }
 
     boolean isMarked(int idx) {

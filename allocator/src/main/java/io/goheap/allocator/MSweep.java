@@ -43,14 +43,14 @@ final class MSweep {
     static long markObject(MHeap heap, long address) {
         MSpan s = heap.spanOfObject(address);
         if (s.isLarge()) {
-            heap.markBitsBytes.addAndGet(s.mark(0));
+            s.tryMark(0, heap);
             return s.base;
         }
         int idx = s.objectIndex(address - s.base);
         if (!s.isAllocatedRacy(idx)) {
             throw new IllegalArgumentException(String.format("0x%x is not inside an allocated object", address));
         }
-        heap.markBitsBytes.addAndGet(s.mark(idx));
+        s.tryMark(idx, heap);
         return s.base + idx * s.elemSize;
     }
 

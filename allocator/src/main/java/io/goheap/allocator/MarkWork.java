@@ -1,0 +1,205 @@
+package io.goheap.allocator;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * One marker's grey objects and the two steps of marking (Go's {@code gcWork} with {@code greyobject} and
+ * {@code scanobject}): {@link #shade} finds the object a pointer points into and marks it, queueing it when it
+ * holds pointers; {@link #drain} scans queued objects by their recorded types until none is left. It lives in
+ * the allocator because both steps read span internals on every pointer; the collector drives it.
+ *
+ * <h2>Tri-colour</h2>
+ * White = unmarked; grey = marked and queued here; black = marked and scanned (pointer-free objects are black as
+ * soon as they are marked). The queue is an explicit stack, never recursion, so deep structures cannot overflow
+ * the Java stack; it holds at most one entry per live scan object.
+ *
+ * <h2>What a pointer may be</h2>
+ * 0 and values outside the heap's reserved range are not heap pointers and are ignored (as Go ignores non-heap
+ * pointers). A value inside the range must point into an allocated object of an in-use span — an interior
+ * pointer marks its object — or it is a bad pointer: the free slot of a freed object, a page of no span.
+ * Shading a manual object does nothing (it lives until freed; the collector scans those that hold pointers as
+ * roots).
+ *
+ * <h2>Speed</h2>
+ * Each marker remembers the last span it used: objects reached one after another are mostly neighbours, so most
+ * lookups are one range check instead of the page index, and the span's state confirms it is still in use. Mark
+ * bits are set with an atomic OR after a plain check (Go's {@code atomic.Or8}), so several markers may share a
+ * heap; allocation bits are read racily ({@link MSpan#isAllocatedRacy}).
+ *
+ * <h2>Threads</h2>
+ * A MarkWork belongs to one marking thread. In the stop-the-world collector that thread stopped the world, so
+ * the plain reads of allocation bits, heap bits and headers see every write made before the stop.
+ */
+public final class MarkWork {
+    /** {@link #shade} result for a bad pointer (see the class comment). */
+    public static final long BAD = -1;
+
+    /** What the marker does with a bad pointer found in a heap slot: report it (throw) or ignore it (return). */
+    @FunctionalInterface
+    public interface BadPointerHandler {
+        void found(long pointer, long slotAddress);
+    }
+
+    private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED;  // slots are aligned: skip the check
+
+    private final MHeap heap;
+    private final MemorySegment memory;
+    private final long base;
+    private final long limit;
+    private final BadPointerHandler badPointer;
+    private long[] stack = new long[1024];
+    private int top;
+    /** The span of the last lookup; {@link MSpan#EMPTY} contains no address. */
+    private MSpan lastSpan = MSpan.EMPTY;
+    private long scannedBytes;
+    long sink;
+    private long markedBytes;
+
+    MarkWork(MHeap heap, BadPointerHandler badPointer) {
+        this.heap = heap;
+        this.memory = heap.memory();
+        this.base = heap.base();
+        this.limit = heap.space.limit();
+        this.badPointer = badPointer;
+    }
+
+    /**
+     * Greys the object {@code pointer} points into. Returns the object's address when this call marked a scan
+     * object (now queued), 0 when there was nothing to do (not a heap pointer, a manual object, already marked,
+     * or a pointer-free object now black), {@link #BAD} for a bad pointer (nothing marked; the caller reports it).
+     */
+    public long shade(long pointer) {
+        if (pointer < base || pointer >= limit) {
+            return 0;
+        }
+        MSpan s = spanOf(pointer);
+        if (s == null) {
+            return BAD;
+        }
+        int idx = s.isLarge() ? 0 : s.objectIndex(pointer - s.base);
+        if (!s.isAllocatedRacy(idx) || ((s.remote() & MSpan.R_PENDING_MASK) != 0 && s.isRemoteFreed(idx))) {
+            return BAD;
+        }
+        if (!s.collected) {
+            return 0;
+        }
+        if (!s.tryMark(idx, heap)) {
+            return 0;                                    // already marked
+        }
+        markedBytes += s.elemSize;
+        if (s.noscan) {
+            return 0;
+        }
+        long object = s.objectAddress(idx);
+        sink += memory.get(WORD, object - base);
+        push(object);
+        return object;
+    }
+
+    /** Scans the object at {@code object} (as malloc returned it) now, without marking it: a root object. */
+    public void scanRoot(long object) {
+        scan(object);
+    }
+
+    /** Scans grey objects until none is left. */
+    public void drain() {
+        while (top > 0) {
+            scan(stack[--top]);
+        }
+    }
+
+    /** Bytes of pointer slots scanned so far (Go's heapScanWork). */
+    public long scannedBytes() {
+        return scannedBytes;
+    }
+
+    /** Bytes of the collected objects this MarkWork marked (Go's heapMarked, this marker's part). */
+    public long markedBytes() {
+        return markedBytes;
+    }
+
+    private void push(long object) {
+        if (top == stack.length) {
+            stack = Arrays.copyOf(stack, stack.length * 2);
+        }
+        stack[top++] = object;
+    }
+
+    /** The in-use span holding {@code address}, or null; the last span first. */
+    private MSpan spanOf(long address) {
+        MSpan s = lastSpan;
+        if (Long.compareUnsigned(address - s.base, s.limit - s.base) < 0 && s.state() == MSpan.IN_USE) {  // EMPTY: never
+            return s;
+        }
+        s = heap.findSpan(address);
+        if (s != null) {
+            lastSpan = s;
+        }
+        return s;
+    }
+
+    private void scan(long object) {
+        MSpan s = spanOf(object);
+        if (s == null) {
+            throw new IllegalStateException(String.format("0x%x was queued for scanning but is in no span", object));
+        }
+        if (s.noscan) {
+            return;
+        }
+        if (s.isLarge()) {
+            GcType t = s.largeType;
+            if (t != null) {
+                scanElements(object, s.largeCount, t);
+            }
+        } else if (s.hasHeader) {
+            long header = memory.get(WORD, object - SizeClasses.MALLOC_HEADER_SIZE - base);
+            if (header == 0) {
+                return;
+            }
+            GcType t = GcType.byId(header & 0xFFFF_FFFFL);
+            long count = header >>> 32;
+            if (t == null || count * t.size() > s.elemSize - SizeClasses.MALLOC_HEADER_SIZE) {
+                throw new IllegalStateException(String.format("the malloc header of the object at 0x%x holds 0x%x,"
+                        + " which names no type: something wrote over it (out of bounds of the object in front?)",
+                        object, header));
+            }
+            scanElements(object, count, t);
+        } else {
+            scanSlots(object, HeapBits.read(memory, base, s, object));
+        }
+    }
+
+    /**
+     * Scans the words of {@code object} whose bits are set in {@code wordBits} (bit w = word w), the last first:
+     * the stack then pops the first slot's object first, so a structure built in allocation order (a list by its
+     * next field, a tree by its first child) is marked in address order, which the CPU's prefetcher follows.
+     */
+    private void scanSlots(long object, long wordBits) {
+        for (long bits = wordBits; bits != 0; ) {
+            int w = 63 - Long.numberOfLeadingZeros(bits);
+            bits &= ~(1L << w);
+            scanSlot(object + ((long) w << 3));
+        }
+    }
+
+    private void scanElements(long object, long count, GcType t) {
+        long size = t.size();
+        long[] bitmap = t.bitmap();
+        for (long e = count - 1; e >= 0; e--) {                  // the last first, as scanSlots
+            long element = object + e * size;
+            for (int w = bitmap.length - 1; w >= 0; w--) {
+                scanSlots(element + ((long) w << 9), bitmap[w]);
+            }
+        }
+    }
+
+    private void scanSlot(long slot) {
+        scannedBytes += 8;
+        long value = memory.get(WORD, slot - base);
+        if (value != 0 && shade(value) == BAD) {
+            badPointer.found(value, slot);
+        }
+    }
+}

@@ -14,9 +14,10 @@ import java.lang.foreign.MemoryLayout;
  * The Benchmarks Game's binary-trees on goheap's collector: every node is a collected object with two pointers,
  * dropped, never freed — the collector (paced by GOGC) reclaims the trees. Prints the program's canonical lines,
  * then what the collector did. Single-threaded, one Mutator; the tree being built is rooted by the node under
- * construction kept in the Mutator's local frame, and the long-lived tree by a global {@link Root}.
+ * construction kept in the Mutator's local frame, and the long-lived tree by a global {@link Root}. Public for
+ * JMH's {@code BinaryTreesBench}, which runs {@link #run} with a discarding stream.
  */
-final class BinaryTrees {
+public final class BinaryTrees {
     static final HeapType NODE = HeapType.of(MemoryLayout.structLayout(ADDRESS.withName("left"),
             ADDRESS.withName("right")));
 
@@ -28,12 +29,19 @@ final class BinaryTrees {
         this.heap = m.heap();
     }
 
-    static int run(int maxDepth, PrintStream out) {
+    /**
+     * Runs the program at {@code maxDepth} (at least 6), printing to {@code out}, and returns the sum of the check
+     * values it printed (the same for every peer at a given depth).
+     */
+    public static long run(int maxDepth, PrintStream out) {
         int max = Math.max(6, maxDepth);
+        long sum = 0;
         try (Heap heap = Heap.create(); Root longLived = heap.newRoot(); Mutator m = heap.attach()) {
             BinaryTrees t = new BinaryTrees(m);
             long t0 = System.nanoTime();
-            out.printf("stretch tree of depth %d\t check: %d%n", max + 1, t.check(t.bottomUp(max + 1)));
+            long stretch = t.check(t.bottomUp(max + 1));
+            sum += stretch;
+            out.printf("stretch tree of depth %d\t check: %d%n", max + 1, stretch);
             longLived.set(t.bottomUp(max));
             for (int d = 4; d <= max; d += 2) {
                 int iterations = 1 << (max - d + 4);
@@ -41,9 +49,12 @@ final class BinaryTrees {
                 for (int i = 0; i < iterations; i++) {
                     check += t.check(t.bottomUp(d));
                 }
+                sum += check;
                 out.printf("%d\t trees of depth %d\t check: %d%n", iterations, d, check);
             }
-            out.printf("long lived tree of depth %d\t check: %d%n", max, t.check(longLived.get()));
+            long longCheck = t.check(longLived.get());
+            sum += longCheck;
+            out.printf("long lived tree of depth %d\t check: %d%n", max, longCheck);
             long elapsed = System.nanoTime() - t0;
             MemStats s = heap.readMemStats();
             long maxPause = 0;
@@ -55,7 +66,7 @@ final class BinaryTrees {
                     elapsed / 1e9, s.numGC(), heap.setGCPercent(heap.setGCPercent(100)), s.pauseTotalNs() / 1e6,
                     maxPause / 1e6, s.heapSys() >> 20, s.mallocs());
         }
-        return 0;
+        return sum;
     }
 
     /** A complete tree of {@code depth}: the node is allocated first and kept, so its subtrees' allocations cannot free it. */

@@ -6,9 +6,9 @@ import java.lang.management.ManagementFactory;
 
 /**
  * binary-trees on the Java heap (plain objects, the JVM's own collector), single-threaded: the peer of
- * {@link BinaryTrees}, for side-by-side runs with the same program shape.
+ * {@link BinaryTrees}, for side-by-side runs with the same program shape. Public for JMH's {@code BinaryTreesBench}.
  */
-final class BinaryTreesJavaHeap {
+public final class BinaryTreesJavaHeap {
     private record Node(Node left, Node right) {
         int check() {
             return left == null ? 1 : 1 + left.check() + right.check();
@@ -22,10 +22,13 @@ final class BinaryTreesJavaHeap {
         return depth <= 0 ? new Node(null, null) : new Node(bottomUp(depth - 1), bottomUp(depth - 1));
     }
 
-    static int run(int maxDepth, PrintStream out) {
+    /** As {@link BinaryTrees#run}: prints to {@code out} and returns the sum of the check values printed. */
+    public static long run(int maxDepth, PrintStream out) {
         int max = Math.max(6, maxDepth);
         long t0 = System.nanoTime();
-        out.printf("stretch tree of depth %d\t check: %d%n", max + 1, bottomUp(max + 1).check());
+        long stretch = bottomUp(max + 1).check();
+        long sum = stretch;
+        out.printf("stretch tree of depth %d\t check: %d%n", max + 1, stretch);
         Node longLived = bottomUp(max);
         for (int d = 4; d <= max; d += 2) {
             int iterations = 1 << (max - d + 4);
@@ -33,9 +36,12 @@ final class BinaryTreesJavaHeap {
             for (int i = 0; i < iterations; i++) {
                 check += bottomUp(d).check();
             }
+            sum += check;
             out.printf("%d\t trees of depth %d\t check: %d%n", iterations, d, check);
         }
-        out.printf("long lived tree of depth %d\t check: %d%n", max, longLived.check());
+        long longCheck = longLived.check();
+        sum += longCheck;
+        out.printf("long lived tree of depth %d\t check: %d%n", max, longCheck);
         long collections = 0;
         long gcMillis = 0;
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
@@ -44,6 +50,6 @@ final class BinaryTreesJavaHeap {
         }
         out.printf("%njava heap: %.2f s, %d collections, %d ms in collections%n", (System.nanoTime() - t0) / 1e9,
                 collections, gcMillis);
-        return 0;
+        return sum;
     }
 }

@@ -1,0 +1,3 @@
+module goheap.example/markrate
+
+go 1.19

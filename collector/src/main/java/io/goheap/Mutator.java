@@ -213,8 +213,7 @@ public final class Mutator implements AutoCloseable {
                 checkOwner();
                 allocator.checkUsable();
                 open = false;
-                Arrays.fill(locals, height, Math.max(height, localCount), 0L);
-                localCount = Math.min(localCount, height);
+                localCount = Math.min(localCount, height);   // the collector reads below localCount only
             }
         }
     }

@@ -36,7 +36,16 @@ public final class GcHooks {
      * malloc header for larger small ones, the span for large ones.
      */
     public void writeType(long address, long count, GcType type) {
-        MSpan s = heap.spanOfObject(address);
+        writeType(heap.spanOfObject(address), address, count, type);
+    }
+
+    /** As {@link #writeType(long, long, GcType)} right after {@code cache} allocated the object. */
+    void writeType(MCache cache, long address, long count, GcType type) {
+        MSpan s = cache.lastSpan;
+        writeType(s != null ? s : heap.spanOfObject(address), address, count, type);
+    }
+
+    private void writeType(MSpan s, long address, long count, GcType type) {
         if (s.noscan) {
             if (type != null) {
                 throw new IllegalArgumentException("a typed object with pointers was allocated in a noscan span");

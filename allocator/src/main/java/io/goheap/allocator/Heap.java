@@ -150,7 +150,7 @@ public final class Heap implements AutoCloseable {
             ensureOpen();
             long address = p.mcache.malloc(size, noscan, collected);
             if (!noscan) {
-                gcHooks.writeType(address, count, type);
+                gcHooks.writeType(p.mcache, address, count, type);
             }
             ensureOpen();
             return address;

@@ -46,6 +46,12 @@ final class MCache {
      */
     private MSpan lastFreed = MSpan.EMPTY;
 
+    /**
+     * The span of the last small allocation, null after a large one: the type record that follows an allocation
+     * ({@link GcHooks#writeType(MCache, long, long, GcType)}) needs no page-index lookup.
+     */
+    MSpan lastSpan;
+
     MCache(MHeap heap) {
         this.heap = heap;
         java.util.Arrays.fill(alloc, MSpan.EMPTY);
@@ -85,8 +91,10 @@ final class MCache {
                 heap.zero(p, s.elemSize);
             }
             count(MALLOCS + sizeClass);
+            lastSpan = s;
             return header ? p + SizeClasses.MALLOC_HEADER_SIZE : p;
         }
+        lastSpan = null;
         return heap.allocLarge(size, noscan, collected);
     }
 

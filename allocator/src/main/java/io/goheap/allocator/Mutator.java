@@ -73,7 +73,7 @@ public final class Mutator implements AutoCloseable {
         }
         long address = allocated(size, noscan, collected);
         if (!noscan) {
-            heap.gcHooks().writeType(address, count, type);   // a reused slot's old heap bits must not survive
+            heap.gcHooks().writeType(cache, address, count, type);   // a reused slot's old heap bits must not survive
         }
         return address;
     }

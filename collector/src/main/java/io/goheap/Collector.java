@@ -15,17 +15,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * Under {@link #cycleLock}: stop the world (every P stopped at a safepoint, lent, idle or the caller's own);
  * flush every mcache; finish the previous cycle's sweeping, so every mark bit is clear; mark from the roots —
  * global {@link Root}s, every open {@link Mutator}'s local frames, and every manual object that holds pointers;
- * advance sweepgen, so each span is swept (lazily, by whoever next takes it, or here) with this cycle's marks;
- * restart the world; sweep everything (Go's {@code GC()} does; for an automatic cycle, too, so the next goal is
- * computed from a swept heap). A cycle that finds an invalid pointer clears its marks, restarts the world and
- * throws {@link InvalidPointerException}: nothing is freed on a partial mark.
+ * advance sweepgen, so each span waits to be swept with this cycle's marks; restart the world. Then the spans
+ * are swept by the {@link BackgroundSweeper}, by allocation (whoever takes a span sweeps it first) or, for
+ * {@link Heap#gc()}, at once by the caller (Go's {@code GC()} returns with everything swept). A cycle that finds
+ * an invalid pointer clears its marks, restarts the world and throws {@link InvalidPointerException}: nothing
+ * is freed on a partial mark.
  *
  * <h2>Pacer</h2>
  * Go's GOGC goal: after a cycle, {@code goal = live × (1 + GOGC/100)}, at least {@code 4 MiB × GOGC/100}, where
  * live = bytes of marked collected objects plus every manual object; a negative GOGC ("off") starts no cycle
- * by itself. Mutators that allocate collected objects check, every 64 KiB, whether the heap's in-use spans
- * reached the goal, and then run a cycle at that safepoint. The goal is also kept at least 1 MiB above what
- * the swept heap holds (Go's {@code sweepDistMinTrigger}), so fragmentation cannot make every check collect.
+ * by itself. Mutators that allocate collected objects add what they allocated, every 64 KiB, to {@link #heapLive}
+ * (Go's: the last cycle's live bytes plus what was allocated since) and run a cycle at that safepoint when it
+ * reached the goal. Dead objects in spans not yet swept do not count, so a sweeper that lags does not make the
+ * next cycle come early.
  *
  * <h2>Threads</h2>
  * A cycle runs on the thread that asks for it. A Mutator's thread waiting for {@link #cycleLock} does so inside a
@@ -54,6 +56,13 @@ final class Collector {
 
     private volatile int gcPercent;
     private volatile long nextGC;
+    /**
+     * Go's {@code heapLive}: the live bytes the last cycle found, plus the bytes of collected objects allocated
+     * since (added by each Mutator every {@link #TRIGGER_CHECK_BYTES}). The trigger compares it with the goal, so
+     * spans that wait for the background sweeper do not count as a growing heap.
+     */
+    private final java.util.concurrent.atomic.AtomicLong heapLive = new java.util.concurrent.atomic.AtomicLong();
+    final BackgroundSweeper sweeper;
     /** Live bytes after the last cycle's mark (Go's heapMarked); under cycleLock. */
     private long heapMarked;
 
@@ -74,6 +83,7 @@ final class Collector {
         this.reportInvalid = reportInvalid;
         this.trace = trace;
         this.nextGC = goal(0, gcPercent);
+        this.sweeper = new BackgroundSweeper(hooks, cycleLock);
     }
 
     /** Go's GOGC goal for {@code live} bytes; Long.MAX_VALUE when off. */
@@ -111,8 +121,8 @@ final class Collector {
     }
 
     /** Called by a Mutator every {@link #TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
-    void allocated(Mutator caller) {
-        if (hooks.heapInUseBytes() >= nextGC) {
+    void allocated(Mutator caller, long bytes) {
+        if (heapLive.addAndGet(bytes) >= nextGC) {
             collect(false, caller);
         }
     }
@@ -126,7 +136,7 @@ final class Collector {
     void collect(boolean forced, Mutator caller) {
         lockCycle(caller);
         try {
-            if (!forced && hooks.heapInUseBytes() < nextGC) {
+            if (!forced && heapLive.get() < nextGC) {
                 return;                      // another thread's cycle got there first
             }
             runCycle(forced);
@@ -157,7 +167,7 @@ final class Collector {
         long startWall = System.currentTimeMillis();
         long t0 = System.nanoTime();
         int procs = heap.maxProcs();
-        long heap0 = hooks.heapInUseBytes();
+        long heap0 = heapLive.get();
         long goalOfCycle = nextGC;
         hooks.stopTheWorld();
         long tStopped = System.nanoTime();
@@ -205,11 +215,15 @@ final class Collector {
         if (failed instanceof Error e) {
             throw e;
         }
-        hooks.finishSweep();
         long pause = tEnd - t0;
-        long inUseSwept = hooks.heapInUseBytes();
         heapMarked = live;
-        nextGC = Math.max(goal(live, gcPercent), gcPercent < 0 ? Long.MAX_VALUE : inUseSwept + (1L << 20));
+        heapLive.set(live);
+        nextGC = goal(live, gcPercent);
+        if (forced) {
+            hooks.finishSweep();           // as Go's GC(): everything swept when it returns
+        } else {
+            sweeper.wake();                // the rest by the background sweeper and by allocation
+        }
         synchronized (statsLock) {
             pauseNs[numGC % 256] = pause;
             pauseEnd[numGC % 256] = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());

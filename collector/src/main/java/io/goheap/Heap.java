@@ -64,7 +64,9 @@ public final class Heap implements AutoCloseable {
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
                 settings.invalidptr(), System.err);
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
+        BackgroundSweeper sweeper = collector.sweeper;
         this.closing = CLOSER.register(this, () -> {
+            sweeper.stop();
             allocator.close();
             finalizerThread.stop();
         });

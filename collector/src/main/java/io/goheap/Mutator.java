@@ -116,8 +116,9 @@ public final class Mutator implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         long size = type.size();
         if ((sinceCheck += size) >= Collector.TRIGGER_CHECK_BYTES) {
+            long bytes = sinceCheck;
             sinceCheck = 0;
-            heap.collector.allocated(this);
+            heap.collector.allocated(this, bytes);
         }
         return allocator.allocateTyped(size, type.length(), type.gcType, true);
     }

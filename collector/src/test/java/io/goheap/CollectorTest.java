@@ -207,6 +207,33 @@ class CollectorTest {
     }
 
     @Test
+    void theBackgroundSweeperFreesWhatAnAutomaticCycleFoundDeadWithoutFurtherAllocation() throws Exception {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).gcPercent(100).godebug("").build();
+             Root root = heap.newRoot(); Mutator m = heap.attach()) {
+            root.set(list(m, 1000));                         // 1,000 live nodes
+            for (int i = 0; i < 150_000; i++) {
+                m.allocate(NODE);                            // 2.4 MB of garbage nodes, under the 4 MiB goal
+            }
+            assertEquals(0, heap.readMemStats().numGC());
+            while (heap.readMemStats().numGC() == 0) {
+                m.allocate(DATA);                            // then other garbage until the pacer runs a cycle;
+            }                                                // allocation sweeps DATA's spans, not NODE's
+            MemStats after = heap.readMemStats();
+            assertEquals(0, after.numForcedGC());
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            long objects = after.heapObjects();
+            // the list, and the node whose allocation ran the cycle (allocated after its safepoint: not garbage yet)
+            while (objects != 1001 && System.nanoTime() < deadline) {
+                Thread.sleep(5);                             // nobody allocates: only the background sweeper works
+                objects = heap.readMemStats().heapObjects();
+            }
+            assertEquals(1001, objects, "swept by the background sweeper: only the list and the newest node are left");
+            assertTrue(heap.collector.sweeper.swept() > 0, "the background sweeper swept spans");
+            assertEquals(1000, length(heap, root.get(), true), "the list is intact");
+        }
+    }
+
+    @Test
     void memStatsGcFieldsAndInvariantsAfterCycles() {
         try (Mutator m = heap.attach()) {
             for (int c = 0; c < 300; c++) {

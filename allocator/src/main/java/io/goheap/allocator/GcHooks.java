@@ -145,6 +145,11 @@ public final class GcHooks {
         }
     }
 
+    /** Sweeps one span waiting for sweeping, if any (Go's {@code sweepone}); any thread. Whether it found one. */
+    public boolean sweepOne() {
+        return MSweep.sweepOne(heap);
+    }
+
     /** Sweeps every span still waiting (Go's {@code finishsweep_m}); any thread. Returns the spans swept. */
     public int finishSweep() {
         return MSweep.finishSweep(heap);

@@ -51,6 +51,9 @@ final class Collector {
     private final Object statsLock = new Object();
     private final boolean gctrace;
     private final boolean reportInvalid;
+    private final boolean checkmark;
+    /** Tests only: runs between the mark and the checkmark pass (to break the heap the way a missed barrier would). */
+    volatile Runnable beforeCheckmarkForTests;
     private final PrintStream trace;
     private final long startNanos = System.nanoTime();
 
@@ -75,7 +78,9 @@ final class Collector {
     private long lastGC;
     private long gcNanos;
 
-    Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, PrintStream trace) {
+    Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
+              PrintStream trace) {
+        this.checkmark = checkmark;
         this.heap = heap;
         this.hooks = hooks;
         this.gcPercent = gcPercent;
@@ -130,6 +135,25 @@ final class Collector {
     // ------------------------------------------------------------------ a cycle
 
     /**
+     * Marks from every root — global roots, live Mutators' local frames, manual objects that hold pointers, what
+     * finalizable objects point to — and drains. Returns the bytes of all manual objects. World stopped.
+     */
+    private long markFromRoots(Marker marker) {
+        roots.forEach(p -> marker.markRoot(p, GLOBAL_ROOT));
+        for (Mutator m : mutators) {
+            if (!m.ownerAlive()) {
+                mutators.remove(m);          // its thread died holding it: its frame roots nothing now
+                continue;
+            }
+            m.forEachLocal(p -> marker.markRoot(p, q -> "a local frame of " + m.ownerName()));
+        }
+        long manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
+        specials.scanFinalizable(marker);
+        marker.drain();
+        return manualBytes;
+    }
+
+    /**
      * Runs a cycle; {@code forced} for {@link Heap#gc()} (counted in NumForcedGC, and run even with GOGC off).
      * {@code caller} is the Mutator of the calling thread, or null for a thread without one.
      */
@@ -178,21 +202,18 @@ final class Collector {
         try {
             hooks.flushCaches();
             hooks.finishSweep();
-            Marker marker = new Marker(hooks, reportInvalid);
+            Marker marker = new Marker(hooks, reportInvalid, false);
             long manualBytes = 0;
             try {
-                roots.forEach(p -> marker.markRoot(p, GLOBAL_ROOT));
-                for (Mutator m : mutators) {
-                    if (!m.ownerAlive()) {
-                        mutators.remove(m);          // its thread died holding it: its frame roots nothing now
-                        continue;
-                    }
-                    m.forEachLocal(p -> marker.markRoot(p, q -> "a local frame of " + m.ownerName()));
-                }
-                manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
-                specials.scanFinalizable(marker);
-                marker.drain();
+                manualBytes = markFromRoots(marker);
                 specials.afterMark(hooks, marker);
+                if (checkmark) {
+                    Runnable hook = beforeCheckmarkForTests;
+                    if (hook != null) {
+                        hook.run();
+                    }
+                    markFromRoots(new Marker(hooks, reportInvalid, true));   // throws on a missed object
+                }
             } catch (Throwable e) {
                 // An invalid pointer, or the Java heap running out for the work stack: objects marked but not
                 // scanned would let the next cycle skip their children, so no mark of this cycle may stay.

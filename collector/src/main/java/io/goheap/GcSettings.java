@@ -7,13 +7,13 @@ import java.util.function.Function;
  * value is an {@link IllegalArgumentException} naming the variable and the value (Go silently falls back to a
  * default; a JVM service would rather fail at start-up than run with a setting it did not ask for). Immutable.
  */
-record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr) {
+record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark) {
 
     static GcSettings resolve(Integer gcPercent, String godebug, Function<String, String> env) {
         int percent = gcPercent != null ? gcPercent : parseGogc(env.apply("GOGC"));
         String debug = godebug != null ? godebug : env.apply("GODEBUG");
         int[] flags = parseGodebug(debug == null ? "" : debug);
-        return new GcSettings(percent, flags[0] != 0, flags[1] != 0);
+        return new GcSettings(percent, flags[0] != 0, flags[1] != 0, flags[2] != 0);
     }
 
     /** GOGC: unset or empty → 100; "off" → -1; else a non-negative integer. */
@@ -32,10 +32,14 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr) {
         }
     }
 
-    /** GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr}. */
+    /**
+     * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark}. Keys
+     * goheap does not know are ignored, as Go ignores them.
+     */
     static int[] parseGodebug(String value) {
         int gctrace = 0;
         int invalidptr = 1;
+        int gccheckmark = 0;
         for (String pair : value.split(",")) {
             String p = pair.trim();
             if (p.isEmpty()) {
@@ -47,21 +51,21 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr) {
             }
             String key = p.substring(0, eq);
             String v = p.substring(eq + 1);
-            if (key.equals("gctrace") || key.equals("invalidptr")) {
+            if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")) {
                 int n;
                 try {
                     n = Integer.parseInt(v);
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("GODEBUG " + key + "=" + v + " is not an integer");
                 }
-                if (key.equals("gctrace")) {
-                    gctrace = n;
-                } else {
-                    invalidptr = n;
+                switch (key) {
+                    case "gctrace" -> gctrace = n;
+                    case "invalidptr" -> invalidptr = n;
+                    default -> gccheckmark = n;
                 }
             }
         }
-        return new int[] {gctrace, invalidptr};
+        return new int[] {gctrace, invalidptr, gccheckmark};
     }
 
     /** GOMAXPROCS from the environment: null when unset, else an integer in [1, 1024]. */

@@ -62,7 +62,7 @@ public final class Heap implements AutoCloseable {
     private Heap(io.goheap.allocator.Heap allocator, GcSettings settings) {
         this.allocator = allocator;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
-                settings.invalidptr(), System.err);
+                settings.invalidptr(), settings.gccheckmark(), System.err);
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
         this.closing = CLOSER.register(this, () -> {
@@ -302,7 +302,10 @@ public final class Heap implements AutoCloseable {
         /**
          * GODEBUG settings, as Go's {@code key=value,...} (default: the {@code GODEBUG} environment variable).
          * Understood: {@code gctrace=1} (a line per cycle on stderr, in Go's format), {@code invalidptr=0} (ignore
-         * pointers to free slots instead of reporting them); other keys are ignored, as Go ignores unknown ones.
+         * pointers to free slots instead of reporting them), {@code gccheckmark=1} (after each mark, mark again
+         * from the roots with separate bits, the world still stopped, and fail the cycle with an
+         * {@link IllegalStateException} naming any reachable object the mark missed: the collector's own check,
+         * for tests); other keys are ignored, as Go ignores unknown ones.
          */
         public Builder godebug(String settings) {
             this.godebug = Objects.requireNonNull(settings, "settings");

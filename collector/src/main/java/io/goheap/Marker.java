@@ -18,22 +18,28 @@ final class Marker {
     private final boolean reportInvalid;
     private final MarkWork work;
 
-    Marker(GcHooks hooks, boolean reportInvalid) {
+    /**
+     * A marker; with {@code checkmark}, a checkmark pass (GODEBUG {@code gccheckmark=1}) that verifies the marks of
+     * the pass before it instead of setting marks (see {@link MarkWork}).
+     */
+    Marker(GcHooks hooks, boolean reportInvalid, boolean checkmark) {
         this.reportInvalid = reportInvalid;
-        this.work = hooks.newMarkWork(this::badSlot);
+        this.work = checkmark ? hooks.newCheckmarkWork(this::badSlot) : hooks.newMarkWork(this::badSlot);
     }
 
     /** Shades the object a root points to; {@code where} names the root for a report. */
     void markRoot(long pointer, String where) {
-        if (work.shade(pointer) == MarkWork.BAD && reportInvalid) {
-            throw new InvalidPointerException(pointer, 0, where);
-        }
+        markRoot(pointer, p -> where);
     }
 
     /** Shades a root whose description is built only for a report (the common case builds nothing). */
     void markRoot(long pointer, java.util.function.LongFunction<String> where) {
-        if (work.shade(pointer) == MarkWork.BAD && reportInvalid) {
+        long r = work.shade(pointer);
+        if (r == MarkWork.BAD && reportInvalid) {
             throw new InvalidPointerException(pointer, 0, where.apply(pointer));
+        }
+        if (r == MarkWork.UNMARKED) {
+            throw MarkWork.unmarked(pointer, where.apply(pointer));
         }
     }
 

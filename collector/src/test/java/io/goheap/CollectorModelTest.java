@@ -86,7 +86,7 @@ class CollectorModelTest {
     @Test
     void threadsMutatingTheirGraphsWhileCyclesRunKeepEveryReachableObject() throws Exception {
         int cycles = Integer.getInteger("goheap.test.gcCycles", 400);
-        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).gcPercent(25).godebug("").build()) {
+        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).gcPercent(25).godebug("gccheckmark=1").build()) {
             AtomicInteger ownCycles = new AtomicInteger();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Model> models = new ArrayList<>();

@@ -294,7 +294,7 @@ class CollectorTest {
         assertEquals("0", GcTrace.ms(999));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, new PrintStream(out, true));
+        Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, false, new PrintStream(out, true));
         heap.collector.mutators.forEach(x -> { });
         c.collect(true, null);
         String printed = out.toString().trim();

@@ -24,7 +24,7 @@ class FinalizerTest {
 
     @BeforeEach
     void open() {
-        heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+        heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("gccheckmark=1").build();
         m = heap.attach();
     }
 

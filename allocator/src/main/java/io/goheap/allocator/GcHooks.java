@@ -67,7 +67,12 @@ public final class GcHooks {
 
     /** A marker's work list over this heap (see {@link MarkWork}); bad pointers found in slots go to {@code onBad}. */
     public MarkWork newMarkWork(MarkWork.BadPointerHandler onBad) {
-        return new MarkWork(heap, onBad);
+        return new MarkWork(heap, onBad, false);
+    }
+
+    /** A checkmark work list (see {@link MarkWork}): it verifies the cycle's marks instead of setting them. */
+    public MarkWork newCheckmarkWork(MarkWork.BadPointerHandler onBad) {
+        return new MarkWork(heap, onBad, true);
     }
 
     /** Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. */

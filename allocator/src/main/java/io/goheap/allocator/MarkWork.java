@@ -28,6 +28,11 @@ import java.util.Arrays;
  * bits are set with an atomic OR after a plain check (Go's {@code atomic.Or8}), so several markers may share a
  * heap; allocation bits are read racily ({@link MSpan#isAllocatedRacy}).
  *
+ * <h2>Checkmark mode (Go's {@code gccheckmark})</h2>
+ * A checkmark MarkWork ({@link GcHooks#newCheckmarkWork}) marks into its own bits (per span, kept here) and
+ * leaves the cycle's mark bits alone: run from the same roots after the cycle's mark, world still stopped, it
+ * reaches exactly the reachable objects, and each one the cycle's mark missed comes back as {@link #UNMARKED}.
+ *
  * <h2>Threads</h2>
  * A MarkWork belongs to one marking thread. In the stop-the-world collector that thread stopped the world, so
  * the plain reads of allocation bits, heap bits and headers see every write made before the stop.
@@ -35,6 +40,8 @@ import java.util.Arrays;
 public final class MarkWork {
     /** {@link #shade} result for a bad pointer (see the class comment). */
     public static final long BAD = -1;
+    /** {@link #shade} result of a checkmark pass: a reachable collected object the cycle's mark left unmarked. */
+    public static final long UNMARKED = -2;
 
     /** What the marker does with a bad pointer found in a heap slot: report it (throw) or ignore it (return). */
     @FunctionalInterface
@@ -54,10 +61,13 @@ public final class MarkWork {
     /** The span of the last lookup; {@link MSpan#EMPTY} contains no address. */
     private MSpan lastSpan = MSpan.EMPTY;
     private long scannedBytes;
+    /** Non-null in checkmark mode: each span's checkmark bits. */
+    private final java.util.IdentityHashMap<MSpan, long[]> checkmarks;
     long sink;
     private long markedBytes;
 
-    MarkWork(MHeap heap, BadPointerHandler badPointer) {
+    MarkWork(MHeap heap, BadPointerHandler badPointer, boolean checkmark) {
+        this.checkmarks = checkmark ? new java.util.IdentityHashMap<>() : null;
         this.heap = heap;
         this.memory = heap.memory();
         this.base = heap.base();
@@ -85,7 +95,16 @@ public final class MarkWork {
         if (!s.collected) {
             return 0;
         }
-        if (!s.tryMark(idx, heap)) {
+        if (checkmarks != null) {
+            long[] bits = checkmarks.computeIfAbsent(s, span -> new long[span.allocBits.length]);
+            if ((bits[idx >>> 6] & (1L << idx)) != 0) {
+                return 0;
+            }
+            bits[idx >>> 6] |= 1L << idx;
+            if (!s.isMarked(idx)) {
+                return UNMARKED;
+            }
+        } else if (!s.tryMark(idx, heap)) {
             return 0;                                    // already marked
         }
         markedBytes += s.elemSize;
@@ -96,6 +115,12 @@ public final class MarkWork {
         sink += memory.get(WORD, object - base);
         push(object);
         return object;
+    }
+
+    /** The checkmark failure: {@code pointer}'s object is reachable through {@code where} but was not marked. */
+    public static IllegalStateException unmarked(long pointer, String where) {
+        return new IllegalStateException(String.format("gccheckmark: the object at 0x%x, reachable through %s, was"
+                + " not marked by the cycle's mark: the collector would have freed a live object", pointer, where));
     }
 
     /** Scans the object at {@code object} (as malloc returned it) now, without marking it: a root object. */
@@ -198,8 +223,13 @@ public final class MarkWork {
     private void scanSlot(long slot) {
         scannedBytes += 8;
         long value = memory.get(WORD, slot - base);
-        if (value != 0 && shade(value) == BAD) {
-            badPointer.found(value, slot);
+        if (value != 0) {
+            long r = shade(value);
+            if (r == BAD) {
+                badPointer.found(value, slot);
+            } else if (r == UNMARKED) {
+                throw unmarked(value, String.format("the pointer slot at 0x%x", slot));
+            }
         }
     }
 }

@@ -87,6 +87,16 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * Allocates {@code size} bytes of pointer-free manual memory <em>without zeroing it</em>: the contents are
+     * whatever the memory last held — a freed object's bytes, possibly another thread's data — so use it only
+     * for buffers you fill completely before reading (as C's {@code malloc}; {@link #malloc(long)} is
+     * {@code calloc}). Never holds pointers the collector would scan. Free it with {@link #free}.
+     */
+    public long mallocUninitialized(long size) {
+        return allocator.mallocUninitialized(size);
+    }
+
+    /**
      * Allocates a <em>manual</em> object of {@code type}, zeroed: it lives until {@link #free}d, is never swept,
      * and while it lives its pointer slots are roots (as Go scans its manually managed stacks). Use a Mutator
      * ({@link Mutator#allocate}) for collected objects.

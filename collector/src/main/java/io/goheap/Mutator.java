@@ -87,6 +87,11 @@ public final class Mutator implements AutoCloseable {
         return allocator.malloc(size);
     }
 
+    /** As {@link Heap#mallocUninitialized}: pointer-free manual memory, not zeroed (fill it before reading). */
+    public long mallocUninitialized(long size) {
+        return allocator.mallocUninitialized(size);
+    }
+
     /** As {@link Heap#malloc(HeapType)}: a manual object whose pointer slots are roots while it lives. */
     public long malloc(HeapType type) {
         Objects.requireNonNull(type, "type");

@@ -140,15 +140,28 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * Allocates {@code size} bytes of pointer-free memory <em>without zeroing it</em>: its contents are whatever
+     * the memory last held (an earlier object's bytes, or zeros). For buffers the caller fills completely
+     * before reading, as C's {@code malloc}; everything else as {@link #malloc}.
+     */
+    public long mallocUninitialized(long size) {
+        return allocate0(size, true, false, 0, null, false);
+    }
+
+    /**
      * Borrows a P and allocates. The heap may be closed while this thread waits for the P or allocates: then it
      * throws "heap is closed" and returns no address (one allocated during the close is unusable anyway).
      */
     private long allocate0(long size, boolean noscan, boolean collected, long count, GcType type) {
+        return allocate0(size, noscan, collected, count, type, true);
+    }
+
+    private long allocate0(long size, boolean noscan, boolean collected, long count, GcType type, boolean zero) {
         checkSize(size);
         P p = procs.acquire();
         try {
             ensureOpen();
-            long address = p.mcache.malloc(size, noscan, collected);
+            long address = p.mcache.malloc(size, noscan, collected, zero);
             if (!noscan) {
                 gcHooks.writeType(p.mcache, address, count, type);
             }

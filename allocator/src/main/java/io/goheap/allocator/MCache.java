@@ -77,6 +77,15 @@ final class MCache {
      * checked 0 < size ≤ the heap's maximum; a scan object's type is written by the caller ({@link GcType}).
      */
     long malloc(long size, boolean noscan, boolean collected) {
+        return malloc(size, noscan, collected, true);
+    }
+
+    /**
+     * As {@link #malloc(long, boolean, boolean)}; with {@code zero} false the memory is handed out as it is (a
+     * pointer-free manual object whose caller writes every byte: Go's {@code needzero=false}). The span's
+     * needzero state is left alone, so the next zeroed allocation of a slot still zeroes it.
+     */
+    long malloc(long size, boolean noscan, boolean collected, boolean zero) {
         if (size <= SizeClasses.MAX_SMALL_ALLOC) {
             boolean header = !noscan && size > SizeClasses.MIN_SIZE_FOR_MALLOC_HEADER;
             int sizeClass = SizeClasses.sizeToClass(header ? size + SizeClasses.MALLOC_HEADER_SIZE : size);
@@ -87,7 +96,7 @@ final class MCache {
                 p = nextFree(cacheClass);
                 s = alloc[cacheClass];
             }
-            if (s.needzero) {
+            if (zero && s.needzero) {
                 heap.zero(p, s.elemSize);
             }
             count(MALLOCS + sizeClass);
@@ -95,7 +104,7 @@ final class MCache {
             return header ? p + SizeClasses.MALLOC_HEADER_SIZE : p;
         }
         lastSpan = null;
-        return heap.allocLarge(size, noscan, collected);
+        return heap.allocLarge(size, noscan, collected, zero);
     }
 
     /** Slow path: the cached span of {@code cacheClass} is full; merge its remote frees or swap it for another. */

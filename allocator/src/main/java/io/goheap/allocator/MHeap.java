@@ -133,7 +133,7 @@ final class MHeap {
      * Allocates a large object (its own span) of {@code size} bytes, zeroed. The span is created and linked on
      * its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees see it whole.
      */
-    long allocLarge(long size, boolean noscan, boolean collected) {
+    long allocLarge(long size, boolean noscan, boolean collected, boolean zero) {
         long pageCount = (size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
         if (pageCount > MAX_SPAN_PAGES) {
             throw new OutOfMemoryError(String.format(
@@ -154,7 +154,7 @@ final class MHeap {
             }
             c.linkLarge(s);
         }
-        if (s.needzero) {
+        if (zero && s.needzero) {
             try {
                 zeroLarge(s.base, s.elemSize);
             } catch (RuntimeException | Error e) {

@@ -45,7 +45,16 @@ public final class Mutator implements AutoCloseable {
         if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
             checkOrPark(size);
         }
-        return allocated(size, true, false);
+        return allocated(size, true, false, true);
+    }
+
+    /** As {@link Heap#mallocUninitialized}: pointer-free, not zeroed. */
+    public long mallocUninitialized(long size) {
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
+            checkOrPark(size);
+        }
+        return allocated(size, true, false, false);
     }
 
     /** As {@link Heap#mallocScan}. */
@@ -71,7 +80,7 @@ public final class Mutator implements AutoCloseable {
         if (held == null || Thread.currentThread() != thread || held.preempt != 0 || size <= 0 || size > maxAlloc) {
             checkOrPark(size);
         }
-        long address = allocated(size, noscan, collected);
+        long address = allocated(size, noscan, collected, true);
         if (!noscan) {
             heap.gcHooks().writeType(cache, address, count, type);   // a reused slot's old heap bits must not survive
         }
@@ -82,10 +91,10 @@ public final class Mutator implements AutoCloseable {
      * Allocates, then checks the heap is still open: an allocation that overlaps a {@link Heap#close()} by another
      * thread throws "heap is closed" instead of returning an address of an unmapped heap.
      */
-    private long allocated(long size, boolean noscan, boolean collected) {
+    private long allocated(long size, boolean noscan, boolean collected, boolean zero) {
         long address;
         try {
-            address = cache.malloc(size, noscan, collected);
+            address = cache.malloc(size, noscan, collected, zero);
         } catch (IllegalStateException e) {
             throw heap.closedOr(e);
         }

@@ -39,6 +39,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *       {@link FastThreadExecutor}); not zeroed; release() returns the buffer to the thread cache or arena.
  *   <li>{@code chronicleNativeStore}: one zeroed malloc per store plus Chronicle's reference-counting object;
  *       releaseLast() frees in the calling thread (see {@link PeerConfig#chronicleInThreadRelease()}).
+ *   <li>{@code libcMalloc}, {@code libcCalloc}: glibc's malloc (not zeroed) and calloc (zeroed) through FFM
+ *       critical downcalls ({@link Libc}), then free.
+ *   <li>{@code goheapMutatorUninitialized}: goheap's {@code mallocUninitialized} (not zeroed), the peer of
+ *       {@code libcMalloc}.
  *   <li>{@code goheapHeap}: goheap's any-thread API; {@code goheapMutator}: its hot path, one {@code Mutator}
  *       (an M holding a P, in Go's terms) per benchmark thread. Both return zeroed memory (Go's mallocgc
  *       contract) and free explicitly.
@@ -118,5 +122,29 @@ public class AllocFreeBench {
         long a = g.mutator.malloc(size);
         g.memory.set(ValueLayout.JAVA_BYTE, a - g.base, MARK);
         g.mutator.free(a);
+    }
+
+    /** goheap's malloc without zeroing, the peer of {@link #libcMalloc}. */
+    @Benchmark
+    public void goheapMutatorUninitialized(States.GoMutator g) {
+        long a = g.mutator.mallocUninitialized(size);
+        g.memory.set(ValueLayout.JAVA_BYTE, a - g.base, MARK);
+        g.mutator.free(a);
+    }
+
+    // ---- peer 7: glibc through FFM downcalls: malloc (not zeroed) and calloc (zeroed) ----
+
+    @Benchmark
+    public void libcMalloc() {
+        long a = Libc.malloc(size);
+        UnsafeAccess.putByte(a, MARK);
+        Libc.free(a);
+    }
+
+    @Benchmark
+    public void libcCalloc() {
+        long a = Libc.calloc(size);
+        UnsafeAccess.putByte(a, MARK);
+        Libc.free(a);
     }
 }

@@ -1,36 +1,54 @@
-// Invariants: in-use => not scavenged; never-grown chunks have all-zero bits and summary 0; every summary equals the recomputation from its bitmap/children; every grown page below searchPage is in use; counters equal bitmap popcounts. All state is guarded by lock() (the heap lock); only scavenge() runs its releaser outside it.
 package io.goheap.pagealloc;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Go's page allocator ({@code pageAlloc}): address-ordered first fit over 8 KiB pages of one
- * reserved range {@code [base, limit)}, pure bookkeeping over {@code long} addresses.
+ * Go's page allocator ({@code pageAlloc}): address-ordered first fit over 8 KiB pages of one reserved range
+ * {@code [base, limit)}, pure bookkeeping over {@code long} addresses. This class is the allocator proper (Go's
+ * mpagealloc.go): the chunk bitmaps, the radix tree of summaries over them, and find, alloc, free and grow. It
+ * owns all the state; three package-private helpers work on that state and hold none of their own:
+ * <ul>
+ *   <li>{@link PageCacheFill}: filling a {@link PageCache} from the bitmaps ({@link #allocToCache}) and taking
+ *       its pages back ({@link PageCache#flush}) (Go's mpagecache.go);</li>
+ *   <li>{@link PageScavenging}: finding free unscavenged pages and releasing them, and the bookkeeping of the
+ *       scavenged bitmaps and the "has free unscavenged pages" flags (Go's mgcscavenge.go);</li>
+ *   <li>{@link PageAllocatorChecks}: {@link #verify}'s recomputation of everything from the bitmaps.</li>
+ * </ul>
  *
  * <h2>Layout</h2>
  * <ul>
- *   <li>The range is cut into 4 MiB chunks of 512 pages, indexed from {@code base}. Each chunk
- *       has a 512-bit allocation bitmap (1 = in use) and a 512-bit scavenged bitmap
- *       (1 = released to the OS), stored as 16 consecutive longs in flat per-block arrays of 512
- *       chunks (2 GiB of address space, 64 KiB of bitmaps). Blocks are allocated when
- *       {@link #grow} first touches them, so metadata cost follows grown memory, not the range.</li>
- *   <li>A radix tree of {@link PallocSum summaries} with five levels: level 4 has one entry per
- *       chunk (4 MiB), each level above merges 8 children (32 MiB, 256 MiB, 2 GiB), and level 0
- *       has one entry per 16 GiB, as many as the range needs. The tree is aligned to
- *       {@code base}, not to absolute addresses. Each level is stored in blocks of 512 entries
- *       allocated by {@link #grow}; a missing block reads as 0 ("all in use"), which is also the
- *       summary of every never-grown region.</li>
- *   <li>{@code searchPage}: a page index such that every grown page below it is in use. Searches
- *       start there; it moves up on allocation and down on free/grow/flush.</li>
+ *   <li>The range is cut into 4 MiB chunks of 512 pages, indexed from {@code base}. Each chunk has a 512-bit
+ *       allocation bitmap (1 = in use) and a 512-bit scavenged bitmap (1 = released to the OS), stored as 16
+ *       consecutive longs in flat per-block arrays of 512 chunks (2 GiB of address space, 64 KiB of bitmaps).
+ *       Blocks are allocated when {@link #grow} first touches them, so metadata cost follows grown memory, not
+ *       the range.</li>
+ *   <li>A radix tree of {@link PallocSum summaries} with five levels: level 4 has one entry per chunk (4 MiB),
+ *       each level above merges 8 children (32 MiB, 256 MiB, 2 GiB), and level 0 has one entry per 16 GiB, as
+ *       many as the range needs. The tree is aligned to {@code base}, not to absolute addresses. Each level is
+ *       stored in blocks of 512 entries allocated by {@link #grow}; a missing block reads as 0 ("all in use"),
+ *       which is also the summary of every never-grown region.</li>
+ *   <li>{@code searchPage}: a page index such that every grown page below it is in use. Searches start there;
+ *       it moves up on allocation and down on free/grow/flush.</li>
  * </ul>
  *
+ * <h2>Invariants</h2>
+ * <ul>
+ *   <li>In use implies not scavenged.</li>
+ *   <li>Never-grown chunks have all-zero bits and summary 0.</li>
+ *   <li>Every summary equals the recomputation from its bitmap (leaves) or its children (levels above).</li>
+ *   <li>Every grown page below {@code searchPage} is in use.</li>
+ *   <li>The counters equal the bitmaps' popcounts.</li>
+ * </ul>
+ * {@link #verify} checks all of these, and the scavenge flags' invariant (see {@link PageScavenging}).
+ *
  * <h2>Locking</h2>
- * Every public method except {@link #scavenge} and {@link #verify} must be called with
- * {@link #lock()} held by the current thread (checked: {@link IllegalStateException} otherwise).
- * {@code scavenge} must be called without it and takes it itself; {@code verify} takes it.
+ * All state is guarded by {@link #lock()} (the heap lock); only {@link #scavenge} runs its releaser outside it.
+ * Every public method except {@link #scavenge} and {@link #verify} must be called with {@link #lock()} held by
+ * the current thread (checked: {@link IllegalStateException} otherwise). {@code scavenge} must be called without
+ * it and takes it itself; {@code verify} takes it. The state fields and the helper methods they need are
+ * package-private only for the three helpers above, which touch them under the same lock; no other class does.
  */
 public final class PageAllocator {
     public static final int PAGE_SHIFT = 13;
@@ -48,38 +66,41 @@ public final class PageAllocator {
     /** Pages in a page-cache window. */
     static final int CACHE_PAGES = 64;
 
-    private static final int BLOCK_SHIFT = 9;
-    private static final int BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
+    static final int BLOCK_SHIFT = 9;
+    static final int BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
     private static final int CHUNK_LONGS = 2 * PallocBits.WORDS;
     /** In a chunk block: 8 words of "chunk is grown" bits, then 8 of "has free unscavenged pages". */
-    private static final int GROWN_OFF = (1 << BLOCK_SHIFT) * CHUNK_LONGS;
-    private static final int CAND_OFF = GROWN_OFF + 8;
+    static final int GROWN_OFF = (1 << BLOCK_SHIFT) * CHUNK_LONGS;
+    static final int CAND_OFF = GROWN_OFF + 8;
     private static final int CHUNK_BLOCK_LONGS = CAND_OFF + 8;
 
-    private final long base;
-    private final long limit;
-    private final int nChunks;
-    private final long totalPages;
-    private final ReentrantLock lock = new ReentrantLock();
+    final long base;
+    final long limit;
+    final int nChunks;
+    final long totalPages;
+    final ReentrantLock lock = new ReentrantLock();
 
     /** Per 512 chunks: bitmaps (alloc words then scavenged words per chunk) and per-chunk flags. */
-    private final long[][] chunkBlocks;
+    final long[][] chunkBlocks;
     /** sums[level][block][index & 511]. */
-    private final long[][][] sums = new long[LEVELS][][];
-    private final int[] levelCount = new int[LEVELS];
+    final long[][][] sums = new long[LEVELS][][];
+    final int[] levelCount = new int[LEVELS];
 
-    private long searchPage;
-    private int minGrown = Integer.MAX_VALUE;
-    private int maxGrown = -1;
-    private long grownChunks;
-    private long inUse;
-    private long free;
-    private long released;
-    private long lastScavenged;
+    long searchPage;
+    int minGrown = Integer.MAX_VALUE;
+    int maxGrown = -1;
+    long grownChunks;
+    long inUse;
+    long free;
+    long released;
+    long lastScavenged;
     /** Second result of {@link #find}: the search hint it derived. */
     private long foundSearchPage;
 
-    /** Returns {@code [address, address + bytes)} to the OS (an madvise); called by {@link #scavenge} without the lock. */
+    /**
+     * Returns {@code [address, address + bytes)} to the OS (an madvise); called by {@link #scavenge} without the
+     * lock.
+     */
     public interface Releaser {
         void release(long address, long bytes);
     }
@@ -115,7 +136,7 @@ public final class PageAllocator {
     }
 
     /** Level-l index of chunk c is c >>> levelShift(l). */
-    private static int levelShift(int l) {
+    static int levelShift(int l) {
         return 3 * (LEAF - l);
     }
 
@@ -123,7 +144,7 @@ public final class PageAllocator {
         return lock;
     }
 
-    private void checkLocked() {
+    void checkLocked() {
         if (!lock.isHeldByCurrentThread()) {
             throw new IllegalStateException("the page allocator's lock must be held by the calling thread");
         }
@@ -131,7 +152,7 @@ public final class PageAllocator {
 
     // ================================================================ accessors
 
-    private long sum(int l, int i) {
+    long sum(int l, int i) {
         long[] b = sums[l][i >>> BLOCK_SHIFT];
         return b == null ? 0 : b[i & BLOCK_MASK];
     }
@@ -140,20 +161,20 @@ public final class PageAllocator {
         sums[l][i >>> BLOCK_SHIFT][i & BLOCK_MASK] = v;
     }
 
-    private boolean isGrown(int c) {
+    boolean isGrown(int c) {
         long[] b = chunkBlocks[c >>> BLOCK_SHIFT];
         return b != null && (b[GROWN_OFF + ((c & BLOCK_MASK) >>> 6)] & (1L << c)) != 0;
     }
 
-    private static int chunkOff(int c) {
+    static int chunkOff(int c) {
         return (c & BLOCK_MASK) * CHUNK_LONGS;
     }
 
-    private long[] blockOf(int c) {
+    long[] blockOf(int c) {
         return chunkBlocks[c >>> BLOCK_SHIFT];
     }
 
-    private long pageAddress(long page) {
+    long pageAddress(long page) {
         return base + (page << PAGE_SHIFT);
     }
 
@@ -191,7 +212,7 @@ public final class PageAllocator {
                 b[o + PallocBits.WORDS + k] = -1L;
             }
             b[GROWN_OFF + ((c & BLOCK_MASK) >>> 6)] |= 1L << c;
-            b[CAND_OFF + ((c & BLOCK_MASK) >>> 6)] &= ~(1L << c);
+            PageScavenging.clearCandidate(b, c);
             setSum(LEAF, c, PallocSum.FREE_CHUNK);
         }
         minGrown = Math.min(minGrown, first);
@@ -249,7 +270,7 @@ public final class PageAllocator {
     // ================================================================ summaries
 
     /** Recomputes levels 3..0 above chunks [first, last], stopping at a level where nothing changed. */
-    private void propagate(int first, int last) {
+    void propagate(int first, int last) {
         for (int l = LEAF - 1; l >= 0; l--) {
             int shift = levelShift(l);
             boolean changed = false;
@@ -267,7 +288,7 @@ public final class PageAllocator {
     }
 
     /** Summary of level-l entry i recomputed from its 8 children at level l+1. */
-    private long mergeChildren(int l, int i) {
+    long mergeChildren(int l, int i) {
         int child = i << 3;
         int n = Math.min(8, levelCount[l + 1] - child);
         long[] b = sums[l + 1][child >>> BLOCK_SHIFT];
@@ -277,28 +298,10 @@ public final class PageAllocator {
         return PallocSum.merge(b, child & BLOCK_MASK, n, LEVEL_LOG_PAGES[l + 1]);
     }
 
-    /** After changing chunk c's bits: refresh its "has free unscavenged pages" flag. */
-    private static void refreshCandidate(long[] b, int c) {
-        int o = chunkOff(c);
-        boolean any = false;
-        for (int k = 0; k < PallocBits.WORDS; k++) {
-            if ((b[o + k] | b[o + PallocBits.WORDS + k]) != -1L) {
-                any = true;
-                break;
-            }
-        }
-        int w = CAND_OFF + ((c & BLOCK_MASK) >>> 6);
-        if (any) {
-            b[w] |= 1L << c;
-        } else {
-            b[w] &= ~(1L << c);
-        }
-    }
-
     /** Re-summarizes chunk c; true if its leaf summary changed. */
-    private boolean resummarize(int c) {
+    boolean resummarize(int c) {
         long[] b = blockOf(c);
-        refreshCandidate(b, c);
+        PageScavenging.refreshCandidate(b, c);
         long now = PallocBits.summarize(b, chunkOff(c));
         long[] leaves = sums[LEAF][c >>> BLOCK_SHIFT];
         if (leaves[c & BLOCK_MASK] == now) {
@@ -333,7 +336,8 @@ public final class PageAllocator {
                 long r = PallocBits.find(blockOf(c), chunkOff(c), (int) npages, si);
                 int idx = PallocBits.findIndex(r);
                 if (idx < 0) {
-                    throw new IllegalStateException(corrupt(LEAF, c, "no run of " + npages + " pages after index " + si));
+                    throw new IllegalStateException(
+                            corrupt(LEAF, c, "no run of " + npages + " pages after index " + si));
                 }
                 long chunkPage = (long) c * CHUNK_PAGES;
                 page = chunkPage + idx;
@@ -368,7 +372,7 @@ public final class PageAllocator {
      * its page index (-1 if none) and leaves in {@link #foundSearchPage} a valid new search hint:
      * the start of the narrowest region known to hold the first free page.
      */
-    private long find(long npages) {
+    long find(long npages) {
         // [ffLo, ffHi]: window certain to contain the first free page; narrowed while the search
         // descends into the first region that has any free page.
         long ffLo = 0;
@@ -449,8 +453,10 @@ public final class PageAllocator {
                 + PallocSum.toString(sum(level, index)) + ": " + what;
     }
 
-    /** Marks [page, page+n) in use (all free, all grown), clears its scavenged bits; returns how many were set. */
-    private long allocRange(long page, long n) {
+    /**
+     * Marks [page, page+n) in use (all free, all grown), clears its scavenged bits; returns how many were set.
+     */
+    long allocRange(long page, long n) {
         long lastPage = page + n - 1;
         int first = (int) (page >>> 9);
         int last = (int) (lastPage >>> 9);
@@ -478,7 +484,7 @@ public final class PageAllocator {
                     b[o + k] = -1L;
                     b[o + PallocBits.WORDS + k] = 0;
                 }
-                b[CAND_OFF + ((c & BLOCK_MASK) >>> 6)] &= ~(1L << c);
+                PageScavenging.clearCandidate(b, c);
                 setSum(LEAF, c, 0);
             }
             scav += allocInChunk(last, 0, ei + 1);
@@ -503,7 +509,7 @@ public final class PageAllocator {
     }
 
     /** Marks [page, page+n) free (all in use, all grown); scavenged bits are left as they are (all 0). */
-    private void freeRange(long page, long n) {
+    void freeRange(long page, long n) {
         if (page < searchPage) {
             searchPage = page;
         }
@@ -532,7 +538,7 @@ public final class PageAllocator {
                 for (int k = 0; k < PallocBits.WORDS; k++) {
                     b[o + k] = 0;
                 }
-                refreshCandidate(b, c);
+                PageScavenging.refreshCandidate(b, c);
                 setSum(LEAF, c, PallocSum.FREE_CHUNK);
             }
             PallocBits.clearRange(blockOf(last), chunkOff(last), 0, ei + 1);
@@ -578,13 +584,7 @@ public final class PageAllocator {
      */
     public void freeReleased(long address, long npages) {
         free(address, npages);
-        long page = (address - base) >>> PAGE_SHIFT;
-        long end = page + npages;
-        while (page < end) {
-            int n = (int) Math.min(end - page, CHUNK_PAGES - (page & (CHUNK_PAGES - 1)));
-            markScavenged(page, n);
-            page += n;
-        }
+        PageScavenging.markReleased(this, (address - base) >>> PAGE_SHIFT, npages);
     }
 
     private static boolean isPageInUse(long[] b, int o, int i) {
@@ -625,93 +625,7 @@ public final class PageAllocator {
      * account for them on one side only.
      */
     public boolean allocToCache(PageCache cache) {
-        checkLocked();
-        Objects.requireNonNull(cache, "cache");
-        if (!cache.isEmpty()) {
-            throw new IllegalStateException(String.format(
-                    "allocToCache needs an empty page cache; this one holds 0x%x", cache.base()));
-        }
-        if (searchPage >= (long) (maxGrown + 1) * CHUNK_PAGES) {
-            return false;
-        }
-        long page = -1;
-        int c = (int) (searchPage >>> 9);
-        if (sum(LEAF, c) != 0) {
-            long r = PallocBits.find(blockOf(c), chunkOff(c), 1, (int) (searchPage & (CHUNK_PAGES - 1)));
-            int idx = PallocBits.findIndex(r);
-            if (idx >= 0) {
-                page = (long) c * CHUNK_PAGES + idx;
-            }
-        }
-        if (page < 0) {
-            page = find(1);
-            if (page < 0) {
-                searchPage = totalPages;
-                return false;
-            }
-            c = (int) (page >>> 9);
-        }
-        long blockPage = page & -CACHE_PAGES;
-        long[] b = blockOf(c);
-        int o = chunkOff(c);
-        int w = (int) ((blockPage & (CHUNK_PAGES - 1)) >>> 6);
-        long freeBits = ~b[o + w];
-        long scavBits = b[o + PallocBits.WORDS + w] & freeBits;
-        b[o + w] = -1L;
-        b[o + PallocBits.WORDS + w] &= ~freeBits;
-        if (resummarize(c)) {
-            propagate(c, c);
-        }
-        long n = Long.bitCount(freeBits);
-        long s = Long.bitCount(scavBits);
-        inUse += n;
-        released -= s;
-        free -= n - s;
-        lastScavenged = s;
-        // Every page of the block is now in use, and all below the first free page were already.
-        searchPage = blockPage + CACHE_PAGES - 1;
-        cache.fill(this, pageAddress(blockPage), freeBits, scavBits);
-        return true;
-    }
-
-    /** Returns a page cache's free pages (and their scavenged bits); called by {@link PageCache#flush}. */
-    void flushCache(long cacheBase, long cacheBits, long scavBits) {
-        checkLocked();
-        if (cacheBits == 0) {
-            return;
-        }
-        if ((cacheBase & (CACHE_PAGES * PAGE_SIZE - 1)) != 0 || cacheBase < base || cacheBase >= limit) {
-            throw new IllegalStateException(String.format(
-                    "page cache at 0x%x does not belong to this page allocator", cacheBase));
-        }
-        long page = (cacheBase - base) >>> PAGE_SHIFT;
-        int c = (int) (page >>> 9);
-        if (!isGrown(c)) {
-            throw new IllegalStateException(String.format(
-                    "page cache at 0x%x lies in memory this page allocator never grew", cacheBase));
-        }
-        long[] b = blockOf(c);
-        int o = chunkOff(c);
-        int w = (int) ((page & (CHUNK_PAGES - 1)) >>> 6);
-        if ((b[o + w] & cacheBits) != cacheBits) {
-            throw new IllegalStateException(String.format(
-                    "page cache at 0x%x holds pages that are free in the page allocator: 0x%x",
-                    cacheBase, cacheBits & ~b[o + w]));
-        }
-        long scav = scavBits & cacheBits;
-        b[o + w] &= ~cacheBits;
-        b[o + PallocBits.WORDS + w] |= scav;
-        if (resummarize(c)) {
-            propagate(c, c);
-        }
-        long n = Long.bitCount(cacheBits);
-        long s = Long.bitCount(scav);
-        inUse -= n;
-        released += s;
-        free += n - s;
-        if (page < searchPage) {
-            searchPage = page;
-        }
+        return PageCacheFill.fill(this, cache);
     }
 
     // ================================================================ counters
@@ -753,118 +667,7 @@ public final class PageAllocator {
      * cut to the pages still wanted (its highest part is taken).
      */
     public long scavenge(long maxBytes, Releaser releaser) {
-        Objects.requireNonNull(releaser, "releaser");
-        if (maxBytes < 0) {
-            throw new IllegalArgumentException("scavenge byte count must be >= 0: " + maxBytes);
-        }
-        if (lock.isHeldByCurrentThread()) {
-            throw new IllegalStateException("scavenge must be called without the page allocator's lock");
-        }
-        long wantPages = maxBytes == 0 ? 0 : (maxBytes - 1) / PAGE_SIZE + 1;
-        long donePages = 0;
-        int cursor = Integer.MAX_VALUE;
-        while (donePages < wantPages) {
-            long page;
-            int size;
-            lock.lock();
-            try {
-                if (cursor == Integer.MAX_VALUE) {
-                    cursor = maxGrown;
-                }
-                cursor = highestCandidate(cursor);
-                if (cursor < 0) {
-                    break; // nothing free and unscavenged is left
-                }
-                long[] b = blockOf(cursor);
-                int o = chunkOff(cursor);
-                int max = (int) Math.min(CHUNK_PAGES, wantPages - donePages);
-                long cand = PallocBits.findScavengeCandidate(b, o, b, o + PallocBits.WORDS, CHUNK_PAGES - 1, 1, max, 0);
-                if (PallocBits.candidateSize(cand) == 0) {
-                    throw new IllegalStateException(
-                            "chunk " + cursor + " is flagged as having free unscavenged pages but has none");
-                }
-                size = PallocBits.candidateSize(cand);
-                page = (long) cursor * CHUNK_PAGES + PallocBits.candidateStart(cand);
-                allocRange(page, size); // hide the run from allocators while it is released
-            } finally {
-                lock.unlock();
-            }
-            try {
-                releaser.release(pageAddress(page), (long) size << PAGE_SHIFT);
-            } catch (Throwable t) {
-                lock.lock();
-                try {
-                    if (stillHidden(page, size)) {
-                        freeRange(page, size);
-                    } else {
-                        t.addSuppressed(new IllegalStateException(freedMeanwhile(page, size)));
-                    }
-                } finally {
-                    lock.unlock();
-                }
-                throw t;
-            }
-            lock.lock();
-            try {
-                if (!stillHidden(page, size)) {
-                    throw new IllegalStateException(freedMeanwhile(page, size));
-                }
-                freeRange(page, size);
-                markScavenged(page, size);
-            } finally {
-                lock.unlock();
-            }
-            donePages += size;
-        }
-        return donePages << PAGE_SHIFT;
-    }
-
-    /** The run being released (one chunk) must still be in use: nobody may free it meanwhile. */
-    private boolean stillHidden(long page, int n) {
-        int c = (int) (page >>> 9);
-        return PallocBits.popcountRange(blockOf(c), chunkOff(c), (int) (page & (CHUNK_PAGES - 1)), n) == n;
-    }
-
-    private String freedMeanwhile(long page, int n) {
-        return String.format("pages [0x%x, +%d) were freed by someone else while being scavenged", pageAddress(page), n);
-    }
-
-    /** Highest chunk <= from flagged as having free unscavenged pages, or -1. */
-    private int highestCandidate(int from) {
-        if (from < 0 || maxGrown < 0) {
-            return -1;
-        }
-        from = Math.min(from, maxGrown);
-        for (int blk = from >>> BLOCK_SHIFT, lowBlk = minGrown >>> BLOCK_SHIFT; blk >= lowBlk; blk--) {
-            long[] b = chunkBlocks[blk];
-            if (b == null) {
-                continue;
-            }
-            int topWord = 7;
-            long topMask = -1L;
-            if (blk == from >>> BLOCK_SHIFT) {
-                topWord = (from & BLOCK_MASK) >>> 6;
-                topMask = -1L >>> (63 - (from & 63));
-            }
-            for (int w = topWord; w >= 0; w--) {
-                long m = b[CAND_OFF + w] & topMask;
-                topMask = -1L;
-                if (m != 0) {
-                    return (blk << BLOCK_SHIFT) + (w << 6) + 63 - Long.numberOfLeadingZeros(m);
-                }
-            }
-        }
-        return -1;
-    }
-
-    /** Sets the scavenged bits of free pages [page, page+n) inside one chunk. */
-    private void markScavenged(long page, int n) {
-        int c = (int) (page >>> 9);
-        long[] b = blockOf(c);
-        PallocBits.setRange(b, chunkOff(c) + PallocBits.WORDS, (int) (page & (CHUNK_PAGES - 1)), n);
-        refreshCandidate(b, c);
-        free -= n;
-        released += n;
+        return PageScavenging.scavenge(this, maxBytes, releaser);
     }
 
     // ================================================================ verification
@@ -878,107 +681,10 @@ public final class PageAllocator {
     public void verify() {
         lock.lock();
         try {
-            verifyLocked();
+            PageAllocatorChecks.verifyLocked(this);
         } finally {
             lock.unlock();
         }
-    }
-
-    private void verifyLocked() {
-        if (searchPage < 0 || searchPage > totalPages) {
-            fail("search hint %d outside [0, %d]", searchPage, totalPages);
-        }
-        long hintChunk = searchPage >>> 9;
-        long countInUse = 0;
-        long countScav = 0;
-        long countGrown = 0;
-        int lo = Integer.MAX_VALUE;
-        int hi = -1;
-        for (int blk = 0; blk < chunkBlocks.length; blk++) {
-            long[] b = chunkBlocks[blk];
-            if (b == null) {
-                continue;
-            }
-            for (int l = 0; l < LEVELS; l++) {
-                int sb = ((blk << BLOCK_SHIFT) >>> levelShift(l)) >>> BLOCK_SHIFT;
-                if (sums[l][sb] == null) {
-                    fail("summary block %d of level %d missing for chunk block %d", sb, l, blk);
-                }
-            }
-            long[] leaves = sums[LEAF][blk];
-            int firstChunk = blk << BLOCK_SHIFT;
-            int end = Math.min(nChunks, firstChunk + (1 << BLOCK_SHIFT));
-            for (int c = firstChunk; c < end; c++) {
-                long grownWord = b[GROWN_OFF + ((c & BLOCK_MASK) >>> 6)];
-                long candWord = b[CAND_OFF + ((c & BLOCK_MASK) >>> 6)];
-                long leaf = leaves[c & BLOCK_MASK];
-                boolean cand = (candWord & (1L << c)) != 0;
-                if ((grownWord & (1L << c)) == 0) {
-                    if (leaf != 0 || cand) {
-                        fail("never-grown chunk %d has summary %s, scavenge flag %b", c, PallocSum.toString(leaf), cand);
-                    }
-                    continue;
-                }
-                int o = chunkOff(c);
-                countGrown++;
-                lo = Math.min(lo, c);
-                hi = Math.max(hi, c);
-                long want = PallocBits.summarize(b, o);
-                if (want != leaf) {
-                    fail("chunk %d summary %s, bitmap says %s", c, PallocSum.toString(leaf), PallocSum.toString(want));
-                }
-                boolean anyFreeUnscav = false;
-                for (int k = 0; k < PallocBits.WORDS; k++) {
-                    long a = b[o + k];
-                    long s = b[o + PallocBits.WORDS + k];
-                    if ((a & s) != 0) {
-                        fail("chunk %d word %d: in-use pages are marked scavenged: 0x%x", c, k, a & s);
-                    }
-                    anyFreeUnscav |= (a | s) != -1L;
-                    countInUse += Long.bitCount(a);
-                    countScav += Long.bitCount(s);
-                }
-                if (anyFreeUnscav != cand) {
-                    fail("chunk %d scavenge flag %b but has free unscavenged pages: %b", c, cand, anyFreeUnscav);
-                }
-                // Every grown page below the search hint must be in use.
-                if (c <= hintChunk) {
-                    int n = c < hintChunk ? CHUNK_PAGES : (int) (searchPage & (CHUNK_PAGES - 1));
-                    if (PallocBits.popcountRange(b, o, 0, n) != n) {
-                        fail("search hint 0x%x is above a free page in chunk %d", pageAddress(searchPage), c);
-                    }
-                }
-            }
-        }
-        for (int l = LEAF - 1; l >= 0; l--) {
-            long[][] level = sums[l];
-            for (int sb = 0; sb < level.length; sb++) {
-                if (level[sb] == null) {
-                    continue;
-                }
-                int end = Math.min(levelCount[l], (sb + 1) << BLOCK_SHIFT);
-                for (int i = sb << BLOCK_SHIFT; i < end; i++) {
-                    long want = mergeChildren(l, i);
-                    long got = level[sb][i & BLOCK_MASK];
-                    if (want != got) {
-                        fail("level %d entry %d summary %s, children say %s", l, i, PallocSum.toString(got), PallocSum.toString(want));
-                    }
-                }
-            }
-        }
-        if (lo != minGrown || hi != maxGrown) {
-            fail("grown chunk bounds [%d, %d], recorded [%d, %d]", lo, hi, minGrown, maxGrown);
-        }
-        if (countGrown != grownChunks || countInUse != inUse || countScav != released
-                || grownChunks * CHUNK_PAGES - countInUse - countScav != free) {
-            fail("counters grown=%d inUse=%d free=%d released=%d; bitmaps say grown=%d inUse=%d free=%d released=%d",
-                    grownChunks, inUse, free, released, countGrown, countInUse,
-                    countGrown * CHUNK_PAGES - countInUse - countScav, countScav);
-        }
-    }
-
-    private static void fail(String format, Object... args) {
-        throw new IllegalStateException("page allocator verify: " + String.format(format, args));
     }
 
     // ================================================================ test support (package-private)

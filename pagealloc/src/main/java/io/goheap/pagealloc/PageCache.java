@@ -1,12 +1,17 @@
-// Invariants: scav is a subset of cache; every page whose cache bit is set is marked in use in the PageAllocator that filled it and belongs to this cache alone. Not thread-safe: only the owning P touches it; fill and flush run under that PageAllocator's lock.
 package io.goheap.pagealloc;
 
 import java.util.Objects;
 
 /**
- * Go's per-P page cache ({@code pageCache}): a 64-page (512 KiB) aligned window whose free pages
- * were taken from a {@link PageAllocator} in one go, so that small allocations need no lock.
- * Bit i of the window stands for page {@code base() + i * PAGE_SIZE}.
+ * Go's per-P page cache ({@code pageCache}): a 64-page (512 KiB) aligned window whose free pages were taken from a
+ * {@link PageAllocator} in one go, so that small allocations need no lock. Bit i of the window stands for page
+ * {@code base() + i * PAGE_SIZE}. The allocator's side of filling and flushing a cache is {@link PageCacheFill}.
+ *
+ * <p>Invariants: {@code scav} is a subset of {@code cache}; every page whose cache bit is set is marked in use in
+ * the {@link PageAllocator} that filled it and belongs to this cache alone.
+ *
+ * <p>Thread-safety: none. Only the owning P touches a cache; fill and flush run under that {@link PageAllocator}'s
+ * lock.
  */
 public final class PageCache {
     private long base;
@@ -90,7 +95,7 @@ public final class PageCache {
             throw new IllegalStateException(String.format(
                     "page cache at 0x%x was filled by another page allocator; flush it into that one", base));
         }
-        pages.flushCache(base, cache, scav);
+        PageCacheFill.flush(pages, base, cache, scav);
         filledBy = null;
         base = 0;
         cache = 0;

@@ -1,13 +1,18 @@
-// Invariants: a chunk bitmap is 8 consecutive longs (bit i of word w = page 64*w+i; 1 = in use, or 1 = scavenged); pure static helpers over caller-owned arrays, so the caller's lock (PageAllocator's heap lock) guards every array passed in.
 package io.goheap.pagealloc;
 
 /**
- * Bit-level algorithms over one chunk's 512-bit bitmaps (the allocation bitmap, where 1 means
- * in use, and the scavenged bitmap, where 1 means returned to the OS). Every method takes the
- * array and the offset of the chunk's first word, so bitmaps can live inside larger flat arrays.
+ * Bit-level algorithms over one chunk's 512-bit bitmaps (the allocation bitmap, where 1 means in use, and the
+ * scavenged bitmap, where 1 means returned to the OS). Every method takes the array and the offset of the chunk's
+ * first word, so bitmaps can live inside larger flat arrays.
  *
  * <p>Results that carry two numbers are packed into one long: see {@link #findIndex(long)},
  * {@link #findFirstFree(long)}, {@link #candidateStart(long)} and {@link #candidateSize(long)}.
+ *
+ * <p>Invariants: a chunk bitmap is 8 consecutive longs (bit i of word w = page 64*w+i; 1 = in use, or
+ * 1 = scavenged).
+ *
+ * <p>Thread-safety: pure static helpers over caller-owned arrays, so the caller's lock ({@link PageAllocator}'s
+ * heap lock) guards every array passed in.
  */
 final class PallocBits {
     static final int WORDS = PageAllocator.CHUNK_PAGES / 64;

@@ -1,17 +1,19 @@
-// Invariants: a summary is an immutable packed long (start, max, end) with start <= max, end <= max; pure static helpers, no state, so no locking.
 package io.goheap.pagealloc;
 
 /**
- * Packed free-run summaries of a region of pages, as used by every level of the page allocator's
- * radix tree.
+ * Packed free-run summaries of a region of pages, as used by every level of the page allocator's radix tree.
  *
- * <p>A summary describes a region by three counts of free pages: {@code start} (the free run
- * beginning at the region's first page), {@code max} (the longest free run anywhere in it) and
- * {@code end} (the free run finishing at its last page). Each count takes {@value #FIELD_BITS}
- * bits: start in bits [0, 21), max in [21, 42), end in [42, 63). A count of exactly
- * {@code 2^21} pages (a completely free 16 GiB top-level region) does not fit in 21 bits; that
- * one case is encoded as bit 63 alone. The value 0 means "no free page" — which is also what
- * every region that was never grown reports.
+ * <p>A summary describes a region by three counts of free pages: {@code start} (the free run beginning at the
+ * region's first page), {@code max} (the longest free run anywhere in it) and {@code end} (the free run finishing
+ * at its last page). Each count takes {@value #FIELD_BITS} bits: start in bits [0, 21), max in [21, 42), end in
+ * [42, 63). A count of exactly {@code 2^21} pages (a completely free 16 GiB top-level region) does not fit in 21
+ * bits; that one case is encoded as bit 63 alone. The value 0 means "no free page" — which is also what every
+ * region that was never grown reports.
+ *
+ * <p>Invariants: a summary is an immutable packed long (start, max, end) with {@code start <= max},
+ * {@code end <= max}.
+ *
+ * <p>Thread-safety: pure static helpers, no state, so no locking.
  */
 final class PallocSum {
     static final int FIELD_BITS = 21;

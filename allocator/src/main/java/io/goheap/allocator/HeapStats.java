@@ -11,7 +11,10 @@ import java.lang.invoke.VarHandle;
  * malloc counters, both with acquire loads, then (3) the large-object counters and the page counts. A free counted
  * in (1) happened after its object's malloc, and that malloc's counter store happened before the free's
  * counter store (program order, then whatever handed the address between threads, then the P hand-off), so
- * (2) sees it: per class {@code Frees ≤ Mallocs}. Large objects are counted entirely under the heap lock.
+ * (2) sees it: per class {@code Frees ≤ Mallocs}. Large objects are counted under the heap lock, except those
+ * a P frees into and allocates from its retained spans ({@link MCache}), which are counted in its mcache like
+ * small ones: their frees in (1), their mallocs in (2), and a retained object's first malloc, if it was made
+ * under the heap lock, is read in (3), after its free.
  * Totals are derived from the same numbers, so {@code HeapObjects = Mallocs − Frees}, {@code Alloc =
  * HeapAlloc}, {@code Sys = Σ *Sys} and {@code HeapSys = HeapInuse + HeapIdle} hold by construction, and
  * {@code HeapIdle ≥ HeapReleased} because both are read under the one lock that changes them. Holding the lock
@@ -32,6 +35,7 @@ final class HeapStats {
         long[] mallocs = new long[classes];
         long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
         long inUse, grown, released, spanMeta, spanMetaPeak, indexMeta;
+        long retainedAllocCount = 0, retainedAllocBytes = 0, retainedFreeCount = 0, retainedFreeBytes = 0;
         // The heap lock is held across the whole read, so no span is made or returned meanwhile: every object
         // counted live sits in a span counted in use (HeapAlloc <= HeapInuse, as Go's stopped-world read gives).
         // Allocation and free in cached spans go on; only span changes wait the few microseconds of the read.
@@ -42,6 +46,8 @@ final class HeapStats {
                 for (int sc = 0; sc < classes; sc++) {
                     frees[sc] += (long) COUNTER.getAcquire(c, MCache.FREES + sc);
                 }
+                retainedFreeCount += (long) COUNTER.getAcquire(c, MCache.LARGE_FREES);
+                retainedFreeBytes += (long) COUNTER.getAcquire(c, MCache.LARGE_FREE_BYTES);
             }
             for (int sc = 0; sc < classes; sc++) {
                 // Sweeping frees only objects whose mallocs were counted before the world stopped, so these belong
@@ -54,11 +60,13 @@ final class HeapStats {
                 for (int sc = 0; sc < classes; sc++) {
                     mallocs[sc] += (long) COUNTER.getAcquire(c, MCache.MALLOCS + sc);
                 }
+                retainedAllocCount += (long) COUNTER.getAcquire(c, MCache.LARGE_MALLOCS);
+                retainedAllocBytes += (long) COUNTER.getAcquire(c, MCache.LARGE_MALLOC_BYTES);
             }
-            largeAllocCount = heap.largeAllocCount;
-            largeAllocBytes = heap.largeAllocBytes;
-            largeFreeCount = heap.largeFreeCount;
-            largeFreeBytes = heap.largeFreeBytes;
+            largeAllocCount = heap.largeAllocCount + retainedAllocCount;
+            largeAllocBytes = heap.largeAllocBytes + retainedAllocBytes;
+            largeFreeCount = heap.largeFreeCount + retainedFreeCount;
+            largeFreeBytes = heap.largeFreeBytes + retainedFreeBytes;
             inUse = heap.inUsePages;
             grown = heap.pages.grownPages();
             released = heap.pages.releasedPages();

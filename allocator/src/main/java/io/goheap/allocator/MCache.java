@@ -28,10 +28,24 @@ import java.lang.invoke.VarHandle;
  * freed whole by the sweeper.
  */
 final class MCache {
-    /** Counter layout: mallocs by size class, then frees by size class. */
+    /**
+     * Counter layout: mallocs by size class, then frees by size class, then the large objects this P allocated
+     * from and freed into its retained spans (count and bytes each; all other large objects are counted under the
+     * heap lock).
+     */
     static final int MALLOCS = 0;
     static final int FREES = SizeClasses.NUM_SIZE_CLASSES;
-    static final int COUNTERS = 2 * SizeClasses.NUM_SIZE_CLASSES;
+    static final int LARGE_MALLOCS = 2 * SizeClasses.NUM_SIZE_CLASSES;
+    static final int LARGE_MALLOC_BYTES = LARGE_MALLOCS + 1;
+    static final int LARGE_FREES = LARGE_MALLOCS + 2;
+    static final int LARGE_FREE_BYTES = LARGE_MALLOCS + 3;
+    static final int COUNTERS = LARGE_MALLOCS + 4;
+
+    /** Largest manual large object whose span a P retains when it is freed: 1 MiB (128 pages). */
+    static final int RETAIN_MAX_PAGES = 128;
+    /** Bytes of freed large spans one P retains at most (jemalloc's tcache for large sizes, bounded). */
+    static final long RETAIN_MAX_BYTES = 2L << 20;
+    static final int RETAIN_MAX_SPANS = 8;
 
     private static final VarHandle COUNTER = MSpan.LONGS;
 
@@ -45,6 +59,18 @@ final class MCache {
      * stale entry is harmless: the ownership check below rejects a span this cache no longer holds.
      */
     private MSpan lastFreed = MSpan.EMPTY;
+
+    /**
+     * Spans of manual large objects this P freed, kept (published, in use, on their mcentral's full list, with
+     * their allocation bit clear) so the next large allocation of the same page count and kind takes one without
+     * the heap lock, the page allocator or a new descriptor. Oldest first; at most {@link #RETAIN_MAX_SPANS}
+     * spans and {@link #RETAIN_MAX_BYTES} bytes; all given back to the heap by {@link #releaseAll} (every
+     * collection, {@code freeOSMemory}, a dead thread's P). Only this P's holder touches the array. A free of an
+     * object in a retained span finds its allocation bit clear: a double free, as for any freed slot.
+     */
+    private final MSpan[] retained = new MSpan[RETAIN_MAX_SPANS];
+    private int retainedCount;
+    private long retainedBytes;
 
     /**
      * The span of the last small allocation, null after a large one: the type record that follows an allocation
@@ -63,6 +89,10 @@ final class MCache {
 
     private void uncount(int index) {
         COUNTER.setRelease(counters, index, counters[index] - 1);
+    }
+
+    private void add(int index, long delta) {
+        COUNTER.setRelease(counters, index, counters[index] + delta);
     }
 
     // ------------------------------------------------------------------ allocation
@@ -102,6 +132,19 @@ final class MCache {
             count(MALLOCS + sizeClass);
             lastSpan = s;
             return header ? p + SizeClasses.MALLOC_HEADER_SIZE : p;
+        }
+        if (!collected && retainedCount > 0) {
+            MSpan s = takeRetained((size + MHeap.PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT, noscan);
+            if (s != null) {
+                s.reuseLarge();
+                if (zero) {
+                    heap.zeroLarge(s.base, s.elemSize);
+                }
+                add(LARGE_MALLOCS, 1);
+                add(LARGE_MALLOC_BYTES, s.elemSize);
+                lastSpan = s;
+                return s.base;
+            }
         }
         lastSpan = null;
         return heap.allocLarge(size, noscan, collected, zero);
@@ -180,7 +223,7 @@ final class MCache {
                     "free(0x%x): double free or never allocated (no object there: no span in use)", address));
         }
         if (s.isLarge()) {
-            heap.freeLarge(s, address);
+            freeLarge(s, address);
             return;
         }
         long off = address - s.base;
@@ -203,6 +246,53 @@ final class MCache {
                     address, s.base + userOff));
         }
         freeSlot(s, idx);
+    }
+
+    /**
+     * Frees large object {@code s}: a manual one of at most {@link #RETAIN_MAX_PAGES} pages is retained by this P
+     * for reuse (its free counted here), anything else goes back to the heap at once.
+     */
+    private void freeLarge(MSpan s, long address) {
+        if (s.collected || s.npages > RETAIN_MAX_PAGES || address != s.base) {
+            heap.freeLarge(s, address);                  // (an interior address is reported there)
+            return;
+        }
+        if (!s.claimLargeFree()) {
+            throw MCentral.largeDoubleFree(s, address);
+        }
+        s.clearMarks();                                  // (manual spans carry none; a test may have set one)
+        add(LARGE_FREES, 1);                             // counted before the span can leave the heap
+        add(LARGE_FREE_BYTES, s.elemSize);
+        if (retainedCount == RETAIN_MAX_SPANS) {
+            releaseOldestRetained();
+        }
+        retained[retainedCount++] = s;
+        retainedBytes += s.elemSize;
+        while (retainedBytes > RETAIN_MAX_BYTES) {
+            releaseOldestRetained();
+        }
+    }
+
+    /** The newest retained span of {@code npages} pages and this kind, taken off the list; or null. */
+    private MSpan takeRetained(long npages, boolean noscan) {
+        for (int i = retainedCount - 1; i >= 0; i--) {
+            MSpan s = retained[i];
+            if (s.npages == npages && s.noscan == noscan) {
+                System.arraycopy(retained, i + 1, retained, i, retainedCount - i - 1);
+                retained[--retainedCount] = null;
+                retainedBytes -= s.elemSize;
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private void releaseOldestRetained() {
+        MSpan s = retained[0];
+        System.arraycopy(retained, 1, retained, 0, retainedCount - 1);
+        retained[--retainedCount] = null;
+        retainedBytes -= s.elemSize;
+        heap.central[s.cacheClass].releaseRetained(s);
     }
 
     /** Frees slot {@code idx} of small span {@code s}: locally if this cache holds the span, else remotely. */
@@ -245,6 +335,9 @@ final class MCache {
 
     /** Returns every cached span (the P is going away or being flushed). */
     void releaseAll() {
+        while (retainedCount > 0) {
+            releaseOldestRetained();
+        }
         for (int spc = 0; spc < alloc.length; spc++) {
             MSpan s = alloc[spc];
             if (s != MSpan.EMPTY) {
@@ -256,6 +349,7 @@ final class MCache {
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
-        return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24;
+        return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24
+                + (16 + 4L * RETAIN_MAX_SPANS) + 16;
     }
 }

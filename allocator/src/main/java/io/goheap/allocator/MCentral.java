@@ -239,11 +239,23 @@ final class MCentral {
 
     /** Explicit free of large object {@code s}: checked under this lock so it cannot race with its sweep. */
     synchronized void freeLarge(MSpan s, long address) {
-        if (s.state() != MSpan.IN_USE) {
-            throw new IllegalStateException(String.format("free(0x%x): double free (large object)", address));
+        if (s.state() != MSpan.IN_USE || !s.claimLargeFree()) {
+            throw largeDoubleFree(s, address);
         }
         unlink(s);
         heap.releaseLarge(s);
+    }
+
+    static IllegalStateException largeDoubleFree(MSpan s, long address) {
+        return new IllegalStateException(String.format(
+                "free(0x%x): double free or never allocated (the large object of %d bytes there is free)",
+                address, s.elemSize));
+    }
+
+    /** Returns a large span an mcache retained (its object freed and counted already) to the heap. */
+    synchronized void releaseRetained(MSpan s) {
+        unlink(s);
+        heap.releaseRetained(s);
     }
 
     /** Puts an uncached, in-use span on the list its fullness and sweep state call for. Holds this lock. */

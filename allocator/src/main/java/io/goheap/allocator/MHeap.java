@@ -174,7 +174,7 @@ final class MHeap {
      */
     static final long ZERO_BY_MADVISE_BYTES = 4L << 20;
 
-    private void zeroLarge(long addr, long len) {
+    void zeroLarge(long addr, long len) {
         if (len < ZERO_BY_MADVISE_BYTES) {
             zero(addr, len);
             return;
@@ -208,6 +208,19 @@ final class MHeap {
         try {
             largeFreeCount++;
             largeFreeBytes += s.elemSize;
+            unpublish(s);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns the pages of a large span an mcache retained after its object was freed (and counted freed, by
+     * that mcache). The caller holds the span's mcentral lock and has unlinked it.
+     */
+    void releaseRetained(MSpan s) {
+        lock.lock();
+        try {
             unpublish(s);
         } finally {
             lock.unlock();
@@ -358,9 +371,6 @@ final class MHeap {
 
     // ------------------------------------------------------------------ objects
 
-    /** Source of zeroes for {@link #zero}: copying from it allocates nothing, unlike slicing and filling. */
-    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[32768]);
-
     /** Zeroes {@code [addr, addr + len)}; len is a multiple of 8. Allocates nothing on the Java heap. */
     void zero(long addr, long len) {
         long off = addr - base;
@@ -370,10 +380,7 @@ final class MHeap {
             }
             return;
         }
-        long chunk = ZEROS.byteSize();
-        for (long done = 0; done < len; done += chunk) {
-            MemorySegment.copy(ZEROS, 0, memory, off + done, Math.min(chunk, len - done));
-        }
+        memory.asSlice(off, len).fill((byte) 0);             // the slice is scalar-replaced: no Java allocation
     }
 
     /**

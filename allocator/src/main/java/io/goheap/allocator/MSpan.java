@@ -451,6 +451,25 @@ final class MSpan {
         return marks != null && ((long) LONGS.getVolatile(marks, idx >>> 6) & (1L << idx)) != 0;
     }
 
+    /**
+     * Frees a large span's object: its allocation bit from 1 to 0 atomically, so of two racing frees exactly one
+     * succeeds. Returns false when the object was not allocated (a double free).
+     */
+    boolean claimLargeFree() {
+        if (!LONGS.compareAndSet(allocBits, 0, 1L, 0L)) {
+            return false;
+        }
+        allocCount = 0;
+        return true;
+    }
+
+    /** Allocates a retained large span's object again (its owner mcache only). */
+    void reuseLarge() {
+        allocCount = 1;
+        needzero = true;
+        LONGS.setRelease(allocBits, 0, 1L);
+    }
+
     /** Whether a mark bitmap was made for this span. */
     boolean hasMarkBits() {
         return MARK_BITS.getAcquire(this) != null;

@@ -33,6 +33,7 @@ final class HeapAudit {
         long pagesInUse = 0;
         long[] live = new long[SizeClasses.NUM_SIZE_CLASSES];
         long largeLive = 0;
+        long largeSpans = 0;
         long largeBytes = 0;
         for (MSpan s : spans.keySet()) {
             pagesInUse += s.npages;
@@ -40,8 +41,12 @@ final class HeapAudit {
                 assertTrue(h.spans.get(a) == s, "page 0x" + Long.toHexString(a) + " of " + s + " not indexed to it");
             }
             if (s.isLarge()) {
-                largeLive++;
-                largeBytes += s.elemSize;
+                largeSpans++;
+                assertEquals(s.allocBits[0], (long) s.allocCount, "allocCount of " + s);
+                if (s.allocBits[0] != 0) {                // else retained by a P after its free
+                    largeLive++;
+                    largeBytes += s.elemSize;
+                }
                 continue;
             }
             int bits = 0;
@@ -84,7 +89,7 @@ final class HeapAudit {
         }
         assertEquals(liveBytes, m.heapAlloc(), "HeapAlloc vs recount");
         AllocStatsInvariants.check(m);
-        checkSweepState(h, spans.keySet(), largeLive);
+        checkSweepState(h, spans.keySet(), largeSpans);
         assertTrue(m.heapSys() <= committedEnd - h.space.base() && m.heapSys() % AddressSpace.ARENA_BYTES == 0);
     }
 

@@ -4,6 +4,8 @@ import io.goheap.ffi.OsMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The heap's one contiguous virtual address range (ARCHITECTURE.md §2): reserved once, aligned to
@@ -164,18 +166,51 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     /**
-     * Closes the segment's arena (so every later access through {@link #segment} throws) and then unmaps the
-     * whole reservation. Idempotent.
+     * Closes the segment's arena (so every later access through {@link #segment} throws), gives the committed
+     * memory back to the OS at once ({@code MADV_DONTNEED}) and unmaps the whole reservation {@link
+     * #UNMAP_GRACE_MILLIS} later. Idempotent.
+     *
+     * <p>Why not unmap at once: closing a shared arena stops every thread in a handshake and makes any thread it
+     * finds inside an access of the segment throw, but the JDK can let such a thread make one more access after
+     * the close has returned (JDK-8364167, fixed after JDK 25: the handshake may run at a poll where the
+     * exception cannot be raised yet). A heap closed while another thread allocates would then write into an
+     * unmapped range and crash the JVM, as goheap's own close-race test once did on JDK 25. During the grace
+     * period such a straggler touches mapped, readable and writable memory with nothing behind it; nobody else
+     * can be given those addresses until they are unmapped.
      */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
-        arena.close(); // first, so no access can reach the range once it is unmapped
+        arena.close(); // first: every later access through the segment throws
         closed = true;
-        os.release(base, limit - base);
+        long committed = committedEnd - base;
+        long size = limit - base;
+        try {
+            if (committed > 0) {
+                os.decommit(base, committed, OsMemory.DecommitMode.DONTNEED);
+            }
+        } finally {
+            UNMAPPER.schedule(() -> {
+                try {
+                    os.release(base, size);
+                } catch (RuntimeException e) {
+                    System.err.println("goheap: unmapping a closed heap's range failed: " + e);
+                }
+            }, UNMAP_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
     }
+
+    /** How long a closed reservation stays mapped (see {@link #close}). */
+    public static final long UNMAP_GRACE_MILLIS = 1000;
+
+    /** One daemon thread for every heap's delayed unmapping. */
+    private static final ScheduledThreadPoolExecutor UNMAPPER = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "goheap-unmapper");
+        t.setDaemon(true);
+        return t;
+    });
 
     @Override
     public String toString() {

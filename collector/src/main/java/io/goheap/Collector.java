@@ -66,6 +66,9 @@ final class Collector {
      */
     private final java.util.concurrent.atomic.AtomicLong heapLive = new java.util.concurrent.atomic.AtomicLong();
     final BackgroundSweeper sweeper;
+    /** heapLive when the current sweep cycle began, and the pages to sweep per byte allocated since (Go's). */
+    private volatile long sweepBasis;
+    private volatile double sweepPagesPerByte;
     /** Live bytes after the last cycle's mark (Go's heapMarked); under cycleLock. */
     private long heapMarked;
 
@@ -127,8 +130,27 @@ final class Collector {
 
     /** Called by a Mutator every {@link #TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
     void allocated(Mutator caller, long bytes) {
-        if (heapLive.addAndGet(bytes) >= nextGC) {
+        long live = heapLive.addAndGet(bytes);
+        sweepProportionally(live);
+        if (live >= nextGC) {
             collect(false, caller);
+        }
+    }
+
+    /**
+     * Go's proportional sweep ({@code deductSweepCredit}): an allocating thread sweeps until the pages swept since
+     * the cycle keep pace with its allocation, so every span is swept by the time the heap reaches the next goal,
+     * however far the background sweeper lags — dead spans would otherwise count as a heap above its goal.
+     * Called with the caller's P held, so no cycle can start during a sweep.
+     */
+    private void sweepProportionally(long live) {
+        double perByte = sweepPagesPerByte;
+        if (perByte <= 0) {
+            return;
+        }
+        long target = (long) ((live - sweepBasis) * perByte);
+        while (hooks.pagesSwept() < target && hooks.sweepOne()) {
+            // each sweepOne adds its span's pages
         }
     }
 
@@ -182,8 +204,15 @@ final class Collector {
             cycleLock.lock();                  // no P, or already lent: a cycle in progress does not wait for us
             return;
         }
+        boolean locked = false;
         try (var region = caller.blocking()) {   // let the cycle in progress stop this thread
             cycleLock.lock();
+            locked = true;
+        } catch (RuntimeException | Error e) {
+            if (locked) {
+                cycleLock.unlock();              // leaving the region failed (the heap closed): no cycle now
+            }
+            throw e;
         }
     }
 
@@ -240,6 +269,11 @@ final class Collector {
         heapMarked = live;
         heapLive.set(live);
         nextGC = goal(live, gcPercent);
+        // the sweep pacer: every page in use now waits for sweeping; sweep them all before heapLive reaches the
+        // goal (Go's sweepPagesPerByte, with Go's margin: done by 95% of the distance)
+        long distance = Math.max(1, (long) ((nextGC == Long.MAX_VALUE ? live : nextGC - live) * 0.95));
+        sweepBasis = live;
+        sweepPagesPerByte = (double) hooks.pagesToSweep() / distance;
         if (forced) {
             hooks.finishSweep();           // as Go's GC(): everything swept when it returns
         } else {

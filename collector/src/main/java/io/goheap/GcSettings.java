@@ -13,7 +13,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         int percent = gcPercent != null ? gcPercent : parseGogc(env.apply("GOGC"));
         String debug = godebug != null ? godebug : env.apply("GODEBUG");
         int[] flags = parseGodebug(debug == null ? "" : debug);
-        return new GcSettings(percent, flags[0] != 0, flags[1] != 0, flags[2] != 0);
+        return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0);   // as Go reads them
     }
 
     /** GOGC: unset or empty → 100; "off" → -1; else a non-negative integer. */
@@ -54,7 +54,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")) {
                 int n;
                 try {
-                    n = Integer.parseInt(v);
+                    n = Integer.parseInt(v.trim());
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("GODEBUG " + key + "=" + v + " is not an integer");
                 }

@@ -46,6 +46,8 @@ public final class HeapType {
     private final long pointerSlots;
     /** How the allocator records this type (of one element), or null when it has no pointers. */
     final GcType gcType;
+    /** Bytes an object of this type takes in the heap (its size class or pages): what the pacer counts. */
+    final long allocationBytes;
 
     private HeapType(MemoryLayout layout, long[] bitmap) {
         this.layout = layout;
@@ -61,6 +63,11 @@ public final class HeapType {
         this.pointerSlots = slots;
         this.pointerBytes = lastPointerWord(bitmap) * WORD + (slots == 0 ? 0 : WORD);
         this.gcType = slots == 0 ? null : GcType.of(size, bitmap);
+        this.allocationBytes = allocationBytes(size, gcType == null);
+    }
+
+    private static long allocationBytes(long size, boolean noscan) {
+        return size > (1L << 60) ? size : io.goheap.allocator.GcHooks.allocationSize(size, noscan);
     }
 
     private HeapType(HeapType element, long count) {
@@ -73,6 +80,7 @@ public final class HeapType {
         this.pointerSlots = element.pointerSlots * count;
         this.pointerBytes = element.hasPointers() ? (count - 1) * element.size + element.pointerBytes : 0;
         this.gcType = element.gcType;
+        this.allocationBytes = allocationBytes(size, gcType == null);
     }
 
     /**

@@ -120,7 +120,7 @@ public final class Mutator implements AutoCloseable {
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
         long size = type.size();
-        if ((sinceCheck += size) >= Collector.TRIGGER_CHECK_BYTES) {
+        if ((sinceCheck += type.allocationBytes) >= Collector.TRIGGER_CHECK_BYTES) {
             long bytes = sinceCheck;
             sinceCheck = 0;
             heap.collector.allocated(this, bytes);
@@ -278,6 +278,16 @@ public final class Mutator implements AutoCloseable {
     /** Gives the P back and drops the local frame. Idempotent. */
     @Override
     public void close() {
+        long pending = sinceCheck;
+        if (pending > 0 && !closed && !allocator.inBlockingRegion() && Thread.currentThread() == owner
+                && !heap.isClosed()) {
+            sinceCheck = 0;
+            try {
+                heap.collector.allocated(this, pending);   // what it allocated counts; may collect now (its
+            } catch (IllegalStateException e) {           // frames go with the close anyway)
+                // the heap closed meanwhile: nothing to pace
+            }
+        }
         allocator.close();
         closed = true;
         localCount = 0;

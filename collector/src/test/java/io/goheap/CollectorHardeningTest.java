@@ -295,4 +295,141 @@ class CollectorHardeningTest {
             assertTrue(e.getMessage().contains("never become unreachable"), e.getMessage());
         }
     }
+
+    // ------------------------------------------------------------------ fourth hostile pass
+
+    private static final HeapType BIG = HeapType.of(java.lang.foreign.MemoryLayout.structLayout(
+            java.lang.foreign.ValueLayout.ADDRESS,
+            java.lang.foreign.MemoryLayout.sequenceLayout(8191, java.lang.foreign.ValueLayout.JAVA_LONG)));  // 64 KiB
+
+    /**
+     * Threads waiting for the cycle lock in a blocking region when the heap closes: leaving the region threw while
+     * the lock was held, the lock was never released, and the next collection attempt hung for ever.
+     */
+    @Test
+    void aCloseWhileThreadsWaitForACycleLeavesNoLockBehind() throws Exception {
+        for (int round = 0; round < 30; round++) {
+            Heap heap = Heap.builder().reservation(1L << 30).maxProcs(4).gcPercent(100).godebug("").build();
+            java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+            AtomicReference<Throwable> wrong = new AtomicReference<>();
+            Thread late = new Thread(() -> {
+                try (Mutator m = heap.attach()) {
+                    attached.countDown();
+                    closed.await();
+                    for (int j = 0; j < 100; j++) {
+                        try {
+                            m.allocate(BIG);                      // reaches the pacer's check: a cycle attempt
+                        } catch (IllegalStateException e) {
+                            if (!"heap is closed".equals(e.getMessage())) {
+                                wrong.compareAndSet(null, e);
+                            }
+                        }
+                    }
+                } catch (IllegalStateException e) {
+                    // closing the Mutator of a closed heap
+                } catch (Throwable e) {
+                    wrong.compareAndSet(null, e);
+                }
+            });
+            late.start();
+            attached.await();
+            List<Thread> collectors = new ArrayList<>();
+            for (int k = 0; k < 2; k++) {
+                Thread t = new Thread(() -> {
+                    try (Mutator m = heap.attach()) {
+                        for (;;) {
+                            m.gc();
+                        }
+                    } catch (IllegalStateException e) {
+                        if (!"heap is closed".equals(e.getMessage())) {
+                            wrong.compareAndSet(null, e);
+                        }
+                    }
+                });
+                t.start();
+                collectors.add(t);
+            }
+            Thread.sleep(round % 6);
+            heap.close();
+            for (Thread t : collectors) {
+                t.join(TimeUnit.SECONDS.toMillis(20));
+                assertTrue(!t.isAlive(), "a collecting thread did not stop after close");
+            }
+            closed.countDown();
+            late.join(TimeUnit.SECONDS.toMillis(20));
+            assertTrue(!late.isAlive(), "round " + round + ": a thread allocating after close hangs");
+            assertNull(wrong.get(), "round " + round + ": " + wrong.get());
+        }
+    }
+
+    /** Collected allocation racing close: only the heap's own message, never the JDK's "Already closed". */
+    @Test
+    void typedAllocationsRacingWithCloseSeeOnlyTheHeapsMessage() throws Exception {
+        for (int round = 0; round < 40; round++) {
+            Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+            AtomicReference<Throwable> wrong = new AtomicReference<>();
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            Thread t = new Thread(() -> {
+                try (Mutator m = heap.attach()) {
+                    started.countDown();
+                    for (;;) {
+                        long p = m.allocate(NODE);
+                        m.free(p);
+                    }
+                } catch (IllegalStateException e) {
+                    if (!"heap is closed".equals(e.getMessage())) {
+                        wrong.compareAndSet(null, e);
+                    }
+                } catch (Throwable e) {
+                    wrong.compareAndSet(null, e);
+                }
+            });
+            t.start();
+            started.await();
+            Thread.sleep(round % 3);
+            heap.close();
+            t.join(TimeUnit.SECONDS.toMillis(20));
+            assertTrue(!t.isAlive());
+            assertNull(wrong.get(), "round " + round + ": " + wrong.get());
+        }
+    }
+
+    /** Short-lived Mutators each allocating under the 64 KiB check: their allocation still paces the collector. */
+    @Test
+    void shortLivedMutatorsStillStartCycles() {
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).gcPercent(100).godebug("").build()) {
+            for (int i = 0; i < 2_000; i++) {
+                try (Mutator m = heap.attach()) {
+                    for (int j = 0; j < 2_000; j++) {
+                        m.allocate(NODE);                         // 32 KB of garbage per Mutator: 64 MB in all
+                    }
+                }
+            }
+            MemStats s = heap.readMemStats();
+            assertTrue(s.numGC() >= 5, "cycles: " + s.numGC());
+            assertTrue(s.heapInuse() < 24L << 20, "the heap stayed near its 4 MiB goal: " + s.compact());
+        }
+    }
+
+    /** Large and header objects churned past a live set: the heap in use stays near the goal (sweep pacing). */
+    @Test
+    void churnOfLargeObjectsStaysNearTheGoal() {
+        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(1).gcPercent(100).godebug("").build();
+             Root root = heap.newRoot(); Mutator m = heap.attach()) {
+            root.set(CollectorTest.list(m, 400_000));                // ~6 MiB live
+            long peakRatio1000 = 0;
+            for (int i = 0; i < 12_000; i++) {
+                m.allocate(BIG);                                      // 768 MB of 64 KiB garbage
+                if (i % 50 == 0) {
+                    MemStats s = heap.readMemStats();
+                    if (s.numGC() > 1) {
+                        peakRatio1000 = Math.max(peakRatio1000, s.heapInuse() * 1000 / s.nextGC());
+                    }
+                }
+            }
+            assertTrue(heap.readMemStats().numGC() > 10);
+            assertTrue(peakRatio1000 <= 1250, "peak HeapInuse / NextGC = " + peakRatio1000 / 1000.0);
+        }
+    }
 }

@@ -155,6 +155,29 @@ public final class GcHooks {
         return MSweep.sweepOne(heap);
     }
 
+    /** Pages swept since the current sweep cycle began (Go's {@code pagesSwept}). */
+    public long pagesSwept() {
+        return heap.pagesSwept.get();
+    }
+
+    /** Pages that waited for sweeping when the current sweep cycle began. */
+    public long pagesToSweep() {
+        return heap.pagesToSweep;
+    }
+
+    /**
+     * Bytes a request of {@code size} bytes takes in the heap (Go's {@code roundupsize}): its size class, with the
+     * malloc header for scan objects above 512 bytes, or whole pages for a large object.
+     */
+    public static long allocationSize(long size, boolean noscan) {
+        if (size <= SizeClasses.MAX_SMALL_ALLOC) {
+            boolean header = !noscan && size > SizeClasses.MIN_SIZE_FOR_MALLOC_HEADER;
+            return SizeClasses.classSize(SizeClasses.sizeToClass(header ? size + SizeClasses.MALLOC_HEADER_SIZE : size));
+        }
+        long pages = (size + SizeClasses.PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
+        return pages << SizeClasses.PAGE_SHIFT;
+    }
+
     /** Sweeps every span still waiting (Go's {@code finishsweep_m}); any thread. Returns the spans swept. */
     public int finishSweep() {
         return MSweep.finishSweep(heap);

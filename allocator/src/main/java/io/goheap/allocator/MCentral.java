@@ -180,6 +180,7 @@ final class MCentral {
             throw new IllegalStateException("sweeping a span that is not waiting for it: sweepgen " + s.sweepgen
                     + " in cycle " + sg + ", " + s);
         }
+        heap.pagesSwept.addAndGet(s.npages);      // (Go's pagesSwept: the sweep pacer's progress)
         if (!s.collected) {
             s.sweepgen = sg;                   // manual objects live until freed: nothing to sweep
             return true;

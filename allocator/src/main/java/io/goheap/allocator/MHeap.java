@@ -48,6 +48,10 @@ final class MHeap {
      */
     final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
     final ArenaIndex<MSpan> spans;
+    /** Pages swept since the current sweep cycle began (Go's {@code mheap.pagesSwept}); any sweeper adds. */
+    final java.util.concurrent.atomic.AtomicLong pagesSwept = new java.util.concurrent.atomic.AtomicLong();
+    /** Pages in use when the current sweep cycle began: all of them wait to be swept (Go's pagesInUse then). */
+    volatile long pagesToSweep;
     /** Manual span classes first, then collected ones: indexed by {@link MSpan#cacheClass}. */
     final MCentral[] central = new MCentral[2 * SizeClasses.NUM_SPAN_CLASSES];
     private final long[] zeroedBase;

@@ -72,6 +72,8 @@ final class MSweep {
                         + " spans of span class " + c.spanClass + " are unswept");
             }
         }
+        heap.pagesToSweep = heap.inUsePages;
+        heap.pagesSwept.set(0);
         heap.sweepgen += 2;
     }
 

@@ -82,7 +82,11 @@ public final class Mutator implements AutoCloseable {
         }
         long address = allocated(size, noscan, collected, true);
         if (!noscan) {
-            heap.gcHooks().writeType(cache, address, count, type);   // a reused slot's old heap bits must not survive
+            try {
+                heap.gcHooks().writeType(cache, address, count, type);   // a reused slot's old heap bits must go
+            } catch (IllegalStateException e) {
+                throw heap.closedOr(e);                  // the heap closed under the allocation
+            }
         }
         return address;
     }

@@ -31,8 +31,10 @@ class JcstressTest {
         Process child = new ProcessBuilder(command).redirectErrorStream(true).directory(results.toFile()).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int exit = child.waitFor();
-        assertTrue(out.contains("SafepointHandshakeStress") && out.contains("StaleSafeHolderStress"),
-                "both tests ran:\n" + tail(out));
+        for (String test : List.of("SafepointHandshakeStress", "StaleSafeHolderStress", "LargeFreeClaimStress",
+                "RemoteFreeMergeStress")) {
+            assertTrue(out.contains(test), test + " ran:\n" + tail(out));
+        }
         assertFalse(out.contains("FAILED") || out.contains("ERROR"), tail(out));
         assertEquals(0, exit, tail(out));
         deleteRecursively(results.toFile());

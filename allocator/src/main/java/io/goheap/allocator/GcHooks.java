@@ -148,6 +148,7 @@ public final class GcHooks {
         for (int i = 0; i < procs.count(); i++) {
             procs.get(i).mcache.releaseAll();
         }
+        heap.releaseRetainedEmpty();
     }
 
     /** Sweeps one span waiting for sweeping, if any (Go's {@code sweepone}); any thread. Whether it found one. */

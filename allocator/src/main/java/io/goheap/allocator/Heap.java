@@ -266,6 +266,7 @@ public final class Heap implements AutoCloseable {
             ensureOpen();
             MSweep.finishSweep(mheap);
             procs.flushIdle();
+            mheap.releaseRetainedEmpty();
             return scavenger.releaseAll();
         } finally {
             mheap.osCalls.readLock().unlock();

@@ -74,6 +74,7 @@ final class MCentral {
             MSpan s;
             while ((s = partialHead[swept]) != null) {
                 unlink(s);
+                unretain(s);
                 markCached(s, cache);
                 s.mergeRemoteFrees(false, heap);
                 if (s.hasFreeSlot()) {
@@ -86,6 +87,7 @@ final class MCentral {
             int unswept = swept ^ 1;
             while ((s = partialHead[unswept]) != null || (s = fullHead[unswept]) != null) {
                 unlink(s);
+                unretain(s);
                 if (!sweepLocked(s, sg)) {
                     continue;                 // every object was garbage: the span went back to the heap
                 }
@@ -127,6 +129,13 @@ final class MCentral {
                 return true;      // merged (and counted) before the span was freed
             }
             if ((s.remote() & MSpan.R_CACHED) == 0) {
+                // Uncached, so its allocation bits are ours to read under this lock. The freer's bit still set on
+                // an object that is not allocated: the free that emptied the span took it first (the span may
+                // have stayed in use, retained empty) — a double free racing with the first; take it back.
+                if (!s.isAllocated(idx) && s.clearRemoteFreed(idx)) {
+                    s.getAndAddRemote(-1);
+                    return false;
+                }
                 settle(s);        // else cached again: the new owner merges
             }
             return true;
@@ -156,17 +165,57 @@ final class MCentral {
         settle(s);
     }
 
-    /** Merges pending remote frees and puts the span where it belongs. Holds this lock; the span is uncached. */
+    /**
+     * Merges pending remote frees and puts the span where it belongs. Holds this lock; the span is uncached.
+     *
+     * <p>An empty span goes back to the heap — unless it holds manual objects and the heap's budget for empty
+     * spans ({@link MHeap#RETAIN_EMPTY_MAX_BYTES}) has room: then it stays in use on the partial list, so a
+     * program that allocates and frees batches of objects takes the same spans again without the heap lock, the
+     * page allocator or a new span descriptor (jemalloc keeps dirty pages for the same reason; Go frees spans only
+     * by sweeping). Such a span is like any span with free slots: counted in HeapInuse, its free slots checked on
+     * free. Collections and {@code freeOSMemory} give the retained spans back ({@link #releaseRetainedEmpty}).
+     */
     private void settle(MSpan s) {
         s.mergeRemoteFrees(true, heap);
         if (s.allocCount == 0) {
+            if (!collected && !s.retainedEmpty && heap.tryRetainEmpty(s)) {
+                s.retainedEmpty = true;
+                s.clearMarks();               // (manual spans carry none; a test may have set one)
+                place(s);
+                return;
+            }
             if (s.list != MSpan.LIST_NONE) {
                 unlink(s);
             }
+            unretain(s);
             heap.freeSmallSpan(s);
             return;
         }
         place(s);
+    }
+
+    /** The span leaves the retained-empty state (taken for allocation, swept or freed). Holds this lock. */
+    private void unretain(MSpan s) {
+        if (s.retainedEmpty) {
+            s.retainedEmpty = false;
+            heap.retainedEmptyBytes.addAndGet(-(long) s.npages * MHeap.PAGE_SIZE);
+        }
+    }
+
+    /** Returns every retained empty span of this class to the heap. */
+    synchronized void releaseRetainedEmpty() {
+        for (int set = 0; set < 2; set++) {
+            MSpan s = partialHead[set];
+            while (s != null) {
+                MSpan next = s.next;
+                if (s.retainedEmpty && s.allocCount == 0 && (s.remote() & MSpan.R_PENDING_MASK) == 0) {
+                    unlink(s);
+                    unretain(s);
+                    heap.freeSmallSpan(s);
+                }
+                s = next;
+            }
+        }
     }
 
     /**

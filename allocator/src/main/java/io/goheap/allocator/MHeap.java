@@ -123,6 +123,39 @@ final class MHeap {
         }
     }
 
+    /**
+     * Bytes of empty manual spans the mcentrals keep for reuse instead of returning their pages (see
+     * {@link MCentral#settle}), at most {@link #RETAIN_EMPTY_MAX_BYTES}; given back at every collection and by
+     * {@code freeOSMemory}.
+     */
+    final java.util.concurrent.atomic.AtomicLong retainedEmptyBytes = new java.util.concurrent.atomic.AtomicLong();
+    static final long RETAIN_EMPTY_MAX_BYTES = 8L << 20;
+
+    /** Reserves room for retaining empty span {@code s}; false when the budget is spent. */
+    boolean tryRetainEmpty(MSpan s) {
+        long bytes = (long) s.npages * PAGE_SIZE;
+        long now;
+        do {
+            now = retainedEmptyBytes.get();
+            if (now + bytes > RETAIN_EMPTY_MAX_BYTES) {
+                return false;
+            }
+        } while (!retainedEmptyBytes.compareAndSet(now, now + bytes));
+        return true;
+    }
+
+    /** Every mcentral gives its retained empty spans back to the heap. Takes each mcentral lock in turn. */
+    void releaseRetainedEmpty() {
+        if (retainedEmptyBytes.get() == 0) {
+            return;
+        }
+        for (MCentral c : central) {
+            if (!c.collected) {
+                c.releaseRetainedEmpty();
+            }
+        }
+    }
+
     /** Returns an empty small span's pages (the span's mcentral lock is held by the caller). */
     void freeSmallSpan(MSpan s) {
         lock.lock();

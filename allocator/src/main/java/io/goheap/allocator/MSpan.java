@@ -123,6 +123,11 @@ final class MSpan {
     private volatile MCache cachedBy;
 
     // ---- mcentral list links (under the mcentral lock) ----
+    /**
+     * An empty manual span its mcentral kept on its partial list instead of returning its pages (see
+     * {@link MCentral#settle}); under the mcentral lock.
+     */
+    boolean retainedEmpty;
     MSpan next, prev;
     byte list;
     /** Which of its mcentral's two list pairs the span is on: (sweepgen / 2) mod 2 when it was linked. */

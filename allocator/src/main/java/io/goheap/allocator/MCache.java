@@ -69,6 +69,22 @@ final class MCache {
      * object in a retained span finds its allocation bit clear: a double free, as for any freed slot.
      */
     private final MSpan[] retained = new MSpan[RETAIN_MAX_SPANS];
+
+    /**
+     * Manual spans this P filled, kept cached instead of given back to their mcentral (mimalloc's per-thread full
+     * and partial page queues): frees of their objects by this P stay local — plain stores, no lock, no atomic —
+     * and when the allocating span is full a stashed span with free slots takes over without the mcentral lock.
+     * Per cache class a deque of full spans (as of stashing; a local free moves one to the partial list) and a
+     * stack of partial ones, linked through the spans' own list fields (unused while cached). Remote frees to a
+     * stashed span only set bits (it is cached), merged when the span is taken or given back. At most
+     * {@link #STASH_MAX_BYTES} per P, evicted oldest first within the class; all given back by
+     * {@link #releaseAll} (every collection, freeOSMemory, a P's flush). Owner only.
+     */
+    private final MSpan[] stashFullHead = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
+    private final MSpan[] stashFullTail = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
+    private final MSpan[] stashPartial = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
+    private long stashedBytes;
+    static final long STASH_MAX_BYTES = 4L << 20;
     private int retainedCount;
     private long retainedBytes;
 
@@ -175,10 +191,94 @@ final class MCache {
     private void refill(int cacheClass) {
         MSpan old = alloc[cacheClass];
         alloc[cacheClass] = MSpan.EMPTY;
-        if (old != MSpan.EMPTY) {
+        if (old != MSpan.EMPTY && !tryStash(old)) {
             heap.central[cacheClass].uncacheSpan(old);
         }
-        alloc[cacheClass] = heap.central[cacheClass].cacheSpan(this);
+        MSpan s = takeStashed(cacheClass);
+        alloc[cacheClass] = s != null ? s : heap.central[cacheClass].cacheSpan(this);
+    }
+
+    // ------------------------------------------------------------------ the stash
+
+    /** Keeps full span {@code s} (just replaced as the allocating span) if it is manual and the budget allows. */
+    private boolean tryStash(MSpan s) {
+        if (s.collected) {
+            return false;
+        }
+        long bytes = (long) s.npages << SizeClasses.PAGE_SHIFT;
+        int cc = s.cacheClass;
+        while (stashedBytes + bytes > STASH_MAX_BYTES) {
+            MSpan victim = stashFullTail[cc] != null ? stashFullTail[cc] : stashPartial[cc];
+            if (victim == null) {
+                return false;                            // the budget is held by other classes: no stash
+            }
+            unstash(victim);
+            heap.central[cc].uncacheSpan(victim);
+        }
+        s.prev = null;
+        s.next = stashFullHead[cc];
+        if (s.next != null) {
+            s.next.prev = s;
+        } else {
+            stashFullTail[cc] = s;
+        }
+        stashFullHead[cc] = s;
+        s.stash = MSpan.STASH_FULL;
+        stashedBytes += bytes;
+        return true;
+    }
+
+    /** A stashed span with a free slot, taken off the stash; or null. */
+    private MSpan takeStashed(int cc) {
+        MSpan s = stashPartial[cc];
+        if (s == null) {
+            s = stashFullHead[cc];
+            if (s == null || (s.remote() & MSpan.R_PENDING_MASK) == 0) {
+                return null;                             // the newest full span got no remote free either
+            }
+        }
+        unstash(s);
+        s.mergeRemoteFrees(false, heap);
+        if (s.hasFreeSlot()) {
+            return s;
+        }
+        heap.central[cc].uncacheSpan(s);                 // (cannot happen: a partial span only gains free slots)
+        return null;
+    }
+
+    /** A local free made stashed full span {@code s} partial: move it to the partial stack. */
+    private void unfull(MSpan s) {
+        int cc = s.cacheClass;
+        unstash(s);
+        s.prev = null;
+        s.next = stashPartial[cc];
+        if (s.next != null) {
+            s.next.prev = s;
+        }
+        stashPartial[cc] = s;
+        s.stash = MSpan.STASH_PARTIAL;
+        stashedBytes += (long) s.npages << SizeClasses.PAGE_SHIFT;
+    }
+
+    /** Takes {@code s} off whichever stash list holds it. */
+    private void unstash(MSpan s) {
+        int cc = s.cacheClass;
+        if (s.prev != null) {
+            s.prev.next = s.next;
+        } else if (s.stash == MSpan.STASH_FULL) {
+            stashFullHead[cc] = s.next;
+        } else {
+            stashPartial[cc] = s.next;
+        }
+        if (s.next != null) {
+            s.next.prev = s.prev;
+        } else if (s.stash == MSpan.STASH_FULL) {
+            stashFullTail[cc] = s.prev;
+        }
+        s.next = null;
+        s.prev = null;
+        s.stash = MSpan.STASH_NONE;
+        stashedBytes -= (long) s.npages << SizeClasses.PAGE_SHIFT;
     }
 
     // ------------------------------------------------------------------ free
@@ -201,6 +301,9 @@ final class MCache {
                 if (off == userOff && s.isAllocated(idx) && !s.isRemoteFreedRacy(idx)) {
                     s.freeLocal(idx);
                     count(FREES + s.sizeClass);
+                    if (s.stash == MSpan.STASH_FULL) {
+                        unfull(s);
+                    }
                     return;
                 }
             }
@@ -303,6 +406,9 @@ final class MCache {
             }
             s.freeLocal(idx);
             count(FREES + s.sizeClass);
+            if (s.stash == MSpan.STASH_FULL) {
+                unfull(s);
+            }
             return;
         }
         if (!s.isAllocatedRacy(idx)) {
@@ -338,6 +444,12 @@ final class MCache {
         while (retainedCount > 0) {
             releaseOldestRetained();
         }
+        for (int cc = 0; cc < alloc.length; cc++) {
+            for (MSpan s; (s = stashFullHead[cc] != null ? stashFullHead[cc] : stashPartial[cc]) != null; ) {
+                unstash(s);
+                heap.central[cc].uncacheSpan(s);
+            }
+        }
         for (int spc = 0; spc < alloc.length; spc++) {
             MSpan s = alloc[spc];
             if (s != MSpan.EMPTY) {
@@ -350,6 +462,6 @@ final class MCache {
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
         return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24
-                + (16 + 4L * RETAIN_MAX_SPANS) + 16;
+                + (16 + 4L * RETAIN_MAX_SPANS) + 16 + 3 * (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES);
     }
 }

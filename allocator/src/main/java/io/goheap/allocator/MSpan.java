@@ -128,7 +128,14 @@ final class MSpan {
      * {@link MCentral#settle}); under the mcentral lock.
      */
     boolean retainedEmpty;
+    /**
+     * Links of the mcentral lists while uncached; while cached, of its owner mcache's stash lists (see
+     * {@link MCache}: the owner alone touches them then, with {@link #stash}).
+     */
     MSpan next, prev;
+    /** Which stash list of its owner mcache a cached span is on: {@link #STASH_NONE}, full or partial. Owner only. */
+    byte stash;
+    static final byte STASH_NONE = 0, STASH_FULL = 1, STASH_PARTIAL = 2;
     byte list;
     /** Which of its mcentral's two list pairs the span is on: (sweepgen / 2) mod 2 when it was linked. */
     byte listSet;

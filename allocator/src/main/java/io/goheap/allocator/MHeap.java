@@ -293,6 +293,9 @@ final class MHeap {
         liveSpans++;
         spanMetadataBytes += spanMetadata(s);
         spanMetadataPeak = Math.max(spanMetadataPeak, spanMetadataBytes);
+        if (s.collected) {
+            markBitsBytes.addAndGet(s.markBitsBytes());     // made with the span (see MSpan#allocBits)
+        }
     }
 
     private void unpublish(MSpan s) {
@@ -313,7 +316,7 @@ final class MHeap {
      * compressed references) and its allocation and remote-free bitmaps. Mark bitmaps count in GCSys.
      */
     static long spanMetadata(MSpan s) {
-        return 136 + 2 * (16 + 8L * s.allocBits.length);
+        return 136 + 2 * (16 + 8L * s.words);           // allocation and remote-free bits (marks: GCSys)
     }
 
     /**

@@ -95,7 +95,15 @@ final class MSpan {
     final long limit;
 
     // ---- owner state (plain) ----
+    /**
+     * Allocation bits, words {@code [0, words)}; in a span of collected objects followed by its mark bits, words
+     * {@code [words, 2 × words)}: a marker's lookup of an object then reads one array, mostly one cache line, for
+     * both (the owner writes the first half with plain stores, markers OR into the second half atomically — other
+     * elements of one array, so neither disturbs the other).
+     */
     final long[] allocBits;
+    /** Words of allocation bits ({@code (nelems + 63) / 64}). */
+    final int words;
     int freeIndex;
     long allocCache;
     int allocCount;
@@ -155,7 +163,7 @@ final class MSpan {
         collected = false; cacheClass = 0;
         base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false;
         elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
-        allocBits = new long[0]; remoteFreed = new long[0];
+        allocBits = new long[0]; remoteFreed = new long[0]; words = 0;
         freeIndex = 0; allocCache = 0;
         state = DEAD;
     }
@@ -175,7 +183,8 @@ final class MSpan {
         this.divMagic = (0xFFFF_FFFFL / elemSize) + 1;
         this.limit = base + nelems * elemSize;
         int words = (nelems + 63) >>> 6;
-        this.allocBits = new long[words];
+        this.words = words;
+        this.allocBits = new long[collected ? 2 * words : words];
         this.remoteFreed = new long[words];
         this.freeIndex = 0;
         this.allocCache = -1L;
@@ -198,7 +207,8 @@ final class MSpan {
         this.nelems = 1;
         this.divMagic = 0;
         this.limit = base + elemSize;
-        this.allocBits = new long[] {1L};
+        this.words = 1;
+        this.allocBits = collected ? new long[] {1L, 0L} : new long[] {1L};
         this.remoteFreed = new long[1];
         this.freeIndex = 1;
         this.allocCache = 0;
@@ -444,21 +454,37 @@ final class MSpan {
      * concurrent markers neither lose a bit nor both claim the object.
      */
     boolean tryMark(int idx, MHeap heap) {
+        long[] marks;
+        int w;
+        if (collected) {
+            marks = allocBits;
+            w = words + (idx >>> 6);
+        } else {
+            marks = lazyMarks(heap);
+            w = idx >>> 6;
+        }
+        long bit = 1L << idx;
+        return (marks[w] & bit) == 0 && ((long) LONGS.getAndBitwiseOr(marks, w, bit) & bit) == 0;
+    }
+
+    /** A manual span's mark bitmap (only tests mark manual objects), made by the first mark with a CAS. */
+    private long[] lazyMarks(MHeap heap) {
         long[] marks = (long[]) MARK_BITS.getAcquire(this);
         if (marks == null) {
-            long[] fresh = new long[allocBits.length];
+            long[] fresh = new long[words];
             marks = (long[]) MARK_BITS.compareAndExchange(this, (long[]) null, fresh);
             if (marks == null) {
                 marks = fresh;
                 heap.markBitsBytes.addAndGet(markBitsBytes());
             }
         }
-        int w = idx >>> 6;
-        long bit = 1L << idx;
-        return (marks[w] & bit) == 0 && ((long) LONGS.getAndBitwiseOr(marks, w, bit) & bit) == 0;
+        return marks;
     }
 
     boolean isMarked(int idx) {
+        if (collected) {
+            return ((long) LONGS.getVolatile(allocBits, words + (idx >>> 6)) & (1L << idx)) != 0;
+        }
         long[] marks = (long[]) MARK_BITS.getAcquire(this);
         return marks != null && ((long) LONGS.getVolatile(marks, idx >>> 6) & (1L << idx)) != 0;
     }
@@ -482,18 +508,22 @@ final class MSpan {
         LONGS.setRelease(allocBits, 0, 1L);
     }
 
-    /** Whether a mark bitmap was made for this span. */
+    /** Whether this span has mark bits: always for collected objects (in {@link #allocBits}), else once made. */
     boolean hasMarkBits() {
-        return MARK_BITS.getAcquire(this) != null;
+        return collected || MARK_BITS.getAcquire(this) != null;
     }
 
-    /** Java-heap bytes of this span's mark bitmap, made or not. */
+    /** Java-heap bytes of this span's mark bits, made or not. */
     long markBitsBytes() {
-        return 16 + 8L * allocBits.length;
+        return collected ? 8L * words : 16 + 8L * words;
     }
 
     /** Clears every mark bit (the owner, after the marker is done). */
     void clearMarks() {
+        if (collected) {
+            java.util.Arrays.fill(allocBits, words, 2 * words, 0L);
+            return;
+        }
         long[] marks = (long[]) MARK_BITS.getAcquire(this);
         if (marks != null) {
             java.util.Arrays.fill(marks, 0L);
@@ -508,11 +538,12 @@ final class MSpan {
      * and does the accounting.
      */
     int sweepMarks() {
-        long[] marks = (long[]) MARK_BITS.getAcquire(this);
+        long[] marks = collected ? allocBits : (long[]) MARK_BITS.getAcquire(this);
+        int markBase = collected ? words : 0;
         int freed = 0;
-        for (int w = 0; w < allocBits.length; w++) {
+        for (int w = 0; w < words; w++) {
             long allocated = allocBits[w];
-            long dead = allocated & ~(marks == null ? 0 : marks[w]);
+            long dead = allocated & ~(marks == null ? 0 : marks[markBase + w]);
             if (dead != 0) {
                 freed += Long.bitCount(dead);
                 allocBits[w] = allocated & ~dead;

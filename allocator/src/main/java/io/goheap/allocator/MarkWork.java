@@ -96,7 +96,7 @@ public final class MarkWork {
             return 0;
         }
         if (checkmarks != null) {
-            long[] bits = checkmarks.computeIfAbsent(s, span -> new long[span.allocBits.length]);
+            long[] bits = checkmarks.computeIfAbsent(s, span -> new long[span.words]);
             if ((bits[idx >>> 6] & (1L << idx)) != 0) {
                 return 0;
             }

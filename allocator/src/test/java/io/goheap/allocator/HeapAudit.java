@@ -51,7 +51,7 @@ final class HeapAudit {
             }
             int bits = 0;
             int pendingLive = 0;
-            for (int w = 0; w < s.allocBits.length; w++) {
+            for (int w = 0; w < s.words; w++) {
                 bits += Long.bitCount(s.allocBits[w]);
                 pendingLive += Long.bitCount(s.remoteFreed[w] & s.allocBits[w]);
             }

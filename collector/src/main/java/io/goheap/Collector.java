@@ -32,7 +32,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Threads</h2>
  * A cycle runs on the thread that asks for it. A Mutator's thread waiting for {@link #cycleLock} does so inside a
  * blocking region, so a cycle in progress can stop it. Statistics are written under {@link #statsLock}, which is
- * never held across a stop, so {@link Heap#readMemStats} never waits for a cycle.
+ * never held across a stop; {@link Heap#readMemStats} stops the world itself (under the cycle lock, after any
+ * cycle in progress), as Go's does.
  */
 final class Collector {
     static final long HEAP_MINIMUM = 4L << 20;
@@ -307,6 +308,33 @@ final class Collector {
         synchronized (statsLock) {
             long elapsed = System.nanoTime() - startNanos;
             return elapsed <= 0 ? 0 : (double) gcNanos / ((double) elapsed * heap.maxProcs());
+        }
+    }
+
+    /**
+     * The allocator's statistics read with the world stopped, as Go's {@code ReadMemStats} does: allocation and
+     * free through a P's caches (its allocating span, its stashed spans, its retained large spans) take no lock,
+     * so only a stop makes mallocs and frees of every P one consistent cut — read while they run, an object
+     * allocated, freed and allocated again between the read of the frees and of the mallocs counted twice
+     * (HeapAlloc above HeapInuse, found by a hostile test). Waits for a cycle in progress, like any stop; a
+     * thread with an open Mutator that neither allocates, polls nor blocks delays it, as it delays a collection.
+     */
+    io.goheap.allocator.AllocStats readAllocStatsStopped(Mutator caller) {
+        lockCycle(caller);
+        try {
+            hooks.stopTheWorld();
+            try {
+                return heap.allocator.readMemStats();
+            } finally {
+                hooks.startTheWorld();
+            }
+        } catch (IllegalStateException e) {
+            if (heap.isClosed() && !"heap is closed".equals(e.getMessage())) {
+                throw new IllegalStateException("heap is closed", e);
+            }
+            throw e;
+        } finally {
+            cycleLock.unlock();
         }
     }
 

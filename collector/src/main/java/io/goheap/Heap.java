@@ -250,7 +250,7 @@ public final class Heap implements AutoCloseable {
     /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
     public void readMemStats(MemStats into) {
         Objects.requireNonNull(into, "into");
-        into.copyAllocatorFields(allocator.readMemStats());
+        into.copyAllocatorFields(collector.readAllocStatsStopped(Mutator.current(this)));
         collector.fill(into);
     }
 

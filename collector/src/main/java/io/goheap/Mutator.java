@@ -43,6 +43,8 @@ public final class Mutator implements AutoCloseable {
     private final Thread owner = Thread.currentThread();
     private final MemorySegment memory;
     private final long base;
+    /** The largest offset of a pointer slot in the heap's segment. */
+    private final long maxSlotOffset;
     private long[] locals = new long[32];
     private int localCount;
     /** Bytes of collected objects allocated since the pacer last looked. */
@@ -54,6 +56,7 @@ public final class Mutator implements AutoCloseable {
         this.allocator = allocator;
         this.memory = heap.segment();
         this.base = heap.base();
+        this.maxSlotOffset = heap.reservation() - 8;
         heap.collector.mutators.add(this);
     }
 
@@ -137,8 +140,17 @@ public final class Mutator implements AutoCloseable {
      * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap
      */
     public void storePointer(long slot, long value) {
-        allocator.checkUsable();
-        memory.set(ValueLayout.JAVA_LONG, checkedSlot(slot), value);
+        long offset = slot - base;
+        if (!allocator.usableHere() || (slot & 7) != 0 || Long.compareUnsigned(offset, maxSlotOffset) > 0) {
+            allocator.checkUsable();                     // names what is wrong (or the slot below)
+            offset = checkedSlot(slot);
+        }
+        try {
+            memory.set(SLOT, offset, value);             // a closed heap's segment throws: no check needed here
+        } catch (IllegalStateException e) {
+            allocator.checkUsable();
+            throw e;
+        }
     }
 
     /** Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. Not a safepoint. */
@@ -149,8 +161,17 @@ public final class Mutator implements AutoCloseable {
 
     /** The pointer in the slot at {@code slot} (a plain read). */
     public long loadPointer(long slot) {
-        allocator.checkUsable();
-        return memory.get(ValueLayout.JAVA_LONG, checkedSlot(slot));
+        long offset = slot - base;
+        if (!allocator.usableHere() || (slot & 7) != 0 || Long.compareUnsigned(offset, maxSlotOffset) > 0) {
+            allocator.checkUsable();
+            offset = checkedSlot(slot);
+        }
+        try {
+            return memory.get(SLOT, offset);
+        } catch (IllegalStateException e) {
+            allocator.checkUsable();
+            throw e;
+        }
     }
 
     /**
@@ -167,9 +188,12 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
+    /** Slots are 8-byte aligned, checked before access: the segment need not check it again. */
+    private static final ValueLayout.OfLong SLOT = ValueLayout.JAVA_LONG_UNALIGNED;
+
     private long checkedSlot(long slot) {
         long offset = slot - base;
-        if ((slot & 7) != 0 || offset < 0 || offset > heap.reservation() - 8) {
+        if ((slot & 7) != 0 || offset < 0 || offset > maxSlotOffset) {
             throw new IllegalArgumentException(String.format(
                     "0x%x is not an 8-byte aligned pointer slot inside the heap [0x%x, 0x%x)",
                     slot, base, base + heap.reservation()));

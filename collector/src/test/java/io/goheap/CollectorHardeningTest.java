@@ -471,4 +471,35 @@ class CollectorHardeningTest {
             assertNull(failure.get());
         }
     }
+
+    /** The pointer store and load fast path (one guard): every misuse still gets its own clear exception. */
+    @Test
+    void pointerStoresAndLoadsRefuseEveryMisuseClearly() throws Exception {
+        Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+        Mutator m = heap.attach();
+        long node = m.allocate(NODE);
+        m.keep(node);
+        m.storePointer(node + 8, node);
+        assertEquals(node, m.loadPointer(node + 8));
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> m.storePointer(node + 4, 0));
+        assertTrue(bad.getMessage().contains("8-byte aligned pointer slot"), bad.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> m.loadPointer(heap.base() - 8));
+        assertThrows(IllegalArgumentException.class, () -> m.storePointer(heap.base() + heap.reservation(), 0));
+        AtomicReference<Throwable> other = new AtomicReference<>();
+        Thread t = new Thread(() -> other.set(assertThrows(IllegalStateException.class, () -> m.storePointer(node + 8, 0))));
+        t.start();
+        t.join();
+        assertTrue(other.get().getMessage().contains("Mutator belongs to"), other.get().getMessage());
+        try (var region = m.blocking()) {
+            IllegalStateException inRegion = assertThrows(IllegalStateException.class, () -> m.storePointer(node + 8, 0));
+            assertTrue(inRegion.getMessage().contains("blocking region"), inRegion.getMessage());
+            assertThrows(IllegalStateException.class, () -> m.loadPointer(node + 8));
+        }
+        assertEquals(node, m.loadPointer(node + 8), "nothing stored by the refused calls");
+        heap.close();
+        IllegalStateException closed = assertThrows(IllegalStateException.class, () -> m.storePointer(node + 8, 0));
+        assertEquals("heap is closed", closed.getMessage());
+        closed = assertThrows(IllegalStateException.class, () -> m.loadPointer(node + 8));
+        assertEquals("heap is closed", closed.getMessage());
+    }
 }

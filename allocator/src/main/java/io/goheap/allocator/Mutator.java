@@ -139,6 +139,14 @@ public final class Mutator implements AutoCloseable {
         return lent != null;
     }
 
+    /**
+     * Whether the calling thread may use this Mutator for a store: it owns it, and it is open and not inside a
+     * blocking region. One field load and one thread compare; {@link #checkUsable} says what is wrong.
+     */
+    public boolean usableHere() {
+        return p != null && Thread.currentThread() == thread;
+    }
+
     /** Throws if this Mutator is closed, used from another thread, inside a blocking region or its heap closed; never parks. */
     public void checkUsable() {
         check();

@@ -221,7 +221,7 @@ final class Collector {
         long startWall = System.currentTimeMillis();
         long t0 = System.nanoTime();
         int procs = heap.maxProcs();
-        long heap0 = heapLive.get();
+        long heap0 = heapLive.get();                 // replaced below for gctrace by the exact figure
         long goalOfCycle = nextGC;
         hooks.stopTheWorld();
         long tStopped = System.nanoTime();
@@ -232,6 +232,11 @@ final class Collector {
         try {
             hooks.flushCaches();
             hooks.finishSweep();
+            if (gctrace) {
+                // Go's heap0 is every byte allocated and not yet found dead; heapLive leaves out manual objects
+                // allocated since the last cycle, so the trace reads the allocator's exact HeapAlloc here
+                heap0 = heap.allocator.readMemStats().heapAlloc();
+            }
             Marker marker = new Marker(hooks, reportInvalid, false);
             long manualBytes = 0;
             try {

@@ -67,6 +67,10 @@ final class Collector {
      */
     private final java.util.concurrent.atomic.AtomicLong heapLive = new java.util.concurrent.atomic.AtomicLong();
     final BackgroundSweeper sweeper;
+    /** The helpers of a parallel mark (see {@link MarkWorkers}). */
+    final MarkWorkers markWorkers;
+    /** Heaps with at least this many bytes in use are marked with the helper threads. */
+    static final long PARALLEL_MARK_BYTES = 8L << 20;
     /** heapLive when the current sweep cycle began, and the pages to sweep per byte allocated since (Go's). */
     private volatile long sweepBasis;
     private volatile double sweepPagesPerByte;
@@ -93,6 +97,7 @@ final class Collector {
         this.trace = trace;
         this.nextGC = goal(0, gcPercent);
         this.sweeper = new BackgroundSweeper(hooks, cycleLock);
+        this.markWorkers = new MarkWorkers(heap.maxProcs());
     }
 
     /** Go's GOGC goal for {@code live} bytes; Long.MAX_VALUE when off. */
@@ -237,7 +242,9 @@ final class Collector {
                 // allocated since the last cycle, so the trace reads the allocator's exact HeapAlloc here
                 heap0 = heap.allocator.readMemStats().heapAlloc();
             }
-            Marker marker = new Marker(hooks, reportInvalid, false);
+            // a heap of a few MiB marks faster on one thread than it takes to hand work to helpers
+            Marker marker = new Marker(hooks, reportInvalid, false,
+                    hooks.heapInUseBytes() >= PARALLEL_MARK_BYTES ? markWorkers : null);
             long manualBytes = 0;
             try {
                 manualBytes = markFromRoots(marker);

@@ -65,7 +65,9 @@ public final class Heap implements AutoCloseable {
                 settings.invalidptr(), settings.gccheckmark(), System.err);
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
+        MarkWorkers markWorkers = collector.markWorkers;
         this.closing = CLOSER.register(this, () -> {
+            markWorkers.shutdown();
             sweeper.stop();
             allocator.close();
             finalizerThread.stop();

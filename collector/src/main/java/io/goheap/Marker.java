@@ -1,7 +1,10 @@
 package io.goheap;
 
 import io.goheap.allocator.GcHooks;
+import io.goheap.allocator.MarkPool;
 import io.goheap.allocator.MarkWork;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Marking (Go's {@code mgcmark}), stop-the-world: grey every object the roots point to, then scan grey objects by
@@ -16,15 +19,28 @@ import io.goheap.allocator.MarkWork;
  */
 final class Marker {
     private final boolean reportInvalid;
+    private final GcHooks hooks;
     private final MarkWork work;
+    /** Helper threads for the drain, or null: mark on this thread alone. */
+    private final MarkWorkers workers;
+    /** What the helpers of finished parallel drains marked and scanned. */
+    private long helpersMarked;
+    private long helpersScanned;
 
     /**
      * A marker; with {@code checkmark}, a checkmark pass (GODEBUG {@code gccheckmark=1}) that verifies the marks of
      * the pass before it instead of setting marks (see {@link MarkWork}).
      */
     Marker(GcHooks hooks, boolean reportInvalid, boolean checkmark) {
+        this(hooks, reportInvalid, checkmark, null);
+    }
+
+    /** A marker whose {@link #drain} shares the work with {@code workers}' threads (null: none). */
+    Marker(GcHooks hooks, boolean reportInvalid, boolean checkmark, MarkWorkers workers) {
         this.reportInvalid = reportInvalid;
+        this.hooks = hooks;
         this.work = checkmark ? hooks.newCheckmarkWork(this::badSlot) : hooks.newMarkWork(this::badSlot);
+        this.workers = checkmark || workers == null || workers.helpers() == 0 ? null : workers;
     }
 
     /** Shades the object a root points to; {@code where} names the root for a report. */
@@ -48,19 +64,53 @@ final class Marker {
         work.scanRoot(address);
     }
 
-    /** Scans grey objects until none is left. */
+    /** Scans grey objects until none is left: with the helper threads, if this marker has them. */
     void drain() {
+        if (workers == null) {
+            work.drain();
+            return;
+        }
+        int n = workers.helpers();
+        MarkPool pool = new MarkPool(n + 1);
+        List<MarkWork> helping = new ArrayList<>();
+        List<Runnable> tasks = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            MarkWork w = hooks.newMarkWork(this::badSlot);
+            helping.add(w);
+            tasks.add(() -> shared(w, pool));
+        }
+        try {
+            workers.run(tasks, () -> shared(work, pool));
+        } finally {
+            for (MarkWork w : helping) {
+                helpersMarked += w.markedBytes();
+                helpersScanned += w.scannedBytes();
+            }
+        }
+    }
+
+    /** Drains a few grey objects on this thread alone (after the parallel drain: finalizable objects). */
+    void drainLocal() {
         work.drain();
+    }
+
+    private static void shared(MarkWork w, MarkPool pool) {
+        try {
+            w.drainShared(pool);
+        } catch (RuntimeException | Error e) {
+            pool.abort();                                // the others stop; the collector throws e
+            throw e;
+        }
     }
 
     /** Bytes of pointer slots scanned (Go's heapScanWork). */
     long scannedBytes() {
-        return work.scannedBytes();
+        return work.scannedBytes() + helpersScanned;
     }
 
     /** Bytes of the collected objects marked. */
     long markedBytes() {
-        return work.markedBytes();
+        return work.markedBytes() + helpersMarked;
     }
 
     private void badSlot(long pointer, long slot) {

@@ -131,7 +131,7 @@ final class Specials {
                 });
             }
         }
-        marker.drain();                                    // its referents were marked by scanFinalizable: quick
+        marker.drainLocal();                               // its referents were marked by scanFinalizable: quick
         for (var e : cleanups.entrySet()) {
             long address = e.getKey();
             if (!finalizers.containsKey(address) && !hooks.isMarked(address)) {

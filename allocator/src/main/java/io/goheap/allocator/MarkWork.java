@@ -140,6 +140,40 @@ public final class MarkWork {
         }
     }
 
+    /**
+     * Scans grey objects with other markers sharing {@code pool} until none is left anywhere (see
+     * {@link MarkPool}): every 64 objects, if another marker is idle, the older half of this stack (up to a
+     * chunk) — the widest subtrees — goes to the pool; with an empty stack this marker takes chunks from it. Returns when marking is
+     * over or aborted.
+     */
+    public void drainShared(MarkPool pool) {
+        int sinceCheck = 0;
+        for (;;) {
+            while (top > 0) {
+                if (++sinceCheck >= 64) {
+                    sinceCheck = 0;
+                    if (pool.abort) {
+                        return;
+                    }
+                    if (top >= 2 && pool.hungry()) {
+                        int give = Math.min(top / 2, MarkPool.CHUNK);   // the oldest: the widest subtrees
+                        pool.give(Arrays.copyOfRange(stack, 0, give));
+                        System.arraycopy(stack, give, stack, 0, top - give);
+                        top -= give;
+                    }
+                }
+                scan(stack[--top]);
+            }
+            long[] chunk = pool.awaitWork();
+            if (chunk == null) {
+                return;
+            }
+            for (long object : chunk) {
+                push(object);
+            }
+        }
+    }
+
     /** Bytes of pointer slots scanned so far (Go's heapScanWork). */
     public long scannedBytes() {
         return scannedBytes;

@@ -1,0 +1,90 @@
+package io.goheap;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The helper threads of a stop-the-world mark (Go's dedicated mark workers, here all of them during the stop):
+ * {@code GOMAXPROCS − 1} daemon threads, at most one fewer than the machine's processors, made on the first
+ * parallel mark and shared with nothing else. While the world is stopped the mutators' processors are free, so
+ * the collector's thread and the helpers drain one {@link io.goheap.allocator.MarkPool} together.
+ *
+ * <p>The threads hold no reference to the public {@link Heap} (a running thread is a GC root; a dropped heap must
+ * stay collectable so its cleaner closes it); {@link #shutdown} on close ends them. Used by one cycle at a time
+ * (under the collector's cycle lock).
+ */
+final class MarkWorkers {
+    private final int helpers;
+    private ExecutorService threads;
+    private boolean shut;
+
+    MarkWorkers(int maxProcs) {
+        this.helpers = Math.max(0, Math.min(maxProcs, Runtime.getRuntime().availableProcessors()) - 1);
+    }
+
+    /** How many helpers a parallel mark gets (0: mark on the collector's thread alone). */
+    int helpers() {
+        return helpers;
+    }
+
+    /** Runs {@code tasks} on the helpers and {@code own} on the calling thread; returns when all have ended. */
+    void run(List<Runnable> tasks, Runnable own) {
+        List<Future<?>> futures = new ArrayList<>();
+        synchronized (this) {
+            if (shut) {
+                throw new IllegalStateException("heap is closed");
+            }
+            if (threads == null) {
+                threads = Executors.newFixedThreadPool(helpers, r -> {
+                    Thread t = new Thread(r, "goheap-mark-worker");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            for (Runnable task : tasks) {
+                futures.add(threads.submit(task));
+            }
+        }
+        Throwable failure = null;
+        try {
+            own.run();
+        } catch (Throwable t) {
+            failure = t;
+        }
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+        }
+        if (failure instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+        if (failure != null) {
+            throw new IllegalStateException("a mark worker failed", failure);
+        }
+    }
+
+    /** The heap closes: the helper threads end. */
+    synchronized void shutdown() {
+        shut = true;
+        if (threads != null) {
+            threads.shutdownNow();
+        }
+    }
+}

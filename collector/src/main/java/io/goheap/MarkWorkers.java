@@ -55,19 +55,28 @@ final class MarkWorkers {
         } catch (Throwable t) {
             failure = t;
         }
+        // Every helper is waited for, interrupt or not: the cycle must not go on (or clear marks) while one still
+        // marks. Each ends soon: when marking is done or, after a failure, at its next check of the pool's abort.
+        boolean interrupted = false;
         for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) {
-                    failure = e;
+            for (;;) {
+                try {
+                    f.get();
+                    break;
+                } catch (ExecutionException e) {
+                    if (failure == null) {
+                        failure = e.getCause();
+                    }
+                    break;
+                } catch (java.util.concurrent.CancellationException e) {
+                    break;                              // never ran (the heap closed): its share was drained here
+                } catch (InterruptedException e) {
+                    interrupted = true;
                 }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         if (failure instanceof RuntimeException r) {
             throw r;

@@ -77,7 +77,10 @@ final class Marker {
         for (int i = 0; i < n; i++) {
             MarkWork w = hooks.newMarkWork(this::badSlot);
             helping.add(w);
-            tasks.add(() -> shared(w, pool));
+            tasks.add(() -> {
+                pool.join();
+                shared(w, pool);
+            });
         }
         try {
             workers.run(tasks, () -> shared(work, pool));

@@ -79,6 +79,41 @@ class ParallelMarkTest {
         }
     }
 
+    /** Closing the heap while a parallel mark runs: the marking thread ends with "heap is closed", nothing hangs. */
+    @Test
+    void aCloseDuringAParallelMarkEndsItCleanly() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).gcPercent(-1).godebug("").build();
+            Root root = heap.newRoot();
+            java.util.concurrent.atomic.AtomicReference<Throwable> wrong = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch built = new java.util.concurrent.CountDownLatch(1);
+            Thread collector = new Thread(() -> {
+                try (Mutator m = heap.attach()) {
+                    root.set(CollectorTest.list(m, 700_000));
+                    built.countDown();
+                    for (;;) {
+                        m.gc();
+                    }
+                } catch (IllegalStateException e) {
+                    if (!"heap is closed".equals(e.getMessage())) {
+                        wrong.set(e);
+                    }
+                } catch (Throwable e) {
+                    wrong.set(e);
+                } finally {
+                    built.countDown();
+                }
+            });
+            collector.start();
+            built.await();
+            Thread.sleep(20 + 7 * round);
+            heap.close();
+            collector.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(30));
+            assertTrue(!collector.isAlive(), "round " + round + ": the collecting thread hangs after close");
+            assertEquals(null, wrong.get(), "round " + round);
+        }
+    }
+
     private static int countReachable(Mutator m, long from, int n) {
         java.util.HashSet<Long> seen = new java.util.HashSet<>();
         java.util.ArrayDeque<Long> work = new java.util.ArrayDeque<>();

@@ -27,10 +27,19 @@ public final class MarkPool {
     private final int markers;
     volatile boolean abort;
 
-    /** A pool for {@code markers} markers, all busy at the start. */
+    /**
+     * A pool for up to {@code markers} markers; the creating one is busy, each helper counts itself in when it
+     * starts ({@link #join}). A helper that starts late, or never (its thread refused, cancelled by a close), loses
+     * nothing: work given to the pool meanwhile is taken back by whoever runs out first.
+     */
     public MarkPool(int markers) {
         this.markers = markers;
-        this.busy = new AtomicInteger(markers);
+        this.busy = new AtomicInteger(1);
+    }
+
+    /** A helper starts marking (with an empty stack: it will ask for work first). */
+    public void join() {
+        busy.incrementAndGet();
     }
 
     /** Whether some marker is idle, so giving it work pays. */

@@ -93,7 +93,13 @@ final class MarkWorkers {
     synchronized void shutdown() {
         shut = true;
         if (threads != null) {
-            threads.shutdownNow();
+            // shutdownNow hands back the tasks that never started without completing them: cancel them, or the
+            // collector's thread would wait for their futures for ever (it did, closing the heap mid-mark)
+            for (Runnable never : threads.shutdownNow()) {
+                if (never instanceof Future<?> f) {
+                    f.cancel(false);
+                }
+            }
         }
     }
 }

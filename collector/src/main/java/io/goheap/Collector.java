@@ -193,10 +193,7 @@ final class Collector {
             }
             runCycle(forced);
         } catch (IllegalStateException e) {
-            if (heap.isClosed() && !"heap is closed".equals(e.getMessage())) {
-                throw new IllegalStateException("heap is closed", e);   // the heap closed under the cycle
-            }
-            throw e;
+            throw heap.allocator.closedOr(e);                     // the heap closed under the cycle
         } finally {
             cycleLock.unlock();
         }
@@ -341,10 +338,7 @@ final class Collector {
                 hooks.startTheWorld();
             }
         } catch (IllegalStateException e) {
-            if (heap.isClosed() && !"heap is closed".equals(e.getMessage())) {
-                throw new IllegalStateException("heap is closed", e);
-            }
-            throw e;
+            throw heap.allocator.closedOr(e);
         } finally {
             cycleLock.unlock();
         }

@@ -140,11 +140,7 @@ public final class Mutator implements AutoCloseable {
      * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap
      */
     public void storePointer(long slot, long value) {
-        long offset = slot - base;
-        if (!allocator.usableHere() || (slot & 7) != 0 || Long.compareUnsigned(offset, maxSlotOffset) > 0) {
-            allocator.checkUsable();                     // names what is wrong (or the slot below)
-            offset = checkedSlot(slot);
-        }
+        long offset = usableSlot(slot);
         try {
             memory.set(SLOT, offset, value);             // a closed heap's segment throws: no check needed here
         } catch (IllegalStateException e) {
@@ -161,11 +157,7 @@ public final class Mutator implements AutoCloseable {
 
     /** The pointer in the slot at {@code slot} (a plain read). */
     public long loadPointer(long slot) {
-        long offset = slot - base;
-        if (!allocator.usableHere() || (slot & 7) != 0 || Long.compareUnsigned(offset, maxSlotOffset) > 0) {
-            allocator.checkUsable();
-            offset = checkedSlot(slot);
-        }
+        long offset = usableSlot(slot);
         try {
             return memory.get(SLOT, offset);
         } catch (IllegalStateException e) {
@@ -186,6 +178,20 @@ public final class Mutator implements AutoCloseable {
         if (bytes > 0) {
             MemorySegment.copy(memory, checkedSlot(from), memory, checkedSlot(to), bytes);
         }
+    }
+
+    /**
+     * The segment offset of {@code slot} for a store or load by this Mutator: one guard for the common case (owner
+     * thread, open and outside a region, an aligned slot inside the heap); otherwise the checked path names what
+     * is wrong.
+     */
+    private long usableSlot(long slot) {
+        long offset = slot - base;
+        if (!allocator.usableHere() || (slot & 7) != 0 || Long.compareUnsigned(offset, maxSlotOffset) > 0) {
+            allocator.checkUsable();
+            offset = checkedSlot(slot);
+        }
+        return offset;
     }
 
     /** Slots are 8-byte aligned, checked before access: the segment need not check it again. */

@@ -342,7 +342,7 @@ public final class Heap implements AutoCloseable {
      * the heap's own "heap is closed" (with {@code e}, say the JDK's "Already closed" of the unmapped segment, as
      * its cause).
      */
-    RuntimeException closedOr(IllegalStateException e) {
+    public RuntimeException closedOr(IllegalStateException e) {
         if (closed && !"heap is closed".equals(e.getMessage())) {
             return new IllegalStateException("heap is closed", e);
         }

@@ -194,6 +194,6 @@ public final class GcHooks {
 
     /** Bytes of the spans in use (Go's heapLive at span granularity): the pacer's measure of the heap. */
     public long heapInUseBytes() {
-        return heap.inUseBytes;
+        return heap.inUseBytes();
     }
 }

@@ -17,10 +17,12 @@ import java.lang.invoke.VarHandle;
  * under the heap lock, is read in (3), after its free.
  * Totals are derived from the same numbers, so {@code HeapObjects = Mallocs − Frees}, {@code Alloc =
  * HeapAlloc}, {@code Sys = Σ *Sys} and {@code HeapSys = HeapInuse + HeapIdle} hold by construction, and
- * {@code HeapIdle ≥ HeapReleased} because both are read under the one lock that changes them. Holding the lock
- * throughout also keeps every span as it is during the read: an object counted live (malloc read, free not) is
- * in a span counted in use, because a free is counted before it can return its span ({@link MCache}), so
- * {@code HeapAlloc ≤ HeapInuse}.
+ * {@code HeapIdle ≥ HeapReleased}: released pages are read under the one lock that changes them, and the in-use
+ * page count, read once, never exceeds the page allocator's in-use pages (a span made without the lock comes from
+ * pages a P's page cache took under it; see {@link MHeap}). Spans are returned only under the lock, and a span is
+ * counted in use before any object in it is allocated: so an object counted live (malloc read, free not) is in a
+ * span counted in use — a free is counted before it can return its span ({@link MCache}) — and {@code HeapAlloc ≤
+ * HeapInuse}.
  */
 final class HeapStats {
     private static final VarHandle COUNTER = MSpan.LONGS;
@@ -36,9 +38,9 @@ final class HeapStats {
         long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
         long inUse, grown, released, spanMeta, spanMetaPeak, indexMeta;
         long retainedAllocCount = 0, retainedAllocBytes = 0, retainedFreeCount = 0, retainedFreeBytes = 0;
-        // The heap lock is held across the whole read, so no span is made or returned meanwhile: every object
-        // counted live sits in a span counted in use (HeapAlloc <= HeapInuse, as Go's stopped-world read gives).
-        // Allocation and free in cached spans go on; only span changes wait the few microseconds of the read.
+        // The heap lock is held across the whole read, so no span is returned meanwhile, and spans made from page
+        // caches are counted before their first object: every object counted live sits in a span counted in use
+        // (HeapAlloc <= HeapInuse, as Go's stopped-world read gives). Allocation and free go on.
         heap.lock.lock();
         try {
             for (int i = 0; i < procs.count(); i++) {
@@ -67,11 +69,18 @@ final class HeapStats {
             largeAllocBytes = heap.largeAllocBytes + retainedAllocBytes;
             largeFreeCount = heap.largeFreeCount + retainedFreeCount;
             largeFreeBytes = heap.largeFreeBytes + retainedFreeBytes;
-            inUse = heap.inUsePages;
+            inUse = heap.inUsePages.get();
             grown = heap.pages.grownPages();
+            // Scavenged pages a P's page cache holds still count as released until a span takes them (as in Go,
+            // whose allocSpan subtracts them then). Read after inUsePages: a span counted there had its pages taken
+            // from its cache before (its holder's count happens-after), so no page is counted both in use and
+            // released; a span made after that read keeps its pages in idle, which only helps HeapIdle >= released.
             released = heap.pages.releasedPages();
-            spanMeta = heap.spanMetadataBytes;
-            spanMetaPeak = heap.spanMetadataPeak;
+            for (int i = 0; i < procs.count(); i++) {
+                released += procs.get(i).mcache.pageCache.scavengedPageCount();
+            }
+            spanMeta = heap.spanMetadataBytes.get();
+            spanMetaPeak = Math.max(heap.spanMetadataPeak.get(), spanMeta);  // the peak may lag a racing span
             indexMeta = heap.spans.metadataBytes();
         } finally {
             heap.lock.unlock();

@@ -89,6 +89,12 @@ final class MCache {
     private long retainedBytes;
 
     /**
+     * Go's per-P page cache: a 64-page window of free pages small spans are carved from without the heap lock
+     * (see {@link MHeap#allocSmallSpan}). Only this P's holder touches it; given back by {@link #releaseAll}.
+     */
+    final io.goheap.pagealloc.PageCache pageCache = new io.goheap.pagealloc.PageCache();
+
+    /**
      * The span of the last small allocation, null after a large one: the type record that follows an allocation
      * ({@link GcHooks#writeType(MCache, long, long, GcType)}) needs no page-index lookup.
      */
@@ -439,7 +445,7 @@ final class MCache {
                 "free(0x%x): double free or never allocated (object of %d bytes is not allocated)", addr, s.elemSize));
     }
 
-    /** Returns every cached span (the P is going away or being flushed). */
+    /** Returns every cached span and the page cache's free pages (the P is going away or being flushed). */
     void releaseAll() {
         while (retainedCount > 0) {
             releaseOldestRetained();
@@ -456,12 +462,13 @@ final class MCache {
                 alloc[spc] = MSpan.EMPTY;
                 heap.central[spc].uncacheSpan(s);
             }
-        }
+        }        heap.flushPageCache(pageCache);
     }
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
         return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24
-                + (16 + 4L * RETAIN_MAX_SPANS) + 16 + 3 * (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES);
+                + (16 + 4L * RETAIN_MAX_SPANS) + 16 + 3 * (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES)
+                + 48;                                             // the page cache
     }
 }

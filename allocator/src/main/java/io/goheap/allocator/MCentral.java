@@ -100,7 +100,7 @@ final class MCentral {
                 place(s);
             }
         }
-        MSpan fresh = heap.allocSmallSpan(spanClass, collected);
+        MSpan fresh = heap.allocSmallSpan(spanClass, collected, cache);
         fresh.setCachedBy(cache);
         fresh.getAndAddRemote(MSpan.R_CACHED);
         return fresh;

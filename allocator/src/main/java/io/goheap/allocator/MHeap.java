@@ -4,6 +4,7 @@ import io.goheap.ffi.OsMemory;
 import io.goheap.pagealloc.AddressSpace;
 import io.goheap.pagealloc.ArenaIndex;
 import io.goheap.pagealloc.PageAllocator;
+import io.goheap.pagealloc.PageCache;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,15 +18,29 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <h2>Locking</h2>
  * {@link #lock} (the page allocator's lock, Go's heap lock) guards the page allocator, the page → span index
- * writes, arena growth, {@link #zeroedBase} and every heap-level counter below. It is never held while taking
- * an mcentral lock (mcentral → heap is the only order). Zeroing large objects happens outside it.
+ * writes, arena growth, filling and flushing the per-P page caches, and the large-object counters. It is never
+ * held while taking an mcentral lock (mcentral → heap is the only order). Zeroing large objects happens outside
+ * it.
+ *
+ * <h2>Span allocation without the heap lock (Go's per-P page cache)</h2>
+ * A small span (fewer than {@link #PAGE_CACHE_MAX_PAGES} pages) is carved from its P's {@link PageCache} — a
+ * 64-page window of free pages the P took from the page allocator under the lock — with no lock at all: the
+ * pages are the P's alone, their page-index entries sit in a page array made under the lock when the window was
+ * taken ({@link ArenaIndex#setPrepared}), {@link #zeroedBase} advances by compare-and-set (Go's allocNeedsZero),
+ * and the span counters are atomics. Those counters change once per span (8 KiB or more of objects), never per
+ * object, so one atomic each costs less than Go's per-P deltas and needs no snapshot protocol: a snapshot under
+ * the lock reads {@code inUsePages} once, every page it counts is in use in the page allocator (a cache's pages
+ * are, from the fill), so {@code HeapIdle ≥ HeapReleased}; and a span is counted before any object in it is
+ * allocated, so an object a snapshot counts live is in a span it counts ({@code HeapAlloc ≤ HeapInuse}).
+ * Returning a span still takes the lock. A P's cache is given back ({@link #flushPageCache}) whenever its mcache
+ * is ({@link MCache#releaseAll}: every collection, {@code freeOSMemory}, a dead holder's P).
  *
  * <h2>Invariants</h2>
  * <ul>
  *   <li>Every page of an in-use span maps to that span in {@link #spans}; pages of free runs map to nothing.
  *       Lookups ({@link #spanOfObject}) are lock-free reads and validate the span's state.</li>
- *   <li>{@code inUsePages} = pages of live spans = the page allocator's in-use pages, except while the
- *       scavenger temporarily holds a run it is releasing.</li>
+ *   <li>{@code inUsePages} = pages of live spans = the page allocator's in-use pages minus the free pages of
+ *       the Ps' page caches, except while the scavenger temporarily holds a run it is releasing.</li>
  *   <li>{@code zeroedBase[a]}: bytes of arena {@code a} below it may have been used; above it, memory is as the
  *       OS gave it (zero). A span wholly above needs no zeroing (Go's {@code allocNeedsZero}). Released pages are
  *       below it; a span made only of released pages needs no zeroing either when the decommit mode leaves them
@@ -54,19 +69,21 @@ final class MHeap {
     volatile long pagesToSweep;
     /** Manual span classes first, then collected ones: indexed by {@link MSpan#cacheClass}. */
     final MCentral[] central = new MCentral[2 * SizeClasses.NUM_SPAN_CLASSES];
-    private final long[] zeroedBase;
+    private final java.util.concurrent.atomic.AtomicLongArray zeroedBase;
     private final MemorySegment memory;
     private final long base;
     /** Go's mheap_.sweepgen: advanced by 2 per cycle by {@link MSweep#startCycle}, with the world stopped. */
     volatile int sweepgen;
 
-    // ---- heap-level statistics, under lock ----
-    long inUsePages;
-    /** {@code inUsePages} in bytes, readable without the lock (the pacer's trigger check); written under it. */
-    volatile long inUseBytes;
+    // ---- heap-level statistics ----
+    /** Pages of live spans; atomic (spans are made without the lock from page caches, see the class comment). */
+    final java.util.concurrent.atomic.AtomicLong inUsePages = new java.util.concurrent.atomic.AtomicLong();
+    /** Java-heap bytes of live span descriptors and their peak (MSpanInuse, MSpanSys); atomic, as inUsePages. */
+    final java.util.concurrent.atomic.AtomicLong spanMetadataBytes = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong spanMetadataPeak = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong liveSpans = new java.util.concurrent.atomic.AtomicLong();
+    /** Large objects made and freed under the lock (a P's retained large spans count theirs in its mcache). */
     long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
-    long spanMetadataBytes, spanMetadataPeak;
-    long liveSpans;
     /**
      * Per size class: remote frees found, when merged, to hit an object its owner had freed meanwhile (a double
      * free racing with the owner's own free). Their frees were counted by the freers; AllocStats subtracts these.
@@ -93,7 +110,8 @@ final class MHeap {
         this.pages = new PageAllocator(space.base(), space.limit());
         this.lock = pages.lock();
         this.spans = new ArenaIndex<>(space);
-        this.zeroedBase = new long[(int) ((space.limit() - space.base()) / AddressSpace.ARENA_BYTES)];
+        this.zeroedBase = new java.util.concurrent.atomic.AtomicLongArray(
+                (int) ((space.limit() - space.base()) / AddressSpace.ARENA_BYTES));
         this.memory = space.segment();
         this.base = space.base();
         for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
@@ -112,9 +130,37 @@ final class MHeap {
 
     // ------------------------------------------------------------------ spans
 
-    /** A fresh span for {@code spanClass} (mcentral grow). Takes the heap lock. */
-    MSpan allocSmallSpan(int spanClass, boolean collected) {
+    /** Spans of fewer pages than this come from the P's page cache (Go: a quarter of the cache's 64 pages). */
+    static final int PAGE_CACHE_MAX_PAGES = PageAllocator.CACHE_PAGES / 4;
+
+    /** Bytes of in-use spans, readable without the lock (the pacer's measure, parallel marking's threshold). */
+    long inUseBytes() {
+        return inUsePages.get() * PAGE_SIZE;
+    }
+
+    /**
+     * A fresh span for {@code spanClass} (mcentral grow) for {@code cache}'s P: from the P's page cache without
+     * the heap lock when it is small enough and the cache has a run for it (refilled under the lock when empty),
+     * else from the page allocator under the lock.
+     */
+    MSpan allocSmallSpan(int spanClass, boolean collected, MCache cache) {
         int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
+        if (npages < PAGE_CACHE_MAX_PAGES && cache != null) {
+            PageCache pc = cache.pageCache;
+            long addr = pc.alloc(npages);
+            if (addr == 0 && pc.isEmpty()) {
+                lock.lock();
+                try {
+                    fillPageCache(pc);
+                } finally {
+                    lock.unlock();
+                }
+                addr = pc.alloc(npages);
+            }
+            if (addr != 0) {
+                return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), spanClass, collected);
+            }
+        }
         lock.lock();
         try {
             return allocSpan(npages, spanClass, collected);
@@ -153,6 +199,113 @@ final class MHeap {
             if (!c.collected) {
                 c.releaseRetainedEmpty();
             }
+        }
+    }
+
+    /**
+     * Fills an empty page cache with one 64-page window (growing the heap if no page is free) and prepares the
+     * window's page-index entries for lock-free sets. Heap lock held.
+     */
+    private void fillPageCache(PageCache pc) {
+        if (!pages.allocToCache(pc)) {
+            grow(1);
+            if (!pages.allocToCache(pc)) {
+                throw new IllegalStateException("grew the heap but found no free page for a page cache");
+            }
+        }
+        try {
+            spans.prepare(pc.base(), PageAllocator.CACHE_PAGES);
+        } catch (Throwable t) {      // the Java heap could not hold the page array: give the window back
+            pc.flush(pages);
+            throw t;
+        }
+    }
+
+    /** Gives a P's page cache back to the page allocator (its holder or a stopper holding the P). */
+    void flushPageCache(PageCache pc) {
+        if (pc.isEmpty()) {
+            return;
+        }
+        lock.lock();
+        try {
+            pc.flush(pages);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Makes a span of the {@code npages} pages at {@code addr} the P's page cache just handed out; no heap lock
+     * (see the class comment). Scavenged pages that hard decommit left PROT_NONE are committed first, under the
+     * close guard. If anything fails, the pages go back to the page allocator under the lock.
+     */
+    private MSpan spanFromPageCache(long addr, int npages, long scavenged, int spanClass, boolean collected) {
+        if (scavenged > 0 && recommitReleased) {
+            try {
+                commitReleased(addr, (long) npages << SizeClasses.PAGE_SHIFT);
+            } catch (RuntimeException e) {
+                giveBack(addr, npages, true);         // the whole run is PROT_NONE again: see commitReleased
+                throw e;
+            }
+        }
+        boolean indexed = false;
+        try {
+            boolean needZero = allocNeedsZero(addr, npages) && !(releasedReadZero && scavenged == npages);
+            MSpan s = new MSpan(addr, npages, spanClass, collected, needZero, sweepgen);
+            spans.setPrepared(addr, npages, s);
+            indexed = true;
+            count(s);
+            return s;
+        } catch (Throwable t) {             // typically the Java heap out of room for the descriptor
+            if (indexed) {
+                lock.lock();
+                try {
+                    spans.clear(addr, npages);
+                } finally {
+                    lock.unlock();
+                }
+            }
+            giveBack(addr, npages, false);
+            throw t;
+        }
+    }
+
+    /** Returns pages a failed span allocation took: as released ones if they were decommitted again. */
+    private void giveBack(long addr, int npages, boolean released) {
+        lock.lock();
+        try {
+            if (released) {
+                pages.freeReleased(addr, npages);
+            } else {
+                pages.free(addr, npages);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Commits pages hard decommit left PROT_NONE, outside the heap lock: under {@link #osCalls} so no mprotect
+     * reaches an unmapped range. On failure the range is made PROT_NONE again as a whole and the error propagates.
+     */
+    private void commitReleased(long addr, long bytes) {
+        osCalls.readLock().lock();
+        try {
+            if (space.isClosed()) {
+                throw new IllegalStateException("heap is closed");
+            }
+            try {
+                os.commit(addr, bytes);
+            } catch (RuntimeException e) {
+                try {
+                    os.decommit(addr, bytes, OsMemory.DecommitMode.HARD);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+                throw e;
+            }
+        } finally {
+            osCalls.readLock().unlock();
         }
     }
 
@@ -288,11 +441,15 @@ final class MHeap {
 
     private void publish(MSpan s) {
         spans.set(s.base, s.npages, s);
-        inUsePages += s.npages;
-        inUseBytes = inUsePages * PAGE_SIZE;
-        liveSpans++;
-        spanMetadataBytes += spanMetadata(s);
-        spanMetadataPeak = Math.max(spanMetadataPeak, spanMetadataBytes);
+        count(s);
+    }
+
+    /** Counts a new span in the heap's statistics: before any object in it can be allocated. */
+    private void count(MSpan s) {
+        inUsePages.addAndGet(s.npages);
+        liveSpans.incrementAndGet();
+        long meta = spanMetadataBytes.addAndGet(spanMetadata(s));
+        spanMetadataPeak.accumulateAndGet(meta, Math::max);
         if (s.collected) {
             markBitsBytes.addAndGet(s.markBitsBytes());     // made with the span (see MSpan#allocBits)
         }
@@ -302,10 +459,9 @@ final class MHeap {
         s.setState(MSpan.DEAD);
         spans.clear(s.base, s.npages);
         pages.free(s.base, s.npages);
-        inUsePages -= s.npages;
-        inUseBytes = inUsePages * PAGE_SIZE;
-        liveSpans--;
-        spanMetadataBytes -= spanMetadata(s);
+        inUsePages.addAndGet(-s.npages);
+        liveSpans.decrementAndGet();
+        spanMetadataBytes.addAndGet(-spanMetadata(s));
         if (s.hasMarkBits()) {
             markBitsBytes.addAndGet(-s.markBitsBytes());
         }
@@ -355,7 +511,7 @@ final class MHeap {
         return addr;
     }
 
-    /** Whether the run {@link #allocPages} just returned may hold old data. Heap lock held. */
+    /** Whether the run {@link #allocPages} just returned may hold old data. Heap lock held (for lastAllocScavenged). */
     private boolean needsZero(long addr, int npages) {
         boolean used = allocNeedsZero(addr, npages);
         return used && !(releasedReadZero && lastAllocScavenged == npages);
@@ -389,7 +545,13 @@ final class MHeap {
     /** The largest span: 2^31 − 1 pages, so page counts fit an int (a 16 TiB reservation holds 2^31 pages). */
     static final long MAX_SPAN_PAGES = Integer.MAX_VALUE;
 
-    /** Go's allocNeedsZero: whether [addr, addr + npages pages) may hold old data; advances zeroedBase. */
+    /**
+     * Go's allocNeedsZero: whether [addr, addr + npages pages) may hold old data; advances zeroedBase by
+     * compare-and-set, since spans from page caches call it without the lock. Every caller owns its range, so a
+     * racer only ever raises the mark to the end of a range it owns: if that lies above this range, this range
+     * reads as possibly dirty and is zeroed although it may be fresh — wasted work, never a missed zeroing (Go
+     * accepts the same).
+     */
     private boolean allocNeedsZero(long addr, int npages) {
         boolean needZero = false;
         long end = addr + ((long) npages << SizeClasses.PAGE_SHIFT);
@@ -398,12 +560,13 @@ final class MHeap {
             long arenaBase = base + arena * AddressSpace.ARENA_BYTES;
             long offset = addr - arenaBase;
             long limit = Math.min(end - arenaBase, AddressSpace.ARENA_BYTES);
-            if (offset < zeroedBase[arena]) {
-                needZero = true;
-            }
-            if (limit > zeroedBase[arena]) {
-                zeroedBase[arena] = limit;
-            }
+            long zeroed;
+            do {
+                zeroed = zeroedBase.get(arena);
+                if (offset < zeroed) {
+                    needZero = true;         // part of the range was below the high-water mark: may be dirty
+                }
+            } while (limit > zeroed && !zeroedBase.compareAndSet(arena, zeroed, limit));
             addr = arenaBase + limit;
         }
         return needZero;

@@ -72,7 +72,7 @@ final class MSweep {
                         + " spans of span class " + c.spanClass + " are unswept");
             }
         }
-        heap.pagesToSweep = heap.inUsePages;
+        heap.pagesToSweep = heap.inUsePages.get();
         heap.pagesSwept.set(0);
         heap.sweepgen += 2;
     }

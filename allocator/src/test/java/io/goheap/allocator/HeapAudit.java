@@ -63,11 +63,16 @@ final class HeapAudit {
             }
             live[s.sizeClass] += bits - pendingLive;
         }
-        assertEquals(h.inUsePages, pagesInUse, "heap in-use pages vs spans found");
+        assertEquals(h.inUsePages.get(), pagesInUse, "heap in-use pages vs spans found");
+        long pageCachePages = 0;
+        for (int i = 0; i < heap.procs().count(); i++) {
+            pageCachePages += heap.procs().get(i).mcache.pageCache.freePageCount();
+        }
         h.lock.lock();
         try {
             h.pages.verify();
-            assertEquals(pagesInUse, h.pages.inUsePages(), "page allocator in-use pages vs spans found");
+            assertEquals(pagesInUse + pageCachePages, h.pages.inUsePages(),
+                    "page allocator in-use pages vs spans found plus the Ps' page caches");
         } finally {
             h.lock.unlock();
         }

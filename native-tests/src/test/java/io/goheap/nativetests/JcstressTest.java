@@ -32,7 +32,7 @@ class JcstressTest {
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int exit = child.waitFor();
         for (String test : List.of("SafepointHandshakeStress", "StaleSafeHolderStress", "LargeFreeClaimStress",
-                "RemoteFreeMergeStress")) {
+                "RemoteFreeMergeStress", "PHandOffStress", "PageCacheIndexStress")) {
             assertTrue(out.contains(test), test + " ran:\n" + tail(out));
         }
         assertFalse(out.contains("FAILED") || out.contains("ERROR"), tail(out));

@@ -20,8 +20,12 @@ import java.util.Objects;
  * value into a new page array; the heap never does that (it sets and clears each span's range whole), so a
  * racing {@link #get} only ever sees a page array whose entries it could see before, or the whole value.
  *
- * <p>Thread-safety: {@link #set} and {@link #clear} must be called under the caller's heap lock (one writer at a
- * time). {@link #get} is lock-free and uses plain reads: it never throws and sees either null or a value some
+ * <p>Thread-safety: {@link #set}, {@link #clear} and {@link #prepare} must be called under the caller's heap lock
+ * (one writer at a time). {@link #setPrepared} is the one lock-free writer (a P's page cache, Go's {@code
+ * setSpans} without the heap lock): it writes only entries of a page array {@link #prepare} made under the lock,
+ * for pages no one else may set (the caller owns them), and that array cannot be dropped meanwhile because only
+ * a set or clear covering the whole arena drops it, which the heap never does while another span or a page cache
+ * holds part of the arena. Distinct array elements never interfere. {@link #get} is lock-free and uses plain reads: it never throws and sees either null or a value some
  * writer stored; like Go's {@code spanOf}, its answer is only trustworthy for a page the caller knows to be in
  * use (the caller's own synchronisation orders the write it depends on). A racing reader cannot see a
  * half-built arena array: a new array's null elements and its length are visible to every thread (JLS 17.4.4).
@@ -98,6 +102,54 @@ public final class ArenaIndex<T> {
     public void clear(long address, long npages) {
         requireCommittedRange(address, npages);
         fill(address, npages, null);
+    }
+
+    /**
+     * Makes sure the pages {@code [address, address + npages pages)} have a page array, so that {@link
+     * #setPrepared} can write them without the lock. The range must lie in one arena. Caller holds the heap lock.
+     */
+    public void prepare(long address, long npages) {
+        requireCommittedRange(address, npages);
+        int arena = requireOneArena(address, npages);
+        if (arenas[arena] == null) {
+            Object[] pages = new Object[PAGES_PER_ARENA];
+            Object whole = wholeArenas[arena];
+            if (whole != null) {
+                Arrays.fill(pages, whole);
+            }
+            arenas[arena] = pages;
+            wholeArenas[arena] = null;
+            metadataBytes += arrayBytes(PAGES_PER_ARENA);
+        }
+    }
+
+    /**
+     * Lock-free {@link #set} of pages the caller owns exclusively, whose page array {@link #prepare} made (see the
+     * class comment). The range must lie in one arena.
+     *
+     * @throws IllegalStateException when the pages were not prepared
+     */
+    public void setPrepared(long address, long npages, T value) {
+        Objects.requireNonNull(value, "value (use clear to unset pages)");
+        requireCommittedRange(address, npages);
+        int arena = requireOneArena(address, npages);
+        Object[] pages = arenas[arena];
+        if (pages == null) {
+            throw new IllegalStateException("pages [0x" + Long.toHexString(address) + ", +" + npages
+                    + " pages) were not prepared for a lock-free set");
+        }
+        int from = (int) ((address - base) >>> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
+        Arrays.fill(pages, from, from + (int) npages, value);
+    }
+
+    private int requireOneArena(long address, long npages) {
+        long first = (address - base) >>> AddressSpace.ARENA_SHIFT;
+        long last = (address - base + (npages << PAGE_SHIFT) - 1) >>> AddressSpace.ARENA_SHIFT;
+        if (first != last) {
+            throw new IllegalArgumentException("pages [0x" + Long.toHexString(address) + ", +" + npages
+                    + " pages) cross an arena boundary");
+        }
+        return (int) first;
     }
 
     /** Approximate Java-heap bytes of this index's arrays (the top-level table and every arena array made). */

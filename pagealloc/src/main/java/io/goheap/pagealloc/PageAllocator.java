@@ -63,8 +63,8 @@ public final class PageAllocator {
     static final int LEAF = LEVELS - 1;
     /** log2 of the pages one entry covers at each level, root first. */
     static final int[] LEVEL_LOG_PAGES = {21, 18, 15, 12, 9};
-    /** Pages in a page-cache window. */
-    static final int CACHE_PAGES = 64;
+    /** Pages in one per-P page cache window (Go: 64, one bitmap word). */
+    public static final int CACHE_PAGES = 64;
 
     static final int BLOCK_SHIFT = 9;
     static final int BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;

@@ -234,4 +234,35 @@ class ArenaIndexTest {
         reader.join();
         assertNull(unexpected.get());
     }
+
+    @Test
+    void preparedPagesAreSetWithoutTheLockAndUnpreparedOnesAreRefused() {
+        long window = base + ARENA_BYTES + 64 * PAGE_BYTES;
+        IllegalStateException notPrepared = assertThrows(IllegalStateException.class,
+                () -> index.setPrepared(window, 4, "cached"));
+        assertTrue(notPrepared.getMessage().contains("not prepared"), notPrepared.getMessage());
+        long before = index.metadataBytes();
+        index.prepare(window, 64);
+        assertEquals(before + ARENA_ARRAY_BYTES, index.metadataBytes(), "one page array for the arena");
+        index.prepare(window, 64);
+        assertEquals(before + ARENA_ARRAY_BYTES, index.metadataBytes(), "prepared once");
+        index.setPrepared(window + 8 * PAGE_BYTES, 4, "cached");
+        for (int p = 0; p < 64; p++) {
+            String want = p >= 8 && p < 12 ? "cached" : null;
+            assertEquals(want, index.get(window + p * PAGE_BYTES), "page " + p);
+        }
+        index.clear(window + 8 * PAGE_BYTES, 4);
+        assertNull(index.get(window + 8 * PAGE_BYTES));
+        IllegalArgumentException across = assertThrows(IllegalArgumentException.class,
+                () -> index.prepare(base + ARENA_BYTES - PAGE_BYTES, 2));
+        assertTrue(across.getMessage().contains("cross an arena boundary"), across.getMessage());
+    }
+
+    @Test
+    void preparingAWholeArenaKeepsItsValueOnEveryPage() {
+        index.set(base, ARENA_BYTES / PAGE_BYTES, "huge");
+        index.prepare(base + 128 * PAGE_BYTES, 64);
+        assertEquals("huge", index.get(base), "the whole value copied into the new page array");
+        assertEquals("huge", index.get(base + ARENA_BYTES - 1));
+    }
 }

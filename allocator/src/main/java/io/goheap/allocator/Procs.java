@@ -321,10 +321,20 @@ final class Procs {
         restart();
     }
 
+    /**
+     * The P a thread tries first: its id scrambled by a Fibonacci multiply, then mapped onto [0, n) by a
+     * multiply-high (Lemire's range reduction) — no division on the borrowing path. Sequential thread ids spread
+     * evenly over the Ps.
+     */
+    static int homeIndex(long threadId, int n) {
+        long mixed = (threadId * 0x9E3779B97F4A7C15L) >>> 32;       // the high half of the product: well mixed
+        return (int) ((mixed * n) >>> 32);
+    }
+
     P acquire() {
         Thread me = Thread.currentThread();
         int n = all.length;
-        int start = (int) Long.remainderUnsigned(me.threadId(), n);
+        int start = homeIndex(me.threadId(), n);
         P p = all[start];
         if (stopper == null && p.tryAcquire(me) && keepAfterTaking(p, me)) {
             return p;

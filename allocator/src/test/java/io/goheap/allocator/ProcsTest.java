@@ -79,11 +79,11 @@ class ProcsTest {
                 }
             };
             // The holder must sit on P0, which the stopper takes first, so P1 stays idle while the stopper waits:
-            // only the claim keeps the late thread off it. A thread tries P (id mod 2) first.
+            // only the claim keeps the late thread off it. A thread tries its home P (Procs.homeIndex) first.
             Thread holder;
             do {
                 holder = new Thread(holding0);
-            } while (holder.threadId() % 2 != 0);
+            } while (Procs.homeIndex(holder.threadId(), 2) != 0);
             holder.start();
             holding.await();
             assertSame(holder, procs.get(0).ownerPlain(), "the holder sits on P0");
@@ -244,5 +244,22 @@ class ProcsTest {
             assertNull(failure.get());
             assertFalse(procs.worldStopping());
         }
+    }
+
+    @Test
+    void homePsSpreadSequentialThreadIdsEvenlyAndStayInRange() {
+        for (int n : new int[] {1, 2, 3, 4, 7, 8, 64, 1000}) {
+            int[] hits = new int[n];
+            int threads = 1000 * n;
+            for (long id = 1; id <= threads; id++) {
+                int i = Procs.homeIndex(id, n);
+                assertTrue(i >= 0 && i < n, "index " + i + " for n=" + n);
+                hits[i]++;
+            }
+            for (int i = 0; i < n; i++) {
+                assertTrue(hits[i] > 800 && hits[i] < 1200, "n=" + n + ": P " + i + " is home to " + hits[i] + " of " + threads);
+            }
+        }
+        assertTrue(Procs.homeIndex(Long.MAX_VALUE, 5) < 5 && Procs.homeIndex(-1L, 5) >= 0);
     }
 }

@@ -72,6 +72,11 @@ final class MHeap {
     private final java.util.concurrent.atomic.AtomicLongArray zeroedBase;
     private final MemorySegment memory;
     private final long base;
+    /**
+     * Set while a concurrent mark runs (written with the world stopped, at the mark's start and end): collected
+     * objects are allocated marked (see {@link MCache}). Volatile so a loop of allocations re-reads it.
+     */
+    volatile boolean allocateBlack;
     /** Go's mheap_.sweepgen: advanced by 2 per cycle by {@link MSweep#startCycle}, with the world stopped. */
     volatile int sweepgen;
 
@@ -574,17 +579,21 @@ final class MHeap {
 
     // ------------------------------------------------------------------ objects
 
-    /** Zeroes {@code [addr, addr + len)}; len is a multiple of 8. Allocates nothing on the Java heap. */
+    /**
+     * Zeroes {@code [addr, addr + len)}; len is a multiple of 8. Allocates nothing on the Java heap. A counted loop
+     * of 8-byte stores through the heap's segment, which C2 vectorizes: as fast as glibc's memset from 4 KiB to
+     * 1 MiB and twice as fast as {@code MemorySegment.fill} (JMH {@code ZeroingBench}), and still checked against
+     * the segment's bounds and its arena's close.
+     */
     void zero(long addr, long len) {
-        long off = addr - base;
-        if (len <= 128) {
-            for (long i = 0; i < len; i += 8) {
-                memory.set(ValueLayout.JAVA_LONG, off + i, 0L);
-            }
-            return;
+        MemorySegment m = memory;
+        for (long i = addr - base, end = i + len; i < end; i += 8) {
+            m.set(ZERO_WORD, i, 0L);
         }
-        memory.asSlice(off, len).fill((byte) 0);             // the slice is scalar-replaced: no Java allocation
     }
+
+    /** Aligned by construction (objects start on 8-byte boundaries): the access need not check it. */
+    private static final ValueLayout.OfLong ZERO_WORD = ValueLayout.JAVA_LONG_UNALIGNED;
 
     /**
      * The in-use span holding {@code address}, or null. Lock-free: the index is read racily and the span's state

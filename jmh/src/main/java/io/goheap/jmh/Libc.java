@@ -17,6 +17,8 @@ final class Libc {
     private static final MethodHandle CALLOC = handle("calloc", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     private static final MethodHandle FREE = handle("free", FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG));
+    private static final MethodHandle MEMSET = handle("memset", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
 
     private Libc() {
     }
@@ -44,6 +46,14 @@ final class Libc {
     static void free(long address) {
         try {
             FREE.invokeExact(address);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static void memset(long address, int value, long bytes) {
+        try {
+            long ignored = (long) MEMSET.invokeExact(address, value, bytes);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

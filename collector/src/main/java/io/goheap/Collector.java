@@ -8,10 +8,33 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One heap's collector (Go's {@code mgc} and {@code mgcpacer}): a sound stop-the-world mark-sweep cycle, the
- * pacer that starts cycles by itself, the GC statistics of {@link MemStats} and {@code gctrace}.
+ * One heap's collector (Go's {@code mgc} and {@code mgcpacer}): Go's concurrent mark-sweep cycle (and, with
+ * {@code GODEBUG=gcstoptheworld=1}, the stop-the-world cycle it grew from, kept as the oracle), the pacer that
+ * starts cycles by itself, the GC statistics of {@link MemStats} and {@code gctrace}.
  *
- * <h2>A cycle</h2>
+ * <h2>A concurrent cycle (the default)</h2>
+ * <ol>
+ *   <li><b>Sweep termination</b>, world running: the previous cycle's spans are swept (by this thread, the
+ *       background sweeper and allocation).</li>
+ *   <li><b>Mark setup</b>, world stopped (the first pause): mcaches flushed, what allocation left unswept swept,
+ *       the manual scan spans noted ({@code ManualRoots}), global roots and every Mutator's local frames shaded;
+ *       then the write barrier ({@link WriteBarrier}) and allocate-black are turned on.</li>
+ *   <li><b>Concurrent mark</b>, world running: this thread scans the manual roots and drains grey objects and
+ *       the barrier's full buffers ({@link Marker#drainConcurrently}). Mutators allocate (black), store (through
+ *       the barrier) and free.</li>
+ *   <li><b>Mark termination</b>, world stopped (the second pause): barrier and allocate-black off; every Mutator's
+ *       partial buffer and the queue shaded; global roots and local frames shaded again (a pointer taken from a
+ *       manual object freed during the mark may now live only there); drained to the end; finalizers, bad-pointer
+ *       confirmation, {@code gccheckmark}; mcaches flushed and sweepgen advanced.</li>
+ *   <li><b>Sweep</b>, world running, as in the stop-the-world cycle below.</li>
+ * </ol>
+ * Soundness is the snapshot-at-the-beginning argument of Go's hybrid barrier (see {@link WriteBarrier}):
+ * everything reachable at mark setup is reached, since a pointer can leave a slot only through the barrier; an
+ * object allocated during the mark is black; what the mutators can newly reach was either reachable at setup or
+ * stored through the barrier, or sits in a root or frame, which termination rescans. {@code gccheckmark=1} checks
+ * it every cycle with a stop-the-world re-mark.
+ *
+ * <h2>The stop-the-world cycle ({@code GODEBUG=gcstoptheworld=1})</h2>
  * Under {@link #cycleLock}: stop the world (every P stopped at a safepoint, lent, idle or the caller's own);
  * flush every mcache; finish the previous cycle's sweeping, so every mark bit is clear; mark from the roots —
  * global {@link Root}s, every open {@link Mutator}'s local frames, and every manual object that holds pointers;
@@ -53,6 +76,22 @@ final class Collector {
     private final boolean gctrace;
     private final boolean reportInvalid;
     private final boolean checkmark;
+    /** GODEBUG gcstoptheworld=1: every cycle marks with the world stopped (the oracle of the concurrent cycle). */
+    private final boolean stopTheWorldCycles;
+    /** The write barrier's phase word and buffers. */
+    final WriteBarrier barrier = new WriteBarrier();
+    /** Runs the cycles the pacer starts (concurrent mode), off the allocating threads. */
+    final CycleRunner cycleRunner;
+    /**
+     * heapLive at which the pacer starts a background cycle: {@link #TRIGGER_FRACTION} of the way from the live
+     * heap to the goal (Go's minimum trigger), so the concurrent mark has the rest of the runway to finish.
+     */
+    private volatile long trigger;
+    static final double TRIGGER_FRACTION = 0.7;
+    /** A failure of a background cycle (an invalid pointer), thrown to the next mutator the pacer sees. */
+    private volatile RuntimeException backgroundFailure;
+    /** Tests only: runs on the cycle's thread when a concurrent mark starts, before it scans anything. */
+    volatile Runnable concurrentMarkStartForTests;
     /** Tests only: runs between the mark and the checkmark pass (to break the heap the way a missed barrier would). */
     volatile Runnable beforeCheckmarkForTests;
     private final PrintStream trace;
@@ -87,8 +126,10 @@ final class Collector {
     private long gcNanos;
 
     Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
-              PrintStream trace) {
+              boolean stopTheWorldCycles, PrintStream trace) {
         this.checkmark = checkmark;
+        this.stopTheWorldCycles = stopTheWorldCycles;
+        this.cycleRunner = new CycleRunner();
         this.heap = heap;
         this.hooks = hooks;
         this.gcPercent = gcPercent;
@@ -96,8 +137,14 @@ final class Collector {
         this.reportInvalid = reportInvalid;
         this.trace = trace;
         this.nextGC = goal(0, gcPercent);
+        this.trigger = trigger(0, nextGC);
         this.sweeper = new BackgroundSweeper(hooks, cycleLock);
         this.markWorkers = new MarkWorkers(heap.maxProcs());
+    }
+
+    /** Where the pacer starts a cycle for a heap of {@code live} bytes and {@code goal}. */
+    static long trigger(long live, long goal) {
+        return goal == Long.MAX_VALUE ? Long.MAX_VALUE : live + (long) ((goal - live) * TRIGGER_FRACTION);
     }
 
     /** Go's GOGC goal for {@code live} bytes; Long.MAX_VALUE when off. */
@@ -128,6 +175,7 @@ final class Collector {
             int previous = gcPercent;
             gcPercent = percent;
             nextGC = goal(heapMarked, percent);
+            trigger = trigger(heapMarked, nextGC);
             return previous;
         } finally {
             cycleLock.unlock();
@@ -136,10 +184,36 @@ final class Collector {
 
     /** Called by a Mutator every {@link #TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
     void allocated(Mutator caller, long bytes) {
+        RuntimeException failure = backgroundFailure;
+        if (failure != null) {
+            backgroundFailure = null;
+            throw failure;                 // a background cycle found an invalid pointer: the program must hear it
+        }
         long live = heapLive.addAndGet(bytes);
         sweepProportionally(live);
-        if (live >= nextGC) {
-            collect(false, caller);
+        if (!stopTheWorldCycles && live >= trigger && live < nextGC) {
+            cycleRunner.request(this::backgroundCycle);   // concurrent: the mark runs beside this thread
+        } else if (live >= nextGC) {
+            collect(false, caller);        // at the goal: wait for the cycle in progress, or run one here
+        }
+    }
+
+    /** A cycle the pacer asked for, on the cycle runner's thread (it holds no P). */
+    private void backgroundCycle() {
+        cycleLock.lock();
+        try {
+            if (heap.isClosed() || heapLive.get() < trigger) {
+                return;                    // a cycle ran meanwhile
+            }
+            runCycle(false);
+        } catch (InvalidPointerException e) {
+            backgroundFailure = e;
+        } catch (IllegalStateException e) {
+            if (!heap.isClosed()) {
+                throw e;
+            }
+        } finally {
+            cycleLock.unlock();
         }
     }
 
@@ -167,6 +241,15 @@ final class Collector {
      * finalizable objects point to — and drains. Returns the bytes of all manual objects. World stopped.
      */
     private long markFromRoots(Marker marker) {
+        markRootsAndFrames(marker);
+        long manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
+        specials.scanFinalizable(marker);
+        marker.drain();
+        return manualBytes;
+    }
+
+    /** Shades what global roots and every live Mutator's local frames hold. World stopped. */
+    private void markRootsAndFrames(Marker marker) {
         roots.forEach(p -> marker.markRoot(p, GLOBAL_ROOT));
         for (Mutator m : mutators) {
             if (!m.ownerAlive()) {
@@ -175,10 +258,6 @@ final class Collector {
             }
             m.forEachLocal(p -> marker.markRoot(p, q -> "a local frame of " + m.ownerName()));
         }
-        long manualBytes = hooks.forEachManualScanObject(marker::scanRootObject);
-        specials.scanFinalizable(marker);
-        marker.drain();
-        return manualBytes;
     }
 
     /**
@@ -220,6 +299,163 @@ final class Collector {
     }
 
     private void runCycle(boolean forced) {
+        if (stopTheWorldCycles) {
+            runStopTheWorldCycle(forced);
+        } else {
+            runConcurrentCycle(forced);
+        }
+    }
+
+    /** Rounds of the concurrent drain that may each find new barrier buffers before termination takes the rest. */
+    private static final int CONCURRENT_DRAIN_ROUNDS = 16;
+
+    /** A concurrent cycle (see the class comment); the caller holds {@link #cycleLock}. */
+    private void runConcurrentCycle(boolean forced) {
+        long startWall = System.currentTimeMillis();
+        long t0 = System.nanoTime();
+        int procs = heap.maxProcs();
+        long goalOfCycle = nextGC;
+        hooks.finishSweep();                          // sweep termination's work, while mutators run
+        // ---- mark setup: the first pause
+        long tStop1 = System.nanoTime();
+        hooks.stopTheWorld();
+        long heap0;
+        long liveAtSetup;
+        io.goheap.allocator.ManualRoots manual;
+        Marker marker = Marker.concurrent(hooks, reportInvalid);
+        boolean setUp = false;
+        try {
+            hooks.flushCaches();
+            hooks.finishSweep();
+            heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : heapLive.get();
+            liveAtSetup = heapLive.get();
+            manual = hooks.snapshotManualRoots();
+            markRootsAndFrames(marker);               // a bad root is reported now, with the world stopped
+            marker.deferBadPointers(true);
+            hooks.setAllocateBlack(true);
+            barrier.marking = true;
+            setUp = true;
+        } finally {
+            if (!setUp) {
+                hooks.clearAllMarks();                // caches are flushed: every span is on its mcentral
+            }
+            hooks.startTheWorld();
+        }
+        long tRun = System.nanoTime();
+        // ---- concurrent mark
+        Throwable failed = null;
+        try {
+            Runnable hook = concurrentMarkStartForTests;
+            if (hook != null) {
+                hook.run();
+            }
+            manual.forEachObject(marker::scanRootObject);
+            marker.drainConcurrently(barrier, CONCURRENT_DRAIN_ROUNDS);
+        } catch (Throwable e) {
+            failed = e;
+        }
+        // ---- mark termination: the second pause
+        long tStop2 = System.nanoTime();
+        hooks.stopTheWorld();
+        long heap1 = heap0 + (heapLive.get() - liveAtSetup);
+        long live;
+        long tMarked;
+        try {
+            barrier.marking = false;
+            long black = hooks.setAllocateBlack(false);
+            if (failed == null) {
+                try {
+                    marker.deferBadPointers(false);
+                    for (Mutator m : mutators) {
+                        m.flushBarrier(marker::shadeFromBarrier);
+                    }
+                    barrier.drainFull(marker::shadeFromBarrier, Integer.MAX_VALUE);
+                    markRootsAndFrames(marker);       // again: see the class comment
+                    marker.drainLocal();
+                    specials.scanFinalizable(marker);
+                    marker.drainLocal();
+                    java.lang.foreign.MemorySegment memory = heap.segment();
+                    long base = heap.base();
+                    marker.confirmBadPointers(slot -> memory.get(java.lang.foreign.ValueLayout.JAVA_LONG, slot - base));
+                    marker.drainLocal();              // a suspect that proved good was shaded: scan it
+                    specials.afterMark(hooks, marker);
+                    hooks.flushCaches();
+                    if (checkmark) {
+                        Runnable hook = beforeCheckmarkForTests;
+                        if (hook != null) {
+                            hook.run();
+                        }
+                        markFromRoots(new Marker(hooks, reportInvalid, true));   // throws on a missed object
+                    }
+                } catch (Throwable e) {
+                    failed = e;
+                }
+            }
+            tMarked = System.nanoTime();
+            for (Mutator m : mutators) {
+                m.flushBarrier(p -> { });             // a failed mark: what they recorded is moot
+            }
+            barrier.discardAll();
+            hooks.flushCaches();
+            if (failed == null) {
+                hooks.startSweepCycle();
+            } else {
+                hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
+            }
+            live = marker.markedBytes() + black + manual.manualBytes();
+        } finally {
+            hooks.startTheWorld();
+        }
+        long tEnd = System.nanoTime();
+        if (failed instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failed instanceof Error e) {
+            throw e;
+        }
+        long pause = (tRun - tStop1) + (tEnd - tStop2);
+        long gcCpu = pause * procs + (tStop2 - tRun);  // one marking thread between the pauses
+        endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
+        if (gctrace) {
+            trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tStop2 - tRun,
+                    tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
+        }
+    }
+
+    /**
+     * After a successful cycle: the pacer's new goal and trigger, the sweep pacer, sweeping for a forced cycle,
+     * and the statistics. {@code pause} is the cycle's stop-the-world time, {@code gcCpu} its CPU time.
+     */
+    private void endCycle(boolean forced, long startWall, long t0, long tEnd, long pause, long gcCpu, long live) {
+        heapMarked = live;
+        heapLive.set(live);
+        nextGC = goal(live, gcPercent);
+        trigger = trigger(live, nextGC);
+        // the sweep pacer: every page in use now waits for sweeping; sweep them all before heapLive reaches the
+        // goal (Go's sweepPagesPerByte, with Go's margin: done by 95% of the distance)
+        long distance = Math.max(1, (long) ((nextGC == Long.MAX_VALUE ? live : nextGC - live) * 0.95));
+        sweepBasis = live;
+        sweepPagesPerByte = (double) hooks.pagesToSweep() / distance;
+        if (forced) {
+            hooks.finishSweep();           // as Go's GC(): everything swept when it returns
+        } else {
+            sweeper.wake();                // the rest by the background sweeper and by allocation
+        }
+        synchronized (statsLock) {
+            pauseNs[numGC % 256] = pause;
+            pauseEnd[numGC % 256] = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
+            numGC++;
+            if (forced) {
+                numForcedGC++;
+            }
+            pauseTotalNs += pause;
+            lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
+            gcNanos += gcCpu;
+        }
+    }
+
+    /** A stop-the-world cycle ({@code GODEBUG=gcstoptheworld=1}); the caller holds {@link #cycleLock}. */
+    private void runStopTheWorldCycle(boolean forced) {
         long startWall = System.currentTimeMillis();
         long t0 = System.nanoTime();
         int procs = heap.maxProcs();
@@ -276,30 +512,7 @@ final class Collector {
             throw e;
         }
         long pause = tEnd - t0;
-        heapMarked = live;
-        heapLive.set(live);
-        nextGC = goal(live, gcPercent);
-        // the sweep pacer: every page in use now waits for sweeping; sweep them all before heapLive reaches the
-        // goal (Go's sweepPagesPerByte, with Go's margin: done by 95% of the distance)
-        long distance = Math.max(1, (long) ((nextGC == Long.MAX_VALUE ? live : nextGC - live) * 0.95));
-        sweepBasis = live;
-        sweepPagesPerByte = (double) hooks.pagesToSweep() / distance;
-        if (forced) {
-            hooks.finishSweep();           // as Go's GC(): everything swept when it returns
-        } else {
-            sweeper.wake();                // the rest by the background sweeper and by allocation
-        }
-        synchronized (statsLock) {
-            pauseNs[numGC % 256] = pause;
-            pauseEnd[numGC % 256] = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
-            numGC++;
-            if (forced) {
-                numForcedGC++;
-            }
-            pauseTotalNs += pause;
-            lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
-            gcNanos += (System.nanoTime() - t0) * procs;
-        }
+        endCycle(forced, startWall, t0, tEnd, pause, pause * procs, live);
         // gctrace's heap at mark end is heap0: the world stayed stopped from the start to the end of the mark
         if (gctrace) {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tStopped - t0, tMarked - tStopped,

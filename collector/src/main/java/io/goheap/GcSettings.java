@@ -7,13 +7,13 @@ import java.util.function.Function;
  * value is an {@link IllegalArgumentException} naming the variable and the value (Go silently falls back to a
  * default; a JVM service would rather fail at start-up than run with a setting it did not ask for). Immutable.
  */
-record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark) {
+record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark, boolean gcstoptheworld) {
 
     static GcSettings resolve(Integer gcPercent, String godebug, Function<String, String> env) {
         int percent = gcPercent != null ? gcPercent : parseGogc(env.apply("GOGC"));
         String debug = godebug != null ? godebug : env.apply("GODEBUG");
         int[] flags = parseGodebug(debug == null ? "" : debug);
-        return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0);   // as Go reads them
+        return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0, flags[3] > 0);   // as Go reads them
     }
 
     /** GOGC: unset or empty → 100; "off" → -1; else a non-negative integer. */
@@ -33,13 +33,14 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
     }
 
     /**
-     * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark}. Keys
+     * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark, gcstoptheworld}. Keys
      * goheap does not know are ignored, as Go ignores them.
      */
     static int[] parseGodebug(String value) {
         int gctrace = 0;
         int invalidptr = 1;
         int gccheckmark = 0;
+        int gcstoptheworld = 0;
         for (String pair : value.split(",")) {
             String p = pair.trim();
             if (p.isEmpty()) {
@@ -51,7 +52,8 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             }
             String key = p.substring(0, eq);
             String v = p.substring(eq + 1);
-            if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")) {
+            if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")
+                    || key.equals("gcstoptheworld")) {
                 int n;
                 try {
                     n = Integer.parseInt(v.trim());
@@ -61,11 +63,12 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                 switch (key) {
                     case "gctrace" -> gctrace = n;
                     case "invalidptr" -> invalidptr = n;
+                    case "gcstoptheworld" -> gcstoptheworld = n;
                     default -> gccheckmark = n;
                 }
             }
         }
-        return new int[] {gctrace, invalidptr, gccheckmark};
+        return new int[] {gctrace, invalidptr, gccheckmark, gcstoptheworld};
     }
 
     /** GOMAXPROCS from the environment: null when unset, else an integer in [1, 1024]. */

@@ -62,11 +62,13 @@ public final class Heap implements AutoCloseable {
     private Heap(io.goheap.allocator.Heap allocator, GcSettings settings) {
         this.allocator = allocator;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
-                settings.invalidptr(), settings.gccheckmark(), System.err);
+                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(), System.err);
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
         MarkWorkers markWorkers = collector.markWorkers;
+        CycleRunner cycleRunner = collector.cycleRunner;
         this.closing = CLOSER.register(this, () -> {
+            cycleRunner.shutdown();
             markWorkers.shutdown();
             sweeper.stop();
             allocator.close();

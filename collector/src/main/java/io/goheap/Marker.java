@@ -16,6 +16,14 @@ import java.util.List;
  *
  * <p>Runs on the thread that stopped the world, with every P stopped: it alone reads slots, roots and mark bits.
  * One Marker per cycle.
+ *
+ * <h2>Concurrent marking</h2>
+ * A concurrent Marker ({@link #concurrent}) also runs while mutators do: it scans the manual roots and drains grey
+ * objects and the write barrier's buffers ({@link #drainConcurrently}), then finishes at mark termination with the
+ * world stopped. A value that hits no object, found while mutators run, may be a racy view of an object allocated
+ * or freed meanwhile, so it is not reported then: the slot is remembered and, at termination, reported only if the
+ * slot still lies in an allocated object, still holds that value, and the value still hits no object
+ * ({@link #confirmBadPointers}).
  */
 final class Marker {
     private final boolean reportInvalid;
@@ -23,6 +31,11 @@ final class Marker {
     private final MarkWork work;
     /** Helper threads for the drain, or null: mark on this thread alone. */
     private final MarkWorkers workers;
+    /** Slots and the values in them that hit no object, seen while mutators ran: (value, slot) pairs. */
+    private long[] suspects = new long[0];
+    private int suspectCount;
+    /** Whether bad slots are remembered (mutators running) instead of reported. */
+    private boolean deferBadPointers;
     /** What the helpers of finished parallel drains marked and scanned. */
     private long helpersMarked;
     private long helpersScanned;
@@ -42,6 +55,63 @@ final class Marker {
         this.work = checkmark ? hooks.newCheckmarkWork(this::badSlot) : hooks.newMarkWork(this::badSlot);
         this.workers = checkmark || workers == null || workers.helpers() == 0 ? null : workers;
     }
+
+    /** A marker for a concurrent mark: it marks on one thread, beside the mutators, until termination. */
+    private Marker(GcHooks hooks, boolean reportInvalid) {
+        this.reportInvalid = reportInvalid;
+        this.hooks = hooks;
+        this.work = hooks.newConcurrentMarkWork(this::badSlot);
+        this.workers = null;
+    }
+
+    static Marker concurrent(GcHooks hooks, boolean reportInvalid) {
+        return new Marker(hooks, reportInvalid);
+    }
+
+    /** Mutators run from now on: remember bad slots instead of reporting them. */
+    void deferBadPointers(boolean defer) {
+        this.deferBadPointers = defer;
+    }
+
+    /**
+     * The concurrent phase: scans grey objects and the barrier's full buffers until neither has work. Mutators may
+     * keep filling buffers; after {@code maxRounds} rounds that each found more, the rest is left to termination.
+     */
+    void drainConcurrently(WriteBarrier barrier, int maxRounds) {
+        for (int round = 0; round < maxRounds; round++) {
+            work.drain();
+            if (barrier.drainFull(this::shadeFromBarrier, Integer.MAX_VALUE) == 0) {
+                return;
+            }
+        }
+        work.drain();
+    }
+
+    /** Shades a pointer the write barrier recorded. One that hits no object is the slot scan's to report. */
+    void shadeFromBarrier(long pointer) {
+        work.shade(pointer);
+    }
+
+    /**
+     * Mark termination, world stopped: reports the first remembered bad slot that is still bad (see the class
+     * comment). {@code readSlot} reads a heap word.
+     */
+    void confirmBadPointers(java.util.function.LongUnaryOperator readSlot) {
+        deferBadPointers = false;
+        for (int i = 0; i < suspectCount; i += 2) {
+            long pointer = suspects[i];
+            long slot = suspects[i + 1];
+            if (readSlot.applyAsLong(slot) == pointer && hooks.isInsideAllocatedObject(slot)
+                    && work.shade(pointer) == MarkWork.BAD) {
+                badSlot(pointer, slot);
+            }
+        }
+        suspects = new long[0];
+        suspectCount = 0;
+    }
+
+    /** At most this many suspect slots are remembered (each a racy view, or a real bad pointer: reporting one suffices). */
+    private static final int MAX_SUSPECTS = 1 << 20;
 
     /** Shades the object a root points to; {@code where} names the root for a report. */
     void markRoot(long pointer, String where) {
@@ -117,6 +187,16 @@ final class Marker {
     }
 
     private void badSlot(long pointer, long slot) {
+        if (deferBadPointers) {
+            if (reportInvalid && suspectCount < 2 * MAX_SUSPECTS) {
+                if (suspectCount == suspects.length) {
+                    suspects = java.util.Arrays.copyOf(suspects, Math.max(16, suspects.length * 2));
+                }
+                suspects[suspectCount++] = pointer;
+                suspects[suspectCount++] = slot;
+            }
+            return;
+        }
         if (reportInvalid) {
             throw new InvalidPointerException(pointer, slot, String.format("the pointer slot at 0x%x", slot));
         }

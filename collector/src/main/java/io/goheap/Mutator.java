@@ -50,6 +50,9 @@ public final class Mutator implements AutoCloseable {
     /** Bytes of collected objects allocated since the pacer last looked. */
     private long sinceCheck;
     private boolean closed;
+    /** The heap's write barrier (its phase word) and this Mutator's buffer; see {@link WriteBarrier}. */
+    private final WriteBarrier barrier;
+    private WriteBarrier.Buffer barrierBuffer;
 
     Mutator(Heap heap, io.goheap.allocator.Mutator allocator) {
         this.heap = heap;
@@ -57,6 +60,8 @@ public final class Mutator implements AutoCloseable {
         this.memory = heap.segment();
         this.base = heap.base();
         this.maxSlotOffset = heap.reservation() - 8;
+        this.barrier = heap.collector.barrier;
+        this.barrierBuffer = barrier.take();
         heap.collector.mutators.add(this);
     }
 
@@ -128,7 +133,12 @@ public final class Mutator implements AutoCloseable {
             sinceCheck = 0;
             heap.collector.allocated(this, bytes);
         }
-        return allocator.allocateTyped(size, type.length(), type.gcType, true);
+        long address = allocator.allocateTyped(size, type.length(), type.gcType, true);
+        Runnable shake = barrier.shaker;
+        if (shake != null) {
+            shake.run();                                 // tests: a new (black) object, not yet stored anywhere
+        }
+        return address;
     }
 
     // ------------------------------------------------------------------ pointers
@@ -142,6 +152,9 @@ public final class Mutator implements AutoCloseable {
     public void storePointer(long slot, long value) {
         long offset = usableSlot(slot);
         try {
+            if (barrier.marking) {
+                shadeForStore(offset, value);
+            }
             memory.set(SLOT, offset, value);             // a closed heap's segment throws: no check needed here
         } catch (IllegalStateException e) {
             allocator.checkUsable();
@@ -152,7 +165,11 @@ public final class Mutator implements AutoCloseable {
     /** Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. Not a safepoint. */
     public boolean compareAndSetPointer(long slot, long expected, long value) {
         allocator.checkUsable();
-        return LONG.compareAndSet(memory, checkedSlot(slot), expected, value);
+        long offset = checkedSlot(slot);
+        if (barrier.marking) {
+            shadeForStore(offset, value);                // as Go's atomicwb: before the swap, whatever its result
+        }
+        return LONG.compareAndSet(memory, offset, expected, value);
     }
 
     /** The pointer in the slot at {@code slot} (a plain read). */
@@ -176,8 +193,45 @@ public final class Mutator implements AutoCloseable {
             throw new IllegalArgumentException("bytes must be a non-negative multiple of 8: " + bytes);
         }
         if (bytes > 0) {
-            MemorySegment.copy(memory, checkedSlot(from), memory, checkedSlot(to), bytes);
+            long src = checkedSlot(from);
+            long dst = checkedSlot(to);
+            if (barrier.marking) {                       // Go's bulkBarrierPreWrite: every old and new pointer
+                for (long i = 0; i < bytes; i += 8) {
+                    shadeForStore(dst + i, memory.get(SLOT, src + i));
+                }
+            }
+            MemorySegment.copy(memory, src, memory, dst, bytes);
         }
+    }
+
+    /**
+     * The write barrier's slow half (a concurrent mark runs): records the slot's current value and the value about
+     * to be stored, non-zero ones only, in this Mutator's buffer; hands a full buffer to the marker.
+     */
+    private void shadeForStore(long offset, long value) {
+        long old = memory.get(SLOT, offset);
+        WriteBarrier.Buffer b = barrierBuffer;
+        if (b.count > WriteBarrier.ENTRIES - 2) {
+            b = barrierBuffer = barrier.flush(b);
+        }
+        long[] e = b.entries;
+        int n = b.count;
+        if (old != 0) {
+            e[n++] = old;
+        }
+        if (value != 0) {
+            e[n++] = value;
+        }
+        b.count = n;
+        Runnable shake = barrier.shaker;
+        if (shake != null) {
+            shake.run();                                 // tests: let the marker run between this and the store
+        }
+    }
+
+    /** Mark termination, world stopped: the pointers this Mutator's barrier recorded since its last flush. */
+    void flushBarrier(java.util.function.LongConsumer shade) {
+        barrier.collect(barrierBuffer, shade);
     }
 
     /**
@@ -317,6 +371,11 @@ public final class Mutator implements AutoCloseable {
             } catch (IllegalStateException e) {           // frames go with the close anyway)
                 // the heap closed meanwhile: nothing to pace
             }
+        }
+        if (!closed && Thread.currentThread() == owner && barrierBuffer.count > 0) {
+            // while it still holds its P, so either the mark's termination (which waits for the P) finds the
+            // buffer in the barrier's queue, or the mark is over and the buffer empty
+            barrierBuffer = barrier.flush(barrierBuffer);
         }
         allocator.close();
         closed = true;

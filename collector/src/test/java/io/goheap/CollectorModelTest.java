@@ -83,16 +83,51 @@ class CollectorModelTest {
         }
     }
 
+    /** Concurrent cycles (the default), three threads, every cycle checked by gccheckmark's stopped re-mark. */
     @Test
     void threadsMutatingTheirGraphsWhileCyclesRunKeepEveryReachableObject() throws Exception {
+        run("gccheckmark=1", 3, false);
+    }
+
+    /**
+     * Concurrent cycles with four threads on two cores, shaken: the marker, the write barrier (between reading the
+     * slot's old value and storing) and every collected allocation yield or sleep at random, so mutations land at
+     * every point of a concurrent mark.
+     */
+    @Test
+    void shakenConcurrentCyclesWithFourThreadsKeepEveryReachableObject() throws Exception {
+        run("gccheckmark=1", 4, true);
+    }
+
+    /** The stop-the-world collector ({@code gcstoptheworld=1}), the concurrent one's oracle, still holds. */
+    @Test
+    void stopTheWorldCyclesKeepEveryReachableObject() throws Exception {
+        run("gccheckmark=1,gcstoptheworld=1", 3, false);
+    }
+
+    /** Yields often, sleeps a few microseconds now and then: a random schedule at each point it is called. */
+    static void shake() {
+        int dice = java.util.concurrent.ThreadLocalRandom.current().nextInt(256);
+        if (dice == 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+        } else if (dice < 32) {
+            Thread.yield();
+        }
+    }
+
+    private static void run(String godebug, int threadCount, boolean shaken) throws Exception {
         int cycles = Integer.getInteger("goheap.test.gcCycles", 400);
-        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).gcPercent(25).godebug("gccheckmark=1").build()) {
+        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(2).gcPercent(25).godebug(godebug).build()) {
+            if (shaken) {
+                heap.collector.barrier.shaker = CollectorModelTest::shake;
+                heap.allocator.gcHooks().shakeConcurrentMarkForTests(CollectorModelTest::shake);
+            }
             AtomicInteger ownCycles = new AtomicInteger();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Model> models = new ArrayList<>();
             List<Root[]> allRoots = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < THREADS; t++) {
+            for (int t = 0; t < threadCount; t++) {
                 Model model = new Model();
                 Root[] roots = new Root[ROOTS_PER_THREAD];
                 for (int i = 0; i < roots.length; i++) {

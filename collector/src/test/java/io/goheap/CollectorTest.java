@@ -208,7 +208,10 @@ class CollectorTest {
 
     @Test
     void theBackgroundSweeperFreesWhatAnAutomaticCycleFoundDeadWithoutFurtherAllocation() throws Exception {
-        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).gcPercent(100).godebug("").build();
+        // stop-the-world cycles, so exactly one new node outlives the cycle (a concurrent one allocates black, so the
+        // few objects allocated during its mark float to the next cycle); the sweeper is the same in both
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).gcPercent(100).godebug("gcstoptheworld=1")
+                .build();
              Root root = heap.newRoot(); Mutator m = heap.attach()) {
             root.set(list(m, 1000));                         // 1,000 live nodes
             for (int i = 0; i < 150_000; i++) {
@@ -294,7 +297,8 @@ class CollectorTest {
         assertEquals("0", GcTrace.ms(999));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, false, new PrintStream(out, true));
+        Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, false, false,
+                new PrintStream(out, true));
         heap.collector.mutators.forEach(x -> { });
         c.collect(true, null);
         String printed = out.toString().trim();

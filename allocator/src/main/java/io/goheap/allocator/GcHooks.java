@@ -67,12 +67,49 @@ public final class GcHooks {
 
     /** A marker's work list over this heap (see {@link MarkWork}); bad pointers found in slots go to {@code onBad}. */
     public MarkWork newMarkWork(MarkWork.BadPointerHandler onBad) {
-        return new MarkWork(heap, onBad, false);
+        return new MarkWork(heap, onBad, false, false);
+    }
+
+    /**
+     * A work list for a concurrent mark (see {@link MarkWork}): it runs while mutators allocate and free, so an
+     * object that vanished under it (freed, its span returned) is skipped instead of reported.
+     */
+    public MarkWork newConcurrentMarkWork(MarkWork.BadPointerHandler onBad) {
+        MarkWork w = new MarkWork(heap, onBad, false, true);
+        w.shaker = concurrentMarkShaker;
+        return w;
+    }
+
+    private volatile Runnable concurrentMarkShaker;
+
+    /** Tests only (shaking mode): concurrent marks run {@code shaker} before scanning each object. */
+    public void shakeConcurrentMarkForTests(Runnable shaker) {
+        this.concurrentMarkShaker = shaker;
+    }
+
+    /**
+     * Starts or ends allocate-black (a concurrent mark: see {@link MCache}); world stopped. Ending returns the
+     * bytes every P allocated black since the start and resets the counts.
+     */
+    public long setAllocateBlack(boolean on) {
+        heap.allocateBlack = on;
+        long bytes = 0;
+        for (int i = 0; i < procs.count(); i++) {
+            MCache c = procs.get(i).mcache;
+            bytes += c.blackBytes;
+            c.blackBytes = 0;
+        }
+        return bytes;
+    }
+
+    /** The manual scan spans and manual bytes for a concurrent mark ({@link ManualRoots}). World stopped, caches flushed. */
+    public ManualRoots snapshotManualRoots() {
+        return ManualRoots.take(heap);
     }
 
     /** A checkmark work list (see {@link MarkWork}): it verifies the cycle's marks instead of setting them. */
     public MarkWork newCheckmarkWork(MarkWork.BadPointerHandler onBad) {
-        return new MarkWork(heap, onBad, true);
+        return new MarkWork(heap, onBad, true, false);
     }
 
     /** Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. */
@@ -92,6 +129,16 @@ public final class GcHooks {
         }
         int idx = s.isLarge() ? 0 : s.objectIndex(address - s.base);
         return s.objectAddress(idx) == address && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
+    }
+
+    /** Whether {@code address} lies inside an allocated object (manual or collected). World stopped. */
+    public boolean isInsideAllocatedObject(long address) {
+        MSpan s = heap.findSpan(address);
+        if (s == null) {
+            return false;
+        }
+        int idx = s.isLarge() ? 0 : s.objectIndex(address - s.base);
+        return s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
     }
 
     /** Whether the object at {@code address} is marked in the current cycle. World stopped. */

@@ -151,6 +151,9 @@ final class MCache {
             if (zero && s.needzero) {
                 heap.zero(p, s.elemSize);
             }
+            if (collected && heap.allocateBlack) {
+                allocateBlack(s, s.objectIndex(p - s.base));
+            }
             count(MALLOCS + sizeClass);
             lastSpan = s;
             return header ? p + SizeClasses.MALLOC_HEADER_SIZE : p;
@@ -169,8 +172,30 @@ final class MCache {
             }
         }
         lastSpan = null;
-        return heap.allocLarge(size, noscan, collected, zero);
+        long p = heap.allocLarge(size, noscan, collected, zero);
+        if (collected && heap.allocateBlack) {
+            allocateBlack(heap.spanOfObject(p), 0);
+        }
+        return p;
     }
+
+    /**
+     * Allocate-black (Go's {@code gcmarknewobject}): while a concurrent mark runs, a new collected object is marked
+     * as it is allocated, so the mark need not find it — it holds nothing yet, and every pointer stored into it
+     * goes through the write barrier. One atomic OR into the span's mark word (markers OR into the same words);
+     * only while marking, so the fast path outside a cycle pays one load of {@link MHeap#allocateBlack}. Its bytes
+     * count as marked (Go's bytesMarked), in {@link #blackBytes}.
+     */
+    private void allocateBlack(MSpan s, int idx) {
+        s.tryMark(idx, heap);
+        blackBytes += s.elemSize;
+    }
+
+    /**
+     * Bytes this P allocated black in the current mark (see {@link #allocateBlack}). Owner only; read and reset by
+     * the collector with the world stopped ({@link GcHooks#takeBlackBytes}).
+     */
+    long blackBytes;
 
     /** Slow path: the cached span of {@code cacheClass} is full; merge its remote frees or swap it for another. */
     private long nextFree(int cacheClass) {

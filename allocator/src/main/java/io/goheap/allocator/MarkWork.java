@@ -35,7 +35,12 @@ import java.util.Arrays;
  *
  * <h2>Threads</h2>
  * A MarkWork belongs to one marking thread. In the stop-the-world collector that thread stopped the world, so
- * the plain reads of allocation bits, heap bits and headers see every write made before the stop.
+ * the plain reads of allocation bits, heap bits and headers see every write made before the stop. A concurrent
+ * MarkWork ({@link GcHooks#newConcurrentMarkWork}) runs beside mutators: every object that existed when the mark
+ * started was published to it by the stop that started the mark; what it reads racily can only belong to objects
+ * allocated since (allocated black: marking them is a no-op) or freed since (garbage: skipped, or scanned as
+ * floating garbage), and a pointer it cannot place is handed to the bad-pointer handler, which confirms it with
+ * the world stopped before reporting.
  */
 public final class MarkWork {
     /** {@link #shade} result for a bad pointer (see the class comment). */
@@ -71,7 +76,14 @@ public final class MarkWork {
     private long touched;
     private long markedBytes;
 
-    MarkWork(MHeap heap, BadPointerHandler badPointer, boolean checkmark) {
+    /**
+     * Whether mutators run during this mark (a concurrent mark): an object queued here may be freed and its span
+     * returned before it is scanned, and a header may be read while it is written; such objects are skipped.
+     */
+    private final boolean concurrent;
+
+    MarkWork(MHeap heap, BadPointerHandler badPointer, boolean checkmark, boolean concurrent) {
+        this.concurrent = concurrent;
         this.checkmarks = checkmark ? new java.util.IdentityHashMap<>() : null;
         this.heap = heap;
         this.memory = heap.memory();
@@ -133,9 +145,16 @@ public final class MarkWork {
         scan(object);
     }
 
+    /** Tests only (shaking mode, concurrent marks): run before each object is scanned. */
+    Runnable shaker;
+
     /** Scans grey objects until none is left. */
     public void drain() {
+        Runnable shake = shaker;
         while (top > 0) {
+            if (shake != null) {
+                shake.run();
+            }
             scan(stack[--top]);
         }
     }
@@ -207,6 +226,9 @@ public final class MarkWork {
     private void scan(long object) {
         MSpan s = spanOf(object);
         if (s == null) {
+            if (concurrent) {
+                return;                  // freed explicitly and its span returned while queued
+            }
             throw new IllegalStateException(String.format("0x%x was queued for scanning but is in no span", object));
         }
         if (s.noscan) {
@@ -225,6 +247,9 @@ public final class MarkWork {
             GcType t = GcType.byId(header & 0xFFFF_FFFFL);
             long count = header >>> 32;
             if (t == null || count * t.size() > s.elemSize - SizeClasses.MALLOC_HEADER_SIZE) {
+                if (concurrent) {
+                    return;              // read while a mutator freed or reused the slot: nothing to scan there
+                }
                 throw new IllegalStateException(String.format("the malloc header of the object at 0x%x holds 0x%x,"
                         + " which names no type: something wrote over it (out of bounds of the object in front?)",
                         object, header));

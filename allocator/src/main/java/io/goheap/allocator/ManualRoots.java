@@ -1,0 +1,67 @@
+package io.goheap.allocator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongConsumer;
+
+/**
+ * The manual objects that hold pointers, as a concurrent mark sees them: the scan spans of manual objects taken
+ * at the mark's start with the world stopped ({@link GcHooks#snapshotManualRoots}), walked later while mutators
+ * run. These objects are roots (Go scans its stacks; goheap scans the manual objects that hold pointers).
+ *
+ * <h2>Why a snapshot taken at the start suffices</h2>
+ * The concurrent mark is a snapshot-at-the-beginning mark (Go's hybrid barrier): every pointer that was in one of
+ * these objects when the mark started is either still there when the walk reaches the object, or was overwritten
+ * through the write barrier, which shaded it; an object allocated after the start holds nothing but what was
+ * stored through the barrier. A pointer lost with an object freed during the mark was either dead, or was kept
+ * elsewhere — in a heap slot (through the barrier), a root or a local frame (both scanned again at mark
+ * termination): a Java local across a safepoint is outside the contract.
+ *
+ * <h2>Threads</h2>
+ * {@link #forEachObject} runs on a marking thread while mutators allocate and free in these spans: it reads
+ * allocation bits racily and checks each span is still in use. A racy answer can only make it scan a slot that
+ * was just freed or reused (its words are then shaded as pointers: floating garbage at worst, and a value that
+ * hits no object is only reported if the collector confirms it with the world stopped), or skip an object
+ * allocated after the start (which needs no scan, see above).
+ */
+public final class ManualRoots {
+    private final List<MSpan> spans;
+    private final long manualBytes;
+
+    ManualRoots(List<MSpan> spans, long manualBytes) {
+        this.spans = spans;
+        this.manualBytes = manualBytes;
+    }
+
+    /** Snapshot of every manual scan span on the mcentrals, and the bytes of all manual objects. World stopped, caches flushed. */
+    static ManualRoots take(MHeap heap) {
+        List<MSpan> spans = new ArrayList<>();
+        long[] bytes = new long[1];
+        for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
+            boolean scan = !SizeClasses.isNoscan(spc);
+            heap.central[spc].forEachSpan((s, list, set) -> {
+                bytes[0] += (long) s.allocCount * s.elemSize;
+                if (scan) {
+                    spans.add(s);
+                }
+            });
+        }
+        return new ManualRoots(spans, bytes[0]);
+    }
+
+    /** Bytes of all manual objects when the snapshot was taken (the pacer counts them live). */
+    public long manualBytes() {
+        return manualBytes;
+    }
+
+    /** Calls {@code visitor} with each object of the snapshot's spans that looks allocated now. Any thread. */
+    public void forEachObject(LongConsumer visitor) {
+        for (MSpan s : spans) {
+            for (int i = 0; i < s.nelems; i++) {
+                if (s.state() == MSpan.IN_USE && s.isAllocatedRacy(i) && !s.isRemoteFreedRacy(i)) {
+                    visitor.accept(s.objectAddress(i));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package io.goheap;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.LongConsumer;
+
+/**
+ * Go's hybrid write barrier and its buffers ({@code mbarrier.go}, {@code mwbbuf.go}): while a concurrent mark
+ * runs, every pointer store through a {@link Mutator} records the slot's old value and the new value in the
+ * Mutator's buffer of {@link #ENTRIES} entries; a full buffer is handed to the marker whole, and the Mutator takes
+ * an empty one. With no mark running, a store pays one load of the phase word ({@link #marking}).
+ *
+ * <h2>Why both values (the hybrid barrier)</h2>
+ * Shading the old value (Yuasa's deletion barrier) keeps everything reachable when the mark started reachable for
+ * the mark: a pointer can leave a slot only through the barrier. Shading the new value (Dijkstra's insertion
+ * barrier) covers pointers to objects the mark cannot reach through the snapshot — one taken from an object freed
+ * during the mark and stored elsewhere. Together, with new objects allocated black, no reachable object is left
+ * white at mark termination, without rescanning the heap.
+ *
+ * <h2>Protocol</h2>
+ * {@link #marking} changes only with the world stopped (mark setup turns it on, mark termination off), so a store
+ * — which runs between two safepoints — sees one value from its barrier check to its store. A Mutator's buffer is
+ * touched only by its owner thread, except at mark termination, when the stopper reads it ({@link #collect}):
+ * every owner is stopped then, and the stop orders its last writes before the read. Full buffers travel through a
+ * lock-free queue to the marker ({@link #drainFull}) and come back empty through another: in steady state a store
+ * allocates nothing but the queue's node once per 512 pointers.
+ *
+ * <p>Allowed: the marker shades a value twice, or shades a value a later store removed (floating garbage until
+ * the next cycle). Forbidden: a pointer stored or overwritten while marking that neither reaches the marker
+ * before termination ends nor sits in a buffer the stopper collects.
+ */
+final class WriteBarrier {
+    /** Go's wbBuf holds 512 pointers. */
+    static final int ENTRIES = 512;
+
+    /** One Mutator's buffer of shaded pointers. */
+    static final class Buffer {
+        final long[] entries = new long[ENTRIES];
+        int count;
+    }
+
+    /** The phase word: a concurrent mark is running. */
+    volatile boolean marking;
+    /**
+     * Tests only (shaking mode): run inside every barrier slow path, between reading the slot's old value and the
+     * store, and after every collected allocation. Set before the heap's threads start; null otherwise.
+     */
+    Runnable shaker;
+    private final ConcurrentLinkedQueue<Buffer> full = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Buffer> empty = new ConcurrentLinkedQueue<>();
+
+    /** An empty buffer for a Mutator. */
+    Buffer take() {
+        Buffer b = empty.poll();
+        return b != null ? b : new Buffer();
+    }
+
+    /** Hands a full buffer to the marker and returns an empty one. Owner thread. */
+    Buffer flush(Buffer b) {
+        full.add(b);
+        return take();
+    }
+
+    /** Whether buffers wait for the marker. */
+    boolean hasFull() {
+        return !full.isEmpty();
+    }
+
+    /**
+     * The marker shades the pointers of at most {@code maxBuffers} full buffers and returns them empty; returns how
+     * many it took.
+     */
+    int drainFull(LongConsumer shade, int maxBuffers) {
+        int n = 0;
+        Buffer b;
+        while (n < maxBuffers && (b = full.poll()) != null) {
+            drain(b, shade);
+            empty.add(b);
+            n++;
+        }
+        return n;
+    }
+
+    /** Mark termination, world stopped: a Mutator's partial buffer, shaded now. */
+    void collect(Buffer b, LongConsumer shade) {
+        drain(b, shade);
+    }
+
+    /** An abandoned mark: forget every pointer waiting (nothing they mark may survive). */
+    void discardAll() {
+        Buffer b;
+        while ((b = full.poll()) != null) {
+            b.count = 0;
+            empty.add(b);
+        }
+    }
+
+    private static void drain(Buffer b, LongConsumer shade) {
+        long[] e = b.entries;
+        for (int i = 0, n = b.count; i < n; i++) {
+            shade.accept(e[i]);
+        }
+        b.count = 0;
+    }
+}

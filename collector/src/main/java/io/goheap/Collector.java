@@ -308,6 +308,7 @@ final class Collector {
 
     /** Rounds of the concurrent drain that may each find new barrier buffers before termination takes the rest. */
     private static final int CONCURRENT_DRAIN_ROUNDS = 16;
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** A concurrent cycle (see the class comment); the caller holds {@link #cycleLock}. */
     private void runConcurrentCycle(boolean forced) {
@@ -342,6 +343,7 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tRun = System.nanoTime();
+        long cpuRun = THREADS.getCurrentThreadCpuTime();
         // ---- concurrent mark
         Throwable failed = null;
         try {
@@ -356,6 +358,7 @@ final class Collector {
         }
         // ---- mark termination: the second pause
         long tStop2 = System.nanoTime();
+        long markCpu = THREADS.getCurrentThreadCpuTime() - cpuRun;   // the marker's own CPU time, not its wall
         hooks.stopTheWorld();
         long heap1 = heap0 + (heapLive.get() - liveAtSetup);
         long live;
@@ -369,7 +372,7 @@ final class Collector {
                     for (Mutator m : mutators) {
                         m.flushBarrier(marker::shadeFromBarrier);
                     }
-                    barrier.drainFull(marker::shadeFromBarrier, Integer.MAX_VALUE);
+                    barrier.drainGrey(marker::enqueueGrey);
                     markRootsAndFrames(marker);       // again: see the class comment
                     marker.drainLocal();
                     specials.scanFinalizable(marker);
@@ -396,13 +399,14 @@ final class Collector {
                 m.flushBarrier(p -> { });             // a failed mark: what they recorded is moot
             }
             barrier.discardAll();
+            long markedByMutators = barrier.markedByMutators.getAndSet(0);
             hooks.flushCaches();
             if (failed == null) {
                 hooks.startSweepCycle();
             } else {
                 hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
             }
-            live = marker.markedBytes() + black + manual.manualBytes();
+            live = marker.markedBytes() + markedByMutators + black + manual.manualBytes();
         } finally {
             hooks.startTheWorld();
         }
@@ -414,11 +418,11 @@ final class Collector {
             throw e;
         }
         long pause = (tRun - tStop1) + (tEnd - tStop2);
-        long gcCpu = pause * procs + (tStop2 - tRun);  // one marking thread between the pauses
+        long gcCpu = pause * procs + markCpu;
         endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
         if (gctrace) {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tStop2 - tRun,
-                    tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
+                    markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
         }
     }
 

@@ -80,11 +80,16 @@ final class Marker {
     void drainConcurrently(WriteBarrier barrier, int maxRounds) {
         for (int round = 0; round < maxRounds; round++) {
             work.drain();
-            if (barrier.drainFull(this::shadeFromBarrier, Integer.MAX_VALUE) == 0) {
+            if (barrier.drainGrey(work::enqueueGrey) == 0) {
                 return;
             }
         }
         work.drain();
+    }
+
+    /** Queues an object a Mutator's barrier flush turned grey (see {@link WriteBarrier}). */
+    void enqueueGrey(long object) {
+        work.enqueueGrey(object);
     }
 
     /** Shades a pointer the write barrier recorded. One that hits no object is the slot scan's to report. */

@@ -212,7 +212,7 @@ public final class Mutator implements AutoCloseable {
         long old = memory.get(SLOT, offset);
         WriteBarrier.Buffer b = barrierBuffer;
         if (b.count > WriteBarrier.ENTRIES - 2) {
-            b = barrierBuffer = barrier.flush(b);
+            b = barrierBuffer = barrier.flush(b, barrierWork());
         }
         long[] e = b.entries;
         int n = b.count;
@@ -227,6 +227,18 @@ public final class Mutator implements AutoCloseable {
         if (shake != null) {
             shake.run();                                 // tests: let the marker run between this and the store
         }
+    }
+
+    /** This Mutator's marker for its barrier flushes (made on the first flush). */
+    private io.goheap.allocator.MarkWork barrierWork;
+
+    private io.goheap.allocator.MarkWork barrierWork() {
+        io.goheap.allocator.MarkWork w = barrierWork;
+        if (w == null) {
+            // a pointer that hits no object is not reported from the barrier: the slot scan reports it
+            w = barrierWork = heap.allocator.gcHooks().newConcurrentMarkWork((p, slot) -> { });
+        }
+        return w;
     }
 
     /** Mark termination, world stopped: the pointers this Mutator's barrier recorded since its last flush. */
@@ -375,7 +387,7 @@ public final class Mutator implements AutoCloseable {
         if (!closed && Thread.currentThread() == owner && barrierBuffer.count > 0) {
             // while it still holds its P, so either the mark's termination (which waits for the P) finds the
             // buffer in the barrier's queue, or the mark is over and the buffer empty
-            barrierBuffer = barrier.flush(barrierBuffer);
+            barrierBuffer = barrier.flush(barrierBuffer, barrierWork());
         }
         allocator.close();
         closed = true;

@@ -6,8 +6,11 @@ import java.util.function.LongConsumer;
 /**
  * Go's hybrid write barrier and its buffers ({@code mbarrier.go}, {@code mwbbuf.go}): while a concurrent mark
  * runs, every pointer store through a {@link Mutator} records the slot's old value and the new value in the
- * Mutator's buffer of {@link #ENTRIES} entries; a full buffer is handed to the marker whole, and the Mutator takes
- * an empty one. With no mark running, a store pays one load of the phase word ({@link #marking}).
+ * Mutator's buffer of {@link #ENTRIES} entries. When the buffer is full the Mutator shades its pointers itself
+ * (Go's {@code wbBufFlush}: marking them, on its own thread, so the barrier's cost is paid by the threads that
+ * store, in parallel, not by the one marker), keeps in the buffer only the objects it turned grey, and hands it
+ * to the marker to scan them; it takes an empty buffer. With no mark running, a store pays one load of the phase
+ * word ({@link #marking}).
  *
  * <h2>Why both values (the hybrid barrier)</h2>
  * Shading the old value (Yuasa's deletion barrier) keeps everything reachable when the mark started reachable for
@@ -19,10 +22,12 @@ import java.util.function.LongConsumer;
  * <h2>Protocol</h2>
  * {@link #marking} changes only with the world stopped (mark setup turns it on, mark termination off), so a store
  * — which runs between two safepoints — sees one value from its barrier check to its store. A Mutator's buffer is
- * touched only by its owner thread, except at mark termination, when the stopper reads it ({@link #collect}):
- * every owner is stopped then, and the stop orders its last writes before the read. Full buffers travel through a
- * lock-free queue to the marker ({@link #drainFull}) and come back empty through another: in steady state a store
- * allocates nothing but the queue's node once per 512 pointers.
+ * touched only by its owner thread, except at mark termination, when the stopper shades its raw pointers
+ * ({@link #collect}): every owner is stopped then, and the stop orders its last writes before the read. Buffers of
+ * grey objects travel through a lock-free queue to the marker ({@link #drainGrey}) and come back empty through
+ * another: in steady state a store allocates nothing but the queue's node once per 512 pointers. A Mutator that
+ * closes during a mark flushes its buffer first, while it still holds its P, so termination (which waits for the
+ * P) finds the grey objects in the queue.
  *
  * <p>Allowed: the marker shades a value twice, or shades a value a later store removed (floating garbage until
  * the next cycle). Forbidden: a pointer stored or overwritten while marking that neither reaches the marker
@@ -32,11 +37,14 @@ final class WriteBarrier {
     /** Go's wbBuf holds 512 pointers. */
     static final int ENTRIES = 512;
 
-    /** One Mutator's buffer of shaded pointers. */
+    /** One Mutator's buffer: raw pointers while it fills; the grey objects among them once flushed. */
     static final class Buffer {
         final long[] entries = new long[ENTRIES];
         int count;
     }
+
+    /** Bytes of collected objects the Mutators' flushes marked (part of the cycle's live bytes). */
+    final java.util.concurrent.atomic.AtomicLong markedByMutators = new java.util.concurrent.atomic.AtomicLong();
 
     /** The phase word: a concurrent mark is running. */
     volatile boolean marking;
@@ -54,8 +62,25 @@ final class WriteBarrier {
         return b != null ? b : new Buffer();
     }
 
-    /** Hands a full buffer to the marker and returns an empty one. Owner thread. */
-    Buffer flush(Buffer b) {
+    /**
+     * A Mutator's flush (owner thread, its P held): marks every pointer of {@code b} with {@code work}, hands the
+     * objects it turned grey to the marker, and returns the buffer to fill next (empty).
+     */
+    Buffer flush(Buffer b, io.goheap.allocator.MarkWork work) {
+        long before = work.markedBytes();
+        long[] e = b.entries;
+        int grey = 0;
+        for (int i = 0, n = b.count; i < n; i++) {
+            long object = work.mark(e[i]);
+            if (object > 0) {
+                e[grey++] = object;
+            }
+        }
+        markedByMutators.addAndGet(work.markedBytes() - before);
+        b.count = grey;
+        if (grey == 0) {
+            return b;
+        }
         full.add(b);
         return take();
     }
@@ -66,14 +91,14 @@ final class WriteBarrier {
     }
 
     /**
-     * The marker shades the pointers of at most {@code maxBuffers} full buffers and returns them empty; returns how
-     * many it took.
+     * The marker takes the grey objects of every buffer the Mutators flushed (each to be scanned: {@code grey}) and
+     * returns the buffers empty; returns how many it took.
      */
-    int drainFull(LongConsumer shade, int maxBuffers) {
+    int drainGrey(LongConsumer grey) {
         int n = 0;
         Buffer b;
-        while (n < maxBuffers && (b = full.poll()) != null) {
-            drain(b, shade);
+        while ((b = full.poll()) != null) {
+            drain(b, grey);
             empty.add(b);
             n++;
         }

@@ -98,6 +98,20 @@ public final class MarkWork {
      * or a pointer-free object now black), {@link #BAD} for a bad pointer (nothing marked; the caller reports it).
      */
     public long shade(long pointer) {
+        long object = mark(pointer);
+        if (object > 0) {
+            touched += memory.get(WORD, object - base);     // start the object's cache miss now (see touched)
+            push(object);
+        }
+        return object;
+    }
+
+    /**
+     * Marks the object {@code pointer} points into, as {@link #shade}, but does not queue it: returns the object's
+     * address when this call marked a scan object (the caller must see it scanned: {@link #enqueueGrey} here or
+     * in another marker), else as {@link #shade}. The write barrier's flush uses it on the mutator's thread.
+     */
+    public long mark(long pointer) {
         if (pointer < base || pointer >= limit) {
             return 0;
         }
@@ -128,10 +142,12 @@ public final class MarkWork {
         if (s.noscan) {
             return 0;
         }
-        long object = s.objectAddress(idx);
-        touched += memory.get(WORD, object - base);     // start the object's cache miss now (see touched)
+        return s.objectAddress(idx);
+    }
+
+    /** Queues an object another marker marked grey (see {@link #mark}) for scanning here. */
+    public void enqueueGrey(long object) {
         push(object);
-        return object;
     }
 
     /** The checkmark failure: {@code pointer}'s object is reachable through {@code where} but was not marked. */

@@ -10,6 +10,7 @@ import io.goheap.allocator.SizeClasses;
  *   lru [seconds]                   the same cache with values freed explicitly
  *   binary-trees [depth]            the Benchmarks Game's binary-trees on collected objects (BinaryTrees)
  *   binary-trees-java [depth]       the same program on the Java heap (BinaryTreesJavaHeap), its peer
+ *   gc-latency [MiB] [mutators] [s] random node replacement over a live heap, latency and pauses (GcLatency)
  *   sizeclasses                     goheap's size-class table as CSV (Go's sizeclasses.go columns)
  *   os                              walkthrough of the OS memory calls under the heap (OsWalkthrough)
  * </pre>
@@ -18,11 +19,12 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | sizeclasses | os]
+            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | gc-latency [MiB] [mutators] [seconds] | sizeclasses | os]
               (none), lru-collected [seconds]  off-heap LRU cache of collected values, gctrace on (default 10 s)
               lru [seconds]          the same cache, every evicted value freed explicitly
               binary-trees [depth]   binary-trees on collected objects (default depth 16)
               binary-trees-java [depth]  the same on the Java heap
+              gc-latency [MiB] [mutators] [seconds]  replace random nodes of a live heap: op latency, GC pauses
               sizeclasses            the size-class table as CSV
               os                     walkthrough of the OS memory calls (reserve, commit, release)
             """;
@@ -66,6 +68,24 @@ public final class Main {
                 } else {
                     BinaryTreesJavaHeap.run(depth, System.out);
                 }
+                System.out.flush();
+            }
+            case "gc-latency" -> {
+                if (args.length > 4) {
+                    usage("too many arguments");
+                }
+                int[] v = {256, 1, 10};
+                for (int i = 1; i < args.length; i++) {
+                    try {
+                        v[i - 1] = Integer.parseInt(args[i]);
+                    } catch (NumberFormatException e) {
+                        usage("gc-latency takes whole numbers: " + args[i]);
+                    }
+                    if (v[i - 1] <= 0) {
+                        usage("gc-latency takes positive numbers: " + args[i]);
+                    }
+                }
+                GcLatency.run(v[0], v[1], v[2], System.out);
                 System.out.flush();
             }
             case "sizeclasses" -> {

@@ -1,0 +1,3 @@
+module goheap/gclatency
+
+go 1.19

@@ -1,0 +1,187 @@
+package io.goheap.demo;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.goheap.Heap;
+import io.goheap.HeapType;
+import io.goheap.MemStats;
+import io.goheap.Mutator;
+import java.io.PrintStream;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * gc-latency: what a latency-sensitive service sees of the collector. The peer of {@code jmh/go/gclatency} (its
+ * package comment describes the workload, the same here): N = MiB × 2^20 / 64 collected nodes of 64 bytes (a next
+ * pointer, an id, six words), each linked to a random node, held by a manual table of N pointers (a root); M
+ * threads, each with its Mutator, replace random nodes as fast as they can for S seconds (allocate, link to a
+ * random node, store into a random table slot: the old node becomes garbage). Every replacement is timed: its
+ * latency includes whatever the collector made the thread wait for — a stop at the mark's setup or termination,
+ * waiting at the goal for a cycle to end, the shared machine's scheduling. Printed as the Go program prints:
+ * replacements per second, latency percentiles (log-linear histogram, relative error under 1/16), and the
+ * collector's pauses (MemStats.PauseNs of the run's cycles), NumGC and GCCPUFraction.
+ *
+ * <p>{@code ./mvnw -q compile exec:exec@demo -Ddemo.args="gc-latency [MiB=256] [mutators=1] [seconds=10]"}; GOGC
+ * and GODEBUG from the environment as always (GOGC=off for the baseline, GODEBUG=gcstoptheworld=1 for the
+ * stop-the-world collector).
+ */
+public final class GcLatency {
+    static final HeapType NODE = HeapType.of(MemoryLayout.structLayout(ADDRESS.withName("next"),
+            JAVA_LONG.withName("id"), MemoryLayout.sequenceLayout(6, JAVA_LONG).withName("pad")));
+
+    private GcLatency() {
+    }
+
+    /** Log-linear histogram of nanoseconds: 64 power-of-two ranges, 16 linear sub-buckets each (as the Go peer). */
+    static final class Histogram {
+        final long[] counts = new long[64 * 16];
+
+        void record(long ns) {
+            if (ns < 16) {
+                counts[(int) Math.max(0, ns)]++;
+                return;
+            }
+            int e = 63 - Long.numberOfLeadingZeros(ns);
+            int sub = (int) ((ns >>> (e - 4)) & 15);
+            counts[e * 16 + sub]++;
+        }
+
+        void add(Histogram other) {
+            for (int i = 0; i < counts.length; i++) {
+                counts[i] += other.counts[i];
+            }
+        }
+
+        long percentile(double p) {
+            long total = Arrays.stream(counts).sum();
+            long want = (long) (p * total);
+            long seen = 0;
+            for (int i = 0; i < counts.length; i++) {
+                seen += counts[i];
+                if (seen > want && counts[i] > 0) {
+                    return value(i, 0);
+                }
+            }
+            return 0;
+        }
+
+        long max() {
+            for (int i = counts.length - 1; i >= 0; i--) {
+                if (counts[i] > 0) {
+                    return value(i, 1);
+                }
+            }
+            return 0;
+        }
+
+        private static long value(int i, int upper) {
+            if (i < 16) {
+                return i;
+            }
+            int e = i / 16;
+            int sub = i % 16;
+            return (long) (16 + sub + upper) << (e - 4);
+        }
+    }
+
+    static long splitmix(long[] state) {
+        long z = (state[0] += 0x9e3779b97f4a7c15L);
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Runs the workload and prints its report to {@code out}; returns the replacements made. */
+    public static long run(int mib, int mutators, int seconds, PrintStream out) throws InterruptedException {
+        long n = ((long) mib << 20) / 64;
+        try (Heap heap = Heap.builder().reservation(Math.max(4L << 30, (long) mib << 24)).build()) {
+            long table;
+            try (Mutator m = heap.attach()) {
+                table = m.malloc(HeapType.of(MemoryLayout.sequenceLayout(n, ADDRESS)));
+                MemorySegment mem = heap.segment();
+                long base = heap.base();
+                for (long i = 0; i < n; i++) {
+                    long x = m.allocate(NODE);
+                    mem.set(JAVA_LONG, x + 8 - base, i);
+                    m.storePointer(table + 8 * i, x);
+                }
+                long[] rnd = {42};
+                for (long i = 0; i < n; i++) {
+                    long x = m.loadPointer(table + 8 * i);
+                    m.storePointer(x, m.loadPointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n)));
+                }
+                m.gc();
+            }
+            MemStats before = heap.readMemStats();
+            long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+            Histogram[] hists = new Histogram[mutators];
+            long[] counts = new long[mutators];
+            List<Thread> threads = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int t = 0; t < mutators; t++) {
+                int id = t;
+                hists[t] = new Histogram();
+                Thread th = new Thread(() -> counts[id] = mutate(heap, table, n, 1000 + id, deadline, hists[id]),
+                        "gc-latency-" + t);
+                threads.add(th);
+                th.start();
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            MemStats after = heap.readMemStats();
+            Histogram all = new Histogram();
+            long ops = 0;
+            for (int t = 0; t < mutators; t++) {
+                all.add(hists[t]);
+                ops += counts[t];
+            }
+            int cycles = after.numGC() - before.numGC();
+            long[] pauses = new long[Math.min(cycles, 256)];
+            for (int i = 0; i < pauses.length; i++) {
+                pauses[i] = after.pauseNs((after.numGC() - 1 - i + 256) % 256);
+            }
+            Arrays.sort(pauses);
+            out.printf("goheap gc-latency: %d MiB live, %d mutator(s), %.1f s, %d P%n", mib, mutators, elapsed,
+                    heap.maxProcs());
+            out.printf("replacements/s %.0f%n", ops / elapsed);
+            out.printf("op latency ns: p50 %d p99 %d p99.9 %d max %d%n", all.percentile(0.5), all.percentile(0.99),
+                    all.percentile(0.999), all.max());
+            out.printf("gc: %d cycles, pause ns p50 %d p99 %d max %d, GCCPUFraction %.3f, HeapAlloc %d MiB%n", cycles,
+                    pct(pauses, 0.5), pct(pauses, 0.99), pct(pauses, 1.0), after.gcCPUFraction(),
+                    after.heapAlloc() >> 20);
+            return ops;
+        }
+    }
+
+    private static long pct(long[] sorted, double p) {
+        return sorted.length == 0 ? 0 : sorted[(int) (p * (sorted.length - 1))];
+    }
+
+    private static long mutate(Heap heap, long table, long n, long seed, long deadline, Histogram h) {
+        MemorySegment mem = heap.segment();
+        long base = heap.base();
+        long[] rnd = {seed};
+        long ops = 0;
+        try (Mutator m = heap.attach()) {
+            for (;;) {
+                long t0 = System.nanoTime();
+                long x = m.allocate(NODE);
+                mem.set(JAVA_LONG, x + 8 - base, ops);
+                m.storePointer(x, m.loadPointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n)));
+                m.storePointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n), x);
+                long t1 = System.nanoTime();
+                h.record(t1 - t0);
+                ops++;
+                if ((ops & 1023) == 0 && t1 > deadline) {
+                    return ops;
+                }
+            }
+        }
+    }
+}

@@ -1,10 +1,11 @@
 // gc-latency on Go's own runtime: the peer of goheap's `gc-latency` demo mode (io.goheap.demo.GcLatency).
 //
 // The workload (the same in both): a live heap of N = MiB*2^20/64 nodes of 64 bytes (a next pointer, an id and
-// six words of payload: Go's 64-byte size class), held by a table of N pointers; each node's next points to a
-// random other node, so the graph is marked through random pointers. Then M mutator goroutines (one per OS
-// thread, GOMAXPROCS unchanged) replace random nodes as fast as they can for S seconds: allocate a node, link it
-// to a random node, store it into a random table slot (the old node becomes garbage). Every replacement is
+// six words of payload: Go's 64-byte size class) in N/2 linked pairs (first.next = second), held by a table of
+// N/2 pointers. Then M mutator goroutines (GOMAXPROCS unchanged) replace random pairs as fast as they can for S
+// seconds: allocate a new pair, store it into a random table slot; the old pair becomes garbage, so the live heap
+// stays N nodes, and as the run goes on the table points to pairs allocated at random times, so the mark follows
+// random pointers through the heap. Every replacement is
 // timed; its latency includes whatever the runtime made the goroutine wait for (stop-the-world pauses, assists,
 // scheduling on the shared machine). Printed: replacements per second, latency p50/p99/p99.9/max from a
 // log-linear histogram (relative error under 1/16), and the runtime's own GC pauses (MemStats.PauseNs of the
@@ -110,13 +111,11 @@ func arg(i int, def int) int {
 func main() {
 	mib, mutators, seconds := arg(1, 256), arg(2, 1), arg(3, 10)
 	n := mib << 20 / 64
-	table := make([]*node, n)
-	rnd := splitmix64(42)
+	slots := uint64(n / 2)
+	table := make([]*node, slots)
 	for i := range table {
-		table[i] = &node{id: uint64(i)}
-	}
-	for _, x := range table {
-		x.next = table[rnd.next()%uint64(n)]
+		b := &node{id: uint64(i)}
+		table[i] = &node{next: b, id: uint64(i)}
 	}
 	runtime.GC()
 	var before runtime.MemStats
@@ -136,9 +135,8 @@ func main() {
 			var ops int64
 			for {
 				t0 := time.Now()
-				x := &node{id: uint64(ops)}
-				x.next = table[r.next()%uint64(n)]
-				table[r.next()%uint64(n)] = x
+				b := &node{id: uint64(ops)}
+				table[r.next()%slots] = &node{next: b, id: uint64(ops)}
 				t1 := time.Now()
 				h.record(t1.Sub(t0).Nanoseconds())
 				ops++

@@ -90,6 +90,13 @@ final class Collector {
     static final double TRIGGER_FRACTION = 0.7;
     /** A failure of a background cycle (an invalid pointer), thrown to the next mutator the pacer sees. */
     private volatile RuntimeException backgroundFailure;
+    /**
+     * The bad slots the last background concurrent cycle left unconfirmed, as (value, slot) pairs; under cycleLock.
+     * A background cycle reports a slot only when the cycle before it found the same value there too: a slot found
+     * in garbage (which the snapshot rule may scan once) is not found again, since garbage is not reachable when the
+     * next mark starts, while a reachable bad slot is found every cycle.
+     */
+    private long[] unconfirmedBadSlots = new long[0];
     /** Tests only: runs on the cycle's thread when a concurrent mark starts, before it scans anything. */
     volatile Runnable concurrentMarkStartForTests;
     /** Tests only: runs between the mark and the checkmark pass (to break the heap the way a missed barrier would). */
@@ -187,7 +194,7 @@ final class Collector {
         RuntimeException failure = backgroundFailure;
         if (failure != null) {
             backgroundFailure = null;
-            throw failure;                 // a background cycle found an invalid pointer: the program must hear it
+            throw surfaced(failure);       // a background cycle found an invalid pointer: the program must hear it
         }
         long live = heapLive.addAndGet(bytes);
         sweepProportionally(live);
@@ -198,6 +205,18 @@ final class Collector {
         }
     }
 
+    /**
+     * A background cycle's failure as the mutator that hears of it throws it: the same type and message, this
+     * thread's stack, the cycle's own exception as the cause.
+     */
+    private static RuntimeException surfaced(RuntimeException e) {
+        RuntimeException r = e instanceof InvalidPointerException ip
+                ? new InvalidPointerException(ip, "found by a background collection")
+                : new IllegalStateException(e.getMessage() + " (found by a background collection)");
+        r.initCause(e);
+        return r;
+    }
+
     /** A cycle the pacer asked for, on the cycle runner's thread (it holds no P). */
     private void backgroundCycle() {
         cycleLock.lock();
@@ -206,11 +225,9 @@ final class Collector {
                 return;                    // a cycle ran meanwhile
             }
             runCycle(false);
-        } catch (InvalidPointerException e) {
-            backgroundFailure = e;
-        } catch (IllegalStateException e) {
+        } catch (RuntimeException e) {
             if (!heap.isClosed()) {
-                throw e;
+                backgroundFailure = e;     // an invalid pointer or a gccheckmark failure: the program hears it
             }
         } finally {
             cycleLock.unlock();
@@ -368,7 +385,6 @@ final class Collector {
             long black = hooks.setAllocateBlack(false);
             if (failed == null) {
                 try {
-                    marker.deferBadPointers(false);
                     for (Mutator m : mutators) {
                         m.flushBarrier(marker::shadeFromBarrier);
                     }
@@ -379,11 +395,26 @@ final class Collector {
                     marker.drainLocal();
                     java.lang.foreign.MemorySegment memory = heap.segment();
                     long base = heap.base();
-                    marker.confirmBadPointers(slot -> memory.get(java.lang.foreign.ValueLayout.JAVA_LONG, slot - base));
+                    long[] stillBad = marker.stillBadSuspects(
+                            slot -> memory.get(java.lang.foreign.ValueLayout.JAVA_LONG, slot - base));
                     marker.drainLocal();              // a suspect that proved good was shaded: scan it
+                    marker.deferBadPointers(false);
                     specials.afterMark(hooks, marker);
                     hooks.flushCaches();
-                    if (checkmark) {
+                    // Is a still-bad slot reachable? gc() answers at once with the stop-the-world checkmark pass
+                    // (which reports the first reachable one); a background cycle reports a slot the cycle before
+                    // it left unconfirmed too, and leaves the others to the next cycle (see unconfirmedBadSlots).
+                    boolean verifyReachable = checkmark || forced && stillBad.length > 0;
+                    if (!forced && !checkmark) {
+                        long[] repeated = repeatedBadSlot(stillBad);
+                        unconfirmedBadSlots = stillBad;
+                        if (repeated != null) {
+                            pendingReport = repeated;
+                        }
+                    } else {
+                        unconfirmedBadSlots = new long[0];
+                    }
+                    if (verifyReachable) {
                         Runnable hook = beforeCheckmarkForTests;
                         if (hook != null) {
                             hook.run();
@@ -395,6 +426,9 @@ final class Collector {
                 }
             }
             tMarked = System.nanoTime();
+            if (failed != null) {
+                pendingReport = null;                 // the failure says more
+            }
             for (Mutator m : mutators) {
                 m.flushBarrier(p -> { });             // a failed mark: what they recorded is moot
             }
@@ -424,6 +458,29 @@ final class Collector {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tStop2 - tRun,
                     markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
         }
+        long[] report = pendingReport;
+        pendingReport = null;
+        if (report != null && reportInvalid) {
+            // the cycle completed (a value that hits no object marks nothing); the program hears of the slot now
+            throw new InvalidPointerException(report[0], report[1], String.format(
+                    "the pointer slot at 0x%x (found by two consecutive concurrent marks)", report[1]), false);
+        }
+    }
+
+    /** A bad slot of the last background cycle's mark: reported after the cycle ends. Under cycleLock. */
+    private long[] pendingReport;
+
+    /** The first (value, slot) of {@code stillBad} the previous background cycle left unconfirmed too, or null. */
+    private long[] repeatedBadSlot(long[] stillBad) {
+        long[] previous = unconfirmedBadSlots;
+        for (int i = 0; i < stillBad.length; i += 2) {
+            for (int j = 0; j < previous.length; j += 2) {
+                if (stillBad[i] == previous[j] && stillBad[i + 1] == previous[j + 1]) {
+                    return new long[] {stillBad[i], stillBad[i + 1]};
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -556,6 +613,19 @@ final class Collector {
             }
         } catch (IllegalStateException e) {
             throw heap.allocator.closedOr(e);
+        } finally {
+            cycleLock.unlock();
+        }
+    }
+
+    /**
+     * Returns free memory to the OS under the cycle lock: no concurrent mark may be reading a freed object's pages
+     * while they are released (with hard decommit they become inaccessible).
+     */
+    long freeOSMemory(Mutator caller) {
+        lockCycle(caller);
+        try {
+            return heap.allocator.freeOSMemory();
         } finally {
             cycleLock.unlock();
         }

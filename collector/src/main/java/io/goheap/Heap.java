@@ -264,7 +264,7 @@ public final class Heap implements AutoCloseable {
      * page is released. Returns the bytes released.
      */
     public long freeOSMemory() {
-        return allocator.freeOSMemory();
+        return collector.freeOSMemory(Mutator.current(this));
     }
 
     public boolean isClosed() {

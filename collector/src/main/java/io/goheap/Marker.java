@@ -20,10 +20,13 @@ import java.util.List;
  * <h2>Concurrent marking</h2>
  * A concurrent Marker ({@link #concurrent}) also runs while mutators do: it scans the manual roots and drains grey
  * objects and the write barrier's buffers ({@link #drainConcurrently}), then finishes at mark termination with the
- * world stopped. A value that hits no object, found while mutators run, may be a racy view of an object allocated
- * or freed meanwhile, so it is not reported then: the slot is remembered and, at termination, reported only if the
- * slot still lies in an allocated object, still holds that value, and the value still hits no object
- * ({@link #confirmBadPointers}).
+ * world stopped. A slot value that hits no object, found by a concurrent mark, proves nothing by itself: it may be
+ * a racy view of an object allocated or freed meanwhile, or it may sit in an object that is garbage — the snapshot
+ * rule scans whatever was reachable when the mark started, and a program may legitimately free what a dropped
+ * object pointed to. So such slots are only remembered ({@link #suspects}); at termination those that still hold
+ * the value, still lie in an allocated object of a scan span and still hit no object remain suspects, and the
+ * collector decides whether one lies in a reachable slot (see {@code Collector}). Bad roots are reported at once:
+ * a root is reachable by definition.
  */
 final class Marker {
     private final boolean reportInvalid;
@@ -98,21 +101,32 @@ final class Marker {
     }
 
     /**
-     * Mark termination, world stopped: reports the first remembered bad slot that is still bad (see the class
-     * comment). {@code readSlot} reads a heap word.
+     * Mark termination, world stopped: the remembered bad slots that are still bad — the slot still holds the value,
+     * lies in an allocated object of a scan span, and the value still hits no object — as (value, slot) pairs. A
+     * value that now hits an object is shaded (the caller drains). {@code readSlot} reads a heap word.
      */
-    void confirmBadPointers(java.util.function.LongUnaryOperator readSlot) {
-        deferBadPointers = false;
+    long[] stillBadSuspects(java.util.function.LongUnaryOperator readSlot) {
+        long[] still = new long[suspectCount];
+        int n = 0;
         for (int i = 0; i < suspectCount; i += 2) {
             long pointer = suspects[i];
             long slot = suspects[i + 1];
-            if (readSlot.applyAsLong(slot) == pointer && hooks.isInsideAllocatedObject(slot)
+            if (readSlot.applyAsLong(slot) == pointer && hooks.isInsideAllocatedScanObject(slot)
                     && work.shade(pointer) == MarkWork.BAD) {
-                badSlot(pointer, slot);
+                still[n++] = pointer;
+                still[n++] = slot;
             }
         }
         suspects = new long[0];
         suspectCount = 0;
+        return java.util.Arrays.copyOf(still, n);
+    }
+
+    /** Reports a bad slot as the stop-the-world marker does (when invalidptr is on). */
+    void report(long pointer, long slot) {
+        if (reportInvalid) {
+            throw new InvalidPointerException(pointer, slot, String.format("the pointer slot at 0x%x", slot));
+        }
     }
 
     /** At most this many suspect slots are remembered (each a racy view, or a real bad pointer: reporting one suffices). */

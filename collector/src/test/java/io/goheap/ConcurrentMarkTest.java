@@ -156,6 +156,7 @@ class ConcurrentMarkTest {
             m.free(child);                                      // parent now holds a dangling pointer
             InvalidPointerException e = assertThrows(InvalidPointerException.class, m::gc);
             assertTrue(e.getMessage().contains(String.format("0x%x", parent + 8)), e.getMessage());
+            assertTrue(e.getMessage().contains("abandoned"), e.getMessage());
             m.storePointer(parent + 8, 0);
             m.gc();                                             // usable again once mended
             assertEquals(1, heap.readMemStats().heapObjects());
@@ -179,6 +180,133 @@ class ConcurrentMarkTest {
             assertFalse(heap.collector.barrier.marking || s.heapAlloc() > 64L << 20,
                     "garbage was reclaimed: " + s.heapAlloc());
             assertEquals(5, heap.segment().get(JAVA_LONG, keep - heap.base()));
+        }
+    }
+
+    static final HeapType WRAPPER = HeapType.of(java.lang.foreign.MemoryLayout.sequenceLayout(2,
+            java.lang.foreign.ValueLayout.ADDRESS));
+    static final HeapType JUNK = HeapType.of(java.lang.foreign.MemoryLayout.sequenceLayout(64, JAVA_LONG));
+
+    /**
+     * Hostile pass: a dropped object held the only pointer to a buffer the program then frees. The snapshot rule may
+     * scan the dropped object once (its pointer was overwritten through the barrier) and find the freed buffer: no
+     * reachable slot ever held a freed address, so nothing may be reported — in either collector.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"", "gcstoptheworld=1"})
+    void freeingWhatADroppedObjectPointedToIsNotReported(String godebug) {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).godebug(godebug).build();
+             Mutator m = heap.attach(); Root root = heap.newRoot()) {
+            long table = m.allocate(WRAPPER);
+            root.set(table);
+            for (int i = 0; i < 50_000; i++) {
+                long w = m.allocate(WRAPPER);
+                m.storePointer(table, w);
+                long buf = m.malloc(4096);
+                m.storePointer(w, buf);
+                for (int j = 0; j < 8; j++) {
+                    m.allocate(JUNK);                          // drives the pacer
+                }
+                m.storePointer(table, 0);                      // drop the wrapper: garbage from here on
+                m.free(buf);                                   // ...and free what it owned
+                if (i % 5_000 == 0) {
+                    m.gc();                                    // gc() too: its reachability check must agree
+                }
+            }
+            assertTrue(heap.readMemStats().numGC() > 10, "cycles ran: " + heap.readMemStats().numGC());
+        }
+    }
+
+    /**
+     * Hostile pass: a large manual object with pointer slots is freed while a concurrent mark scans it and its pages
+     * are reused for pointer-free data whose words look like heap addresses: no report.
+     */
+    @Test
+    void aLargeObjectFreedAndReusedForDataWhileItIsScannedIsNotReported() throws Exception {
+        long slots = 2L << 20;                                 // 16 MiB of pointer slots: a long scan
+        HeapType big = HeapType.of(java.lang.foreign.MemoryLayout.sequenceLayout(slots,
+                java.lang.foreign.ValueLayout.ADDRESS));
+        for (int attempt = 0; attempt < 6; attempt++) {
+            try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).godebug("gccheckmark=1").build();
+                 Mutator m = heap.attach(); Root root = heap.newRoot()) {
+                java.lang.foreign.MemorySegment mem = heap.segment();
+                long base = heap.base();
+                long target = m.allocate(NODE);
+                root.set(target);
+                long object = m.malloc(big);
+                for (long i = 0; i < slots; i++) {
+                    mem.set(JAVA_LONG, object + 8 * i - base, target);
+                }
+                long notAPointer = base + (1L << 30) - (64L << 20);
+                long delayNs = 300_000L * attempt;
+                AtomicReference<Throwable> other = new AtomicReference<>();
+                CountDownLatch go = new CountDownLatch(1);
+                Thread t = new Thread(() -> {
+                    try (Mutator o = heap.attach()) {
+                        go.await();
+                        long until = System.nanoTime() + delayNs;
+                        while (System.nanoTime() < until) {
+                            Thread.onSpinWait();
+                        }
+                        o.free(object);
+                        long data = o.malloc(slots * 8);       // pointer-free: any bits are fine
+                        long lo = Math.max(data, object);
+                        long hi = Math.min(data + slots * 8, object + slots * 8);
+                        for (long a = lo; a < hi && a < lo + (1 << 20); a += 8) {
+                            mem.set(JAVA_LONG, a - base, notAPointer);
+                        }
+                    } catch (Throwable e) {
+                        other.set(e);
+                    }
+                });
+                t.start();
+                go.countDown();
+                m.gc();
+                t.join();
+                assertNull(other.get());
+                assertEquals(2, heap.readMemStats().heapObjects(), "the target and the data object");
+            }
+        }
+    }
+
+    /**
+     * Hostile pass: when only closing Mutators consult the pacer (short-lived threads), a real dangling pointer is
+     * still reported — close used to swallow the report with the "heap closed" case — in both collectors.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gccheckmark=1", "gccheckmark=1,gcstoptheworld=1", ""})
+    void aDanglingPointerIsReportedWhenOnlyClosingMutatorsPace(String godebug) throws Exception {
+        HeapType garbage = HeapType.of(java.lang.foreign.MemoryLayout.sequenceLayout(128,
+                java.lang.foreign.ValueLayout.ADDRESS));
+        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).godebug(godebug).build();
+             Root root = heap.newRoot()) {
+            try (Mutator m = heap.attach()) {
+                long holder = m.allocate(WRAPPER);
+                root.set(holder);
+                long keepSpan = m.allocate(NODE);
+                m.storePointer(holder + 8, keepSpan);
+                long x = m.allocate(NODE);
+                m.storePointer(holder, x);
+                m.free(x);                                      // holder now holds a dangling pointer
+            }
+            AtomicReference<Throwable> reported = new AtomicReference<>();
+            for (int task = 0; task < 3000 && reported.get() == null; task++) {
+                Thread t = new Thread(() -> {
+                    try (Mutator m = heap.attach()) {
+                        for (int i = 0; i < 50; i++) {
+                            m.allocate(garbage);                // ~57 KiB: under the pacer's 64 KiB check
+                        }
+                    } catch (Throwable e) {
+                        reported.compareAndSet(null, e);
+                    }
+                });
+                t.start();
+                t.join();
+            }
+            assertTrue(reported.get() instanceof InvalidPointerException, "reported: " + reported.get());
+            try (Mutator m = heap.attach()) {
+                m.allocate(NODE);                               // the closing thread got its P back: usable
+            }
         }
     }
 }

@@ -131,10 +131,10 @@ public final class GcHooks {
         return s.objectAddress(idx) == address && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
     }
 
-    /** Whether {@code address} lies inside an allocated object (manual or collected). World stopped. */
-    public boolean isInsideAllocatedObject(long address) {
+    /** Whether {@code address} lies inside an allocated object (manual or collected) that may hold pointers. World stopped. */
+    public boolean isInsideAllocatedScanObject(long address) {
         MSpan s = heap.findSpan(address);
-        if (s == null) {
+        if (s == null || s.noscan) {
             return false;
         }
         int idx = s.isLarge() ? 0 : s.objectIndex(address - s.base);

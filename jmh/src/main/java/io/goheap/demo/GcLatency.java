@@ -17,9 +17,9 @@ import java.util.List;
 /**
  * gc-latency: what a latency-sensitive service sees of the collector. The peer of {@code jmh/go/gclatency} (its
  * package comment describes the workload, the same here): N = MiB × 2^20 / 64 collected nodes of 64 bytes (a next
- * pointer, an id, six words), each linked to a random node, held by a manual table of N pointers (a root); M
- * threads, each with its Mutator, replace random nodes as fast as they can for S seconds (allocate, link to a
- * random node, store into a random table slot: the old node becomes garbage). Every replacement is timed: its
+ * pointer, an id, six words) in N/2 linked pairs, held by a manual table of N/2 pointers (a root); M threads, each
+ * with its Mutator, replace random pairs as fast as they can for S seconds (allocate a pair, store it into a
+ * random table slot: the old pair becomes garbage, the live heap stays N nodes). Every replacement is timed: its
  * latency includes whatever the collector made the thread wait for — a stop at the mark's setup or termination,
  * waiting at the goal for a cycle to end, the shared machine's scheduling. Printed as the Go program prints:
  * replacements per second, latency percentiles (log-linear histogram, relative error under 1/16), and the
@@ -97,7 +97,7 @@ public final class GcLatency {
 
     /** Runs the workload and prints its report to {@code out}; returns the replacements made. */
     public static long run(int mib, int mutators, int seconds, PrintStream out) throws InterruptedException {
-        long n = ((long) mib << 20) / 64;
+        long n = ((long) mib << 20) / 64 / 2;             // table slots: one pair each
         try (Heap heap = Heap.builder().reservation(Math.max(4L << 30, (long) mib << 24)).build()) {
             long table;
             try (Mutator m = heap.attach()) {
@@ -105,14 +105,7 @@ public final class GcLatency {
                 MemorySegment mem = heap.segment();
                 long base = heap.base();
                 for (long i = 0; i < n; i++) {
-                    long x = m.allocate(NODE);
-                    mem.set(JAVA_LONG, x + 8 - base, i);
-                    m.storePointer(table + 8 * i, x);
-                }
-                long[] rnd = {42};
-                for (long i = 0; i < n; i++) {
-                    long x = m.loadPointer(table + 8 * i);
-                    m.storePointer(x, m.loadPointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n)));
+                    m.storePointer(table + 8 * i, pair(m, mem, base, i));
                 }
                 m.gc();
             }
@@ -163,6 +156,21 @@ public final class GcLatency {
         return sorted.length == 0 ? 0 : sorted[(int) (p * (sorted.length - 1))];
     }
 
+    /**
+     * A new pair: the first node, kept in the local frame while the second is allocated (an allocation is a
+     * safepoint), then linked to it. The caller stores the first before its next safepoint.
+     */
+    private static long pair(Mutator m, MemorySegment mem, long base, long id) {
+        try (Mutator.Frame f = m.enterFrame()) {
+            long first = f.keep(m.allocate(NODE));
+            long second = m.allocate(NODE);
+            mem.set(JAVA_LONG, first + 8 - base, id);
+            mem.set(JAVA_LONG, second + 8 - base, id);
+            m.storePointer(first, second);
+            return first;
+        }
+    }
+
     private static long mutate(Heap heap, long table, long n, long seed, long deadline, Histogram h) {
         MemorySegment mem = heap.segment();
         long base = heap.base();
@@ -171,10 +179,7 @@ public final class GcLatency {
         try (Mutator m = heap.attach()) {
             for (;;) {
                 long t0 = System.nanoTime();
-                long x = m.allocate(NODE);
-                mem.set(JAVA_LONG, x + 8 - base, ops);
-                m.storePointer(x, m.loadPointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n)));
-                m.storePointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n), x);
+                m.storePointer(table + 8 * Long.remainderUnsigned(splitmix(rnd), n), pair(m, mem, base, ops));
                 long t1 = System.nanoTime();
                 h.record(t1 - t0);
                 ops++;

@@ -198,12 +198,32 @@ final class Collector {
         }
         long live = heapLive.addAndGet(bytes);
         sweepProportionally(live);
-        if (!stopTheWorldCycles && live >= trigger && live < nextGC) {
-            cycleRunner.request(this::backgroundCycle);   // concurrent: the mark runs beside this thread
+        if (stopTheWorldCycles) {
+            if (live >= nextGC) {
+                collect(false, caller);
+            }
+            return;
+        }
+        if (barrier.marking) {
+            // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal
+            long goal = nextGC;
+            long distance = Math.max(goal - live, 1L << 20);
+            long budget = (long) Math.min((double) bytes * lastScanWork / distance, 64L << 20);
+            if (caller != null && budget > 0) {
+                caller.assist(budget);
+            }
+            if (live >= goal + goal / 10) {
+                collect(false, caller);    // past the hard goal (Go's 1.1 × goal): wait for the cycle to end
+            }
         } else if (live >= nextGC) {
-            collect(false, caller);        // at the goal: wait for the cycle in progress, or run one here
+            collect(false, caller);        // at the goal with no cycle running: run one here
+        } else if (live >= trigger) {
+            cycleRunner.request(this::backgroundCycle);   // the mark runs beside this thread
         }
     }
+
+    /** Bytes of pointer slots the last concurrent mark scanned (Go's scan work): what assists pay toward. */
+    private volatile long lastScanWork = 4L << 20;
 
     /**
      * A background cycle's failure as the mutator that hears of it throws it: the same type and message, this
@@ -323,8 +343,6 @@ final class Collector {
         }
     }
 
-    /** Rounds of the concurrent drain that may each find new barrier buffers before termination takes the rest. */
-    private static final int CONCURRENT_DRAIN_ROUNDS = 16;
     private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** A concurrent cycle (see the class comment); the caller holds {@link #cycleLock}. */
@@ -369,7 +387,7 @@ final class Collector {
                 hook.run();
             }
             manual.forEachObject(marker::scanRootObject);
-            marker.drainConcurrently(barrier, CONCURRENT_DRAIN_ROUNDS);
+            marker.drainConcurrently(barrier);
         } catch (Throwable e) {
             failed = e;
         }
@@ -388,6 +406,7 @@ final class Collector {
                     for (Mutator m : mutators) {
                         m.flushBarrier(marker::shadeFromBarrier);
                     }
+                    marker.addSuspects(barrier.takeSuspects());
                     barrier.drainGrey(marker::enqueueGrey);
                     markRootsAndFrames(marker);       // again: see the class comment
                     marker.drainLocal();
@@ -400,7 +419,6 @@ final class Collector {
                     marker.drainLocal();              // a suspect that proved good was shaded: scan it
                     marker.deferBadPointers(false);
                     specials.afterMark(hooks, marker);
-                    hooks.flushCaches();
                     // Is a still-bad slot reachable? gc() answers at once with the stop-the-world checkmark pass
                     // (which reports the first reachable one); a background cycle reports a slot the cycle before
                     // it left unconfirmed too, and leaves the others to the next cycle (see unconfirmedBadSlots).
@@ -415,6 +433,7 @@ final class Collector {
                         unconfirmedBadSlots = new long[0];
                     }
                     if (verifyReachable) {
+                        hooks.flushCaches();          // the stopped re-mark walks the mcentrals' lists
                         Runnable hook = beforeCheckmarkForTests;
                         if (hook != null) {
                             hook.run();
@@ -434,13 +453,14 @@ final class Collector {
             }
             barrier.discardAll();
             long markedByMutators = barrier.markedByMutators.getAndSet(0);
-            hooks.flushCaches();
             if (failed == null) {
-                hooks.startSweepCycle();
+                hooks.startSweepCycle();              // flushes every mcache itself
             } else {
+                hooks.flushCaches();
                 hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
             }
             live = marker.markedBytes() + markedByMutators + black + manual.manualBytes();
+            lastScanWork = Math.max(1L << 20, marker.scannedBytes());
         } finally {
             hooks.startTheWorld();
         }

@@ -77,17 +77,22 @@ final class Marker {
     }
 
     /**
-     * The concurrent phase: scans grey objects and the barrier's full buffers until neither has work. Mutators may
-     * keep filling buffers; after {@code maxRounds} rounds that each found more, the rest is left to termination.
+     * The concurrent phase: scans grey objects and the barrier's full buffers until neither has work (mutators may
+     * still fill buffers and assists may still hold work; termination takes what is left).
      */
-    void drainConcurrently(WriteBarrier barrier, int maxRounds) {
-        for (int round = 0; round < maxRounds; round++) {
-            work.drain();
-            if (barrier.drainGrey(work::enqueueGrey) == 0) {
-                return;
-            }
+    void drainConcurrently(WriteBarrier barrier) {
+        // share one buffer at a time, and only while an assist waits with nothing queued
+        java.util.function.BooleanSupplier wanted = () -> barrier.assistsWaiting.get() > 0 && !barrier.hasFull();
+        do {
+            work.drainSharing(wanted, barrier::giveGrey);
+        } while (barrier.drainGrey(work::enqueueGrey) > 0);   // ends: each object turns grey once per cycle
+    }
+
+    /** Bad slots found by other threads' marking (assists), to be treated as this marker's own suspects. */
+    void addSuspects(long[] pairs) {
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            badSlot(pairs[i], pairs[i + 1]);
         }
-        work.drain();
     }
 
     /** Queues an object a Mutator's barrier flush turned grey (see {@link WriteBarrier}). */

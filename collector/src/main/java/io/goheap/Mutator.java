@@ -235,11 +235,72 @@ public final class Mutator implements AutoCloseable {
     private io.goheap.allocator.MarkWork barrierWork() {
         io.goheap.allocator.MarkWork w = barrierWork;
         if (w == null) {
-            // a pointer that hits no object is not reported from the barrier: the slot scan reports it
-            w = barrierWork = heap.allocator.gcHooks().newConcurrentMarkWork((p, slot) -> { });
+            // a bad slot found by an assist's scan is a suspect of the cycle, as the marker's own (see Marker)
+            WriteBarrier wb = barrier;
+            w = barrierWork = heap.allocator.gcHooks().newConcurrentMarkWork((p, slot) -> wb.addSuspect(p, slot));
         }
         return w;
     }
+
+    /**
+     * A mark assist (Go's {@code gcAssistAlloc}): while a concurrent mark runs, this thread pays for its allocation
+     * with up to {@code scanBudget} bytes of scan work, taking grey objects from the barrier's queue (asking the
+     * marker to share its stack when the queue is empty), and hands back what it could not finish. Called by the
+     * pacer between two safepoints, so mark termination, which waits for this thread's P, finds every object this
+     * assist greyed either scanned or queued. Gives up when no work comes within a few microseconds: the marker
+     * is then near its end.
+     */
+    void assist(long scanBudget) {
+        io.goheap.allocator.MarkWork w = barrierWork();
+        long marked = w.markedBytes();
+        long done = 0;
+        boolean waiting = false;
+        int idle = 0;
+        try {
+            while (done < scanBudget && barrier.marking) {
+                WriteBarrier.Buffer b = barrier.pollGrey();
+                if (b == null) {
+                    if (!waiting) {
+                        barrier.assistsWaiting.incrementAndGet();
+                        waiting = true;
+                    }
+                    if (++idle > ASSIST_IDLE_SPINS) {
+                        break;
+                    }
+                    Thread.onSpinWait();
+                    continue;
+                }
+                idle = 0;
+                for (int i = 0; i < b.count; i++) {
+                    w.enqueueGrey(b.entries[i]);
+                }
+                barrier.recycle(b);
+                // in chunks, so a stop of the world (mark termination) waits for one chunk at most
+                while (done < scanBudget && !allocator.stopPending()) {
+                    long chunk = w.drainBudget(Math.min(scanBudget - done, ASSIST_CHUNK_BYTES));
+                    if (chunk == 0) {
+                        break;
+                    }
+                    done += chunk;
+                }
+                if (allocator.stopPending()) {
+                    break;
+                }
+            }
+        } finally {
+            if (waiting) {
+                barrier.assistsWaiting.decrementAndGet();
+            }
+            w.takeRemaining(barrier::giveGrey);
+            barrier.markedByMutators.addAndGet(w.markedBytes() - marked);
+        }
+    }
+
+    /** Scan work between two checks for a pending stop (~1,000 slots: tens of microseconds). */
+    private static final long ASSIST_CHUNK_BYTES = 8L << 10;
+
+    /** Spins an assist waits for the marker to share work (it checks every 64 objects, ~20 µs) before giving up. */
+    private static final int ASSIST_IDLE_SPINS = 2_000;
 
     /** Mark termination, world stopped: the pointers this Mutator's barrier recorded since its last flush. */
     void flushBarrier(java.util.function.LongConsumer shade) {

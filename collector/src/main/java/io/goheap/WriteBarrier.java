@@ -90,6 +90,51 @@ final class WriteBarrier {
         return !full.isEmpty();
     }
 
+    /** Bad slots (value, slot) found by assists' scans this cycle: suspects, as the marker's own. */
+    private final ConcurrentLinkedQueue<long[]> suspects = new ConcurrentLinkedQueue<>();
+
+    void addSuspect(long pointer, long slot) {
+        if (suspects.size() < 1024) {
+            suspects.add(new long[] {pointer, slot});
+        }
+    }
+
+    /** Mark termination: every suspect the assists found, removed from here. */
+    long[] takeSuspects() {
+        long[] all = new long[0];
+        long[] p;
+        while ((p = suspects.poll()) != null) {
+            all = java.util.Arrays.copyOf(all, all.length + 2);
+            all[all.length - 2] = p[0];
+            all[all.length - 1] = p[1];
+        }
+        return all;
+    }
+
+    /** Assisting mutators waiting for grey work (the marker shares its stack while this is positive). */
+    final java.util.concurrent.atomic.AtomicInteger assistsWaiting = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Queues {@code count} grey objects from {@code objects[from...]} for whichever marker takes them next. */
+    void giveGrey(long[] objects, int from, int count) {
+        for (int i = 0; i < count; i += ENTRIES) {
+            Buffer b = take();
+            int n = Math.min(ENTRIES, count - i);
+            System.arraycopy(objects, from + i, b.entries, 0, n);
+            b.count = n;
+            full.add(b);
+        }
+    }
+
+    /** One queued buffer of grey objects for an assist, or null; hand it back with {@link #recycle}. */
+    Buffer pollGrey() {
+        return full.poll();
+    }
+
+    void recycle(Buffer b) {
+        b.count = 0;
+        empty.add(b);
+    }
+
     /**
      * The marker takes the grey objects of every buffer the Mutators flushed (each to be scanned: {@code grey}) and
      * returns the buffers empty; returns how many it took.

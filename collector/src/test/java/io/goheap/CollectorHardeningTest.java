@@ -412,24 +412,46 @@ class CollectorHardeningTest {
         }
     }
 
-    /** Large and header objects churned past a live set: the heap in use stays near the goal (sweep pacing). */
-    @Test
-    void churnOfLargeObjectsStaysNearTheGoal() {
-        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(1).gcPercent(100).godebug("").build();
+    /**
+     * Large and header objects churned past a live set: the heap stays near the goal (sweep pacing; with the
+     * concurrent collector, assists and the hard goal at 1.1 × the goal while a mark runs). Stop-the-world: HeapInuse
+     * within 1.25 × NextGC at every sample. Concurrent: HeapAlloc within NextGC on average over the run (Go's
+     * steady-state promise), and within 1.5 × at every sample — objects allocated black during a mark float to the
+     * next cycle, so live (and the goal) dips when they are freed while HeapAlloc still counts the dead objects
+     * waiting for the sweep, a transient right after a cycle ends.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gcstoptheworld=1", ""})
+    void churnOfLargeObjectsStaysNearTheGoal(String godebug) {
+        boolean concurrent = godebug.isEmpty();
+        try (Heap heap = Heap.builder().reservation(2L << 30).maxProcs(1).gcPercent(100).godebug(godebug).build();
              Root root = heap.newRoot(); Mutator m = heap.attach()) {
             root.set(CollectorTest.list(m, 400_000));                // ~6 MiB live
-            long peakRatio1000 = 0;
+            long peakInuse1000 = 0;
+            long peakAlloc1000 = 0;
+            long sumAlloc1000 = 0;
+            long samples = 0;
             for (int i = 0; i < 12_000; i++) {
                 m.allocate(BIG);                                      // 768 MB of 64 KiB garbage
                 if (i % 50 == 0) {
                     MemStats s = heap.readMemStats();
                     if (s.numGC() > 1) {
-                        peakRatio1000 = Math.max(peakRatio1000, s.heapInuse() * 1000 / s.nextGC());
+                        peakInuse1000 = Math.max(peakInuse1000, s.heapInuse() * 1000 / s.nextGC());
+                        peakAlloc1000 = Math.max(peakAlloc1000, s.heapAlloc() * 1000 / s.nextGC());
+                        sumAlloc1000 += s.heapAlloc() * 1000 / s.nextGC();
+                        samples++;
                     }
                 }
             }
             assertTrue(heap.readMemStats().numGC() > 10);
-            assertTrue(peakRatio1000 <= 1250, "peak HeapInuse / NextGC = " + peakRatio1000 / 1000.0);
+            String ratios = "peak HeapInuse / NextGC = " + peakInuse1000 / 1000.0 + ", HeapAlloc / NextGC = "
+                    + peakAlloc1000 / 1000.0 + ", mean HeapAlloc / NextGC = " + sumAlloc1000 / samples / 1000.0;
+            if (concurrent) {
+                assertTrue(sumAlloc1000 / samples <= 1000, ratios);
+                assertTrue(peakAlloc1000 <= 1500, ratios);
+            } else {
+                assertTrue(peakInuse1000 <= 1250, ratios);
+            }
         }
     }
 

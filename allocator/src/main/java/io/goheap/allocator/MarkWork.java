@@ -175,6 +175,58 @@ public final class MarkWork {
         }
     }
 
+    /** Where a concurrent marker gives grey objects to threads that want work (see {@link #drainSharing}). */
+    @FunctionalInterface
+    public interface GreySink {
+        /** Takes {@code count} grey objects from {@code objects[from...]}. */
+        void give(long[] objects, int from, int count);
+    }
+
+    /**
+     * Scans grey objects until none is left, as {@link #drain}; every 64 objects, while {@code wanted} says another
+     * thread waits for work (an assisting mutator), the oldest entries of this stack — the widest subtrees — go to
+     * {@code sink}: half of it, at most 512.
+     */
+    public void drainSharing(java.util.function.BooleanSupplier wanted, GreySink sink) {
+        Runnable shake = shaker;
+        int sinceCheck = 0;
+        while (top > 0) {
+            if (++sinceCheck >= 64) {
+                sinceCheck = 0;
+                if (top >= 2 && wanted.getAsBoolean()) {
+                    int give = Math.min(top / 2, 512);
+                    sink.give(stack, 0, give);
+                    System.arraycopy(stack, give, stack, 0, top - give);
+                    top -= give;
+                }
+            }
+            if (shake != null) {
+                shake.run();
+            }
+            scan(stack[--top]);
+        }
+    }
+
+    /**
+     * Scans grey objects until none is left or {@code maxScanBytes} of pointer slots were scanned (an assist's
+     * budget); what is left stays queued here (see {@link #takeRemaining}). Returns the bytes scanned.
+     */
+    public long drainBudget(long maxScanBytes) {
+        long start = scannedBytes;
+        while (top > 0 && scannedBytes - start < maxScanBytes) {
+            scan(stack[--top]);
+        }
+        return scannedBytes - start;
+    }
+
+    /** Hands every object still queued here to {@code sink} and empties the queue. */
+    public void takeRemaining(GreySink sink) {
+        if (top > 0) {
+            sink.give(stack, 0, top);
+            top = 0;
+        }
+    }
+
     /**
      * Scans grey objects with other markers sharing {@code pool} until none is left anywhere (see
      * {@link MarkPool}): every 64 objects, if another marker is idle, the older half of this stack (up to a

@@ -147,6 +147,12 @@ public final class Mutator implements AutoCloseable {
         return p != null && Thread.currentThread() == thread;
     }
 
+    /** Whether a stop of the world waits for this Mutator's P (long work — a mark assist — should end soon). */
+    public boolean stopPending() {
+        P held = p;
+        return held != null && (held.preempt & P.STOP) != 0;
+    }
+
     /** Throws if this Mutator is closed, used from another thread, inside a blocking region or its heap closed; never parks. */
     public void checkUsable() {
         check();

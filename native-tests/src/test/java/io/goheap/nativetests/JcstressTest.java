@@ -27,12 +27,13 @@ class JcstressTest {
         Path results = Files.createTempDirectory("jcstress");
         List<String> command = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "org.openjdk.jcstress.Main",
-                "-t", "io.goheap.allocator", "-m", mode, "-r", results.toString(), "-sc", "false", "-v"));
+                "-t", "io\\.goheap\\.(allocator|[A-Z])", "-m", mode, "-r", results.toString(), "-sc", "false", "-v"));
         Process child = new ProcessBuilder(command).redirectErrorStream(true).directory(results.toFile()).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int exit = child.waitFor();
         for (String test : List.of("SafepointHandshakeStress", "StaleSafeHolderStress", "LargeFreeClaimStress",
-                "RemoteFreeMergeStress", "PHandOffStress", "PageCacheIndexStress")) {
+                "RemoteFreeMergeStress", "PHandOffStress", "PageCacheIndexStress", "AllocateBlackStress",
+                "BarrierHandoffStress")) {
             assertTrue(out.contains(test), test + " ran:\n" + tail(out));
         }
         assertFalse(out.contains("FAILED") || out.contains("ERROR"), tail(out));

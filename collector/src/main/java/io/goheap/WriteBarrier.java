@@ -70,7 +70,12 @@ final class WriteBarrier {
         long before = work.markedBytes();
         long[] e = b.entries;
         int grey = 0;
+        long previous = 0;
         for (int i = 0, n = b.count; i < n; i++) {
+            if (e[i] == previous) {
+                continue;                                // the same pointer twice in a row: shaded just now
+            }
+            previous = e[i];
             long object = work.mark(e[i]);
             if (object > 0) {
                 e[grey++] = object;

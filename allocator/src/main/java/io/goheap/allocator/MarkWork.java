@@ -120,6 +120,9 @@ public final class MarkWork {
             return BAD;
         }
         int idx = s.isLarge() ? 0 : s.objectIndex(pointer - s.base);
+        if (checkmarks == null && s.collected && (s.allocBits[s.words + (idx >>> 6)] & (1L << idx)) != 0) {
+            return 0;                // marked already (the common case of a barrier's flush): nothing more to check
+        }
         if (!s.isAllocatedRacy(idx) || ((s.remote() & MSpan.R_PENDING_MASK) != 0 && s.isRemoteFreed(idx))) {
             return BAD;
         }

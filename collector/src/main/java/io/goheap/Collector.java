@@ -213,7 +213,11 @@ final class Collector {
                 caller.assist(budget);
             }
             if (live >= goal + goal / 10) {
-                collect(false, caller);    // past the hard goal (Go's 1.1 × goal): wait for the cycle to end
+                // past the hard goal (Go's 1.1 × goal): help the mark to its end, then wait for the cycle
+                while (caller != null && barrier.marking && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
+                    // each round finds work the marker shared; none means its end is near
+                }
+                collect(false, caller);
             }
         } else if (live >= nextGC) {
             collect(false, caller);        // at the goal with no cycle running: run one here
@@ -221,6 +225,9 @@ final class Collector {
             cycleRunner.request(this::backgroundCycle);   // the mark runs beside this thread
         }
     }
+
+    /** Scan work per round of a Mutator past the hard goal helping the mark to its end. */
+    private static final long HARD_GOAL_ASSIST_BYTES = 1L << 20;
 
     /** Bytes of pointer slots the last concurrent mark scanned (Go's scan work): what assists pay toward. */
     private volatile long lastScanWork = 4L << 20;
@@ -366,6 +373,7 @@ final class Collector {
             heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : heapLive.get();
             liveAtSetup = heapLive.get();
             manual = hooks.snapshotManualRoots();
+            marker.shareWithAssists(barrier);
             markRootsAndFrames(marker);               // a bad root is reported now, with the world stopped
             marker.deferBadPointers(true);
             hooks.setAllocateBlack(true);
@@ -460,7 +468,7 @@ final class Collector {
                 hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
             }
             live = marker.markedBytes() + markedByMutators + black + manual.manualBytes();
-            lastScanWork = Math.max(1L << 20, marker.scannedBytes());
+            lastScanWork = Math.max(1L << 20, marker.scannedBytes() + barrier.scannedByMutators.getAndSet(0));
         } finally {
             hooks.startTheWorld();
         }

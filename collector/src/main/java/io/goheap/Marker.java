@@ -81,11 +81,17 @@ final class Marker {
      * still fill buffers and assists may still hold work; termination takes what is left).
      */
     void drainConcurrently(WriteBarrier barrier) {
-        // share one buffer at a time, and only while an assist waits with nothing queued
-        java.util.function.BooleanSupplier wanted = () -> barrier.assistsWaiting.get() > 0 && !barrier.hasFull();
         do {
-            work.drainSharing(wanted, barrier::giveGrey);
+            work.drain();
         } while (barrier.drainGrey(work::enqueueGrey) > 0);   // ends: each object turns grey once per cycle
+    }
+
+    /**
+     * A concurrent marker shares its work with assists through {@code barrier}'s queue: one buffer at a time, and
+     * only while an assist waits with nothing queued (see {@link MarkWork#shareWith}).
+     */
+    void shareWithAssists(WriteBarrier barrier) {
+        work.shareWith(() -> barrier.assistsWaiting.get() > 0 && !barrier.hasFull(), barrier::giveGrey);
     }
 
     /** Bad slots found by other threads' marking (assists), to be treated as this marker's own suspects. */

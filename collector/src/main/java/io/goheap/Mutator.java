@@ -248,11 +248,12 @@ public final class Mutator implements AutoCloseable {
      * marker to share its stack when the queue is empty), and hands back what it could not finish. Called by the
      * pacer between two safepoints, so mark termination, which waits for this thread's P, finds every object this
      * assist greyed either scanned or queued. Gives up when no work comes within a few microseconds: the marker
-     * is then near its end.
+     * is then near its end. Returns whether it did any work.
      */
-    void assist(long scanBudget) {
+    boolean assist(long scanBudget) {
         io.goheap.allocator.MarkWork w = barrierWork();
         long marked = w.markedBytes();
+        long scanned = w.scannedBytes();
         long done = 0;
         boolean waiting = false;
         int idle = 0;
@@ -293,7 +294,9 @@ public final class Mutator implements AutoCloseable {
             }
             w.takeRemaining(barrier::giveGrey);
             barrier.markedByMutators.addAndGet(w.markedBytes() - marked);
+            barrier.scannedByMutators.addAndGet(w.scannedBytes() - scanned);
         }
+        return done > 0;
     }
 
     /** Scan work between two checks for a pending stop (~1,000 slots: tens of microseconds). */

@@ -43,8 +43,10 @@ final class WriteBarrier {
         int count;
     }
 
-    /** Bytes of collected objects the Mutators' flushes marked (part of the cycle's live bytes). */
+    /** Bytes of collected objects the Mutators' flushes and assists marked (part of the cycle's live bytes). */
     final java.util.concurrent.atomic.AtomicLong markedByMutators = new java.util.concurrent.atomic.AtomicLong();
+    /** Bytes of pointer slots the Mutators' assists scanned (part of the cycle's scan work). */
+    final java.util.concurrent.atomic.AtomicLong scannedByMutators = new java.util.concurrent.atomic.AtomicLong();
 
     /** The phase word: a concurrent mark is running. */
     volatile boolean marking;

@@ -185,28 +185,28 @@ public final class MarkWork {
         void give(long[] objects, int from, int count);
     }
 
+    /** Set by {@link #shareWith}: whether another thread waits for work, and where to give it. */
+    private java.util.function.BooleanSupplier shareWanted;
+    private GreySink shareSink;
+    private int pushesSinceShare;
+
     /**
-     * Scans grey objects until none is left, as {@link #drain}; every 64 objects, while {@code wanted} says another
-     * thread waits for work (an assisting mutator), the oldest entries of this stack — the widest subtrees — go to
-     * {@code sink}: half of it, at most 512.
+     * From now on, every 64 objects this MarkWork queues — while draining or while scanning one huge object, such
+     * as a table of millions of pointers — it checks {@code wanted} (another thread waits for work: an assisting
+     * mutator) and if so gives the oldest entries of its stack, the widest subtrees, to {@code sink}: half of it,
+     * at most 512.
      */
-    public void drainSharing(java.util.function.BooleanSupplier wanted, GreySink sink) {
-        Runnable shake = shaker;
-        int sinceCheck = 0;
-        while (top > 0) {
-            if (++sinceCheck >= 64) {
-                sinceCheck = 0;
-                if (top >= 2 && wanted.getAsBoolean()) {
-                    int give = Math.min(top / 2, 512);
-                    sink.give(stack, 0, give);
-                    System.arraycopy(stack, give, stack, 0, top - give);
-                    top -= give;
-                }
-            }
-            if (shake != null) {
-                shake.run();
-            }
-            scan(stack[--top]);
+    public void shareWith(java.util.function.BooleanSupplier wanted, GreySink sink) {
+        this.shareWanted = wanted;
+        this.shareSink = sink;
+    }
+
+    private void maybeShare() {
+        if (top >= 2 && shareWanted.getAsBoolean()) {
+            int give = Math.min(top / 2, 512);
+            shareSink.give(stack, 0, give);
+            System.arraycopy(stack, give, stack, 0, top - give);
+            top -= give;
         }
     }
 
@@ -279,6 +279,10 @@ public final class MarkWork {
             stack = Arrays.copyOf(stack, stack.length * 2);
         }
         stack[top++] = object;
+        if (shareSink != null && ++pushesSinceShare >= 64) {
+            pushesSinceShare = 0;
+            maybeShare();
+        }
     }
 
     /** The in-use span holding {@code address}, or null; the last span first. */

@@ -81,9 +81,16 @@ final class Marker {
      * still fill buffers and assists may still hold work; termination takes what is left).
      */
     void drainConcurrently(WriteBarrier barrier) {
-        do {
+        for (;;) {
             work.drain();
-        } while (barrier.drainGrey(work::enqueueGrey) > 0);   // ends: each object turns grey once per cycle
+            if (barrier.drainGrey(work::enqueueGrey) > 0) {
+                continue;
+            }
+            if (barrier.assistsHolding.get() == 0 && !barrier.hasFull()) {
+                return;                      // ends: each object turns grey once per cycle, assists' work is bounded
+            }
+            Thread.onSpinWait();             // an assist holds work: its leftovers come back to the queue
+        }
     }
 
     /**

@@ -257,6 +257,7 @@ public final class Mutator implements AutoCloseable {
         long done = 0;
         boolean waiting = false;
         int idle = 0;
+        barrier.assistsHolding.incrementAndGet();       // before any poll: see WriteBarrier#assistsHolding
         try {
             while (done < scanBudget && barrier.marking) {
                 WriteBarrier.Buffer b = barrier.pollGrey();
@@ -293,14 +294,15 @@ public final class Mutator implements AutoCloseable {
                 barrier.assistsWaiting.decrementAndGet();
             }
             w.takeRemaining(barrier::giveGrey);
+            barrier.assistsHolding.decrementAndGet();     // after the leftovers are queued
             barrier.markedByMutators.addAndGet(w.markedBytes() - marked);
             barrier.scannedByMutators.addAndGet(w.scannedBytes() - scanned);
         }
         return done > 0;
     }
 
-    /** Scan work between two checks for a pending stop (~1,000 slots: tens of microseconds). */
-    private static final long ASSIST_CHUNK_BYTES = 8L << 10;
+    /** Scan work between two checks for a pending stop (256 slots: tens of microseconds on a random heap). */
+    private static final long ASSIST_CHUNK_BYTES = 2L << 10;
 
     /** Spins an assist waits for the marker to share work (it checks every 64 objects, ~20 µs) before giving up. */
     private static final int ASSIST_IDLE_SPINS = 2_000;

@@ -132,6 +132,13 @@ final class WriteBarrier {
         }
     }
 
+    /**
+     * Assists holding grey work taken from the queue (counted before they poll, so a buffer is always either queued
+     * or counted): the marker does not end its concurrent phase while one does, or their leftovers would all fall
+     * to the termination pause.
+     */
+    final java.util.concurrent.atomic.AtomicInteger assistsHolding = new java.util.concurrent.atomic.AtomicInteger();
+
     /** One queued buffer of grey objects for an assist, or null; hand it back with {@link #recycle}. */
     Buffer pollGrey() {
         return full.poll();

@@ -72,6 +72,7 @@ class ConcurrentMarkTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void aPointerTakenFromAHolderFreedDuringTheMarkAndKeptInABlockedThreadsFrameSurvives() throws Exception {
         try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).godebug("gccheckmark=1").build();
              Mutator m = heap.attach()) {
@@ -86,7 +87,8 @@ class ConcurrentMarkTest {
                     long taken = other.loadPointer(holder);
                     other.free(holder);
                     other.keep(taken);                          // in its local frame only
-                    try (var region = other.blocking()) {     // then waits, its P lent: termination scans its frame
+                    try (Mutator.Region region = other.blocking()) {   // waits, its P lent: termination scans its frame
+                        assertTrue(other.inBlockingRegion());
                         kept.countDown();
                         release.await(30, TimeUnit.SECONDS);
                     }

@@ -204,21 +204,24 @@ final class Collector {
             }
             return;
         }
-        if (barrier.marking) {
-            // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal
+        if (barrier.marking && nextGC != Long.MAX_VALUE) {
+            // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal (with GOGC
+            // off only gc() marks, and nothing paces the allocating threads)
             long goal = nextGC;
             long distance = Math.max(goal - live, 1L << 20);
             long budget = (long) Math.min((double) bytes * lastScanWork / distance, 64L << 20);
             if (caller != null && budget > 0) {
                 caller.assist(budget);
             }
-            if (live >= goal + goal / 10) {
+            if (live - goal >= goal / 10) {
                 // past the hard goal (Go's 1.1 × goal): help the mark to its end, then wait for the cycle
                 while (caller != null && barrier.marking && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
                     // each round finds work the marker shared; none means its end is near
                 }
                 collect(false, caller);
             }
+        } else if (barrier.marking) {
+            return;                        // GOGC off: a gc() marks; allocation goes on beside it
         } else if (live >= nextGC) {
             collect(false, caller);        // at the goal with no cycle running: run one here
         } else if (live >= trigger) {
@@ -404,6 +407,7 @@ final class Collector {
         long markCpu = THREADS.getCurrentThreadCpuTime() - cpuRun;   // the marker's own CPU time, not its wall
         hooks.stopTheWorld();
         long heap1 = heap0 + (heapLive.get() - liveAtSetup);
+        long assistNanos = 0;
         long live;
         long tMarked;
         try {
@@ -461,6 +465,7 @@ final class Collector {
             }
             barrier.discardAll();
             long markedByMutators = barrier.markedByMutators.getAndSet(0);
+            assistNanos = barrier.assistNanos.getAndSet(0);
             if (failed == null) {
                 hooks.startSweepCycle();              // flushes every mcache itself
             } else {
@@ -480,11 +485,11 @@ final class Collector {
             throw e;
         }
         long pause = (tRun - tStop1) + (tEnd - tStop2);
-        long gcCpu = pause * procs + markCpu;
+        long gcCpu = pause * procs + markCpu + assistNanos;
         endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
         if (gctrace) {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tStop2 - tRun,
-                    markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
+                    assistNanos, markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
         }
         long[] report = pendingReport;
         pendingReport = null;

@@ -256,12 +256,19 @@ public final class Mutator implements AutoCloseable {
         long scanned = w.scannedBytes();
         long done = 0;
         boolean waiting = false;
+        boolean holding = false;
         int idle = 0;
-        barrier.assistsHolding.incrementAndGet();       // before any poll: see WriteBarrier#assistsHolding
+        long t0 = System.nanoTime();
         try {
             while (done < scanBudget && barrier.marking) {
+                if (!holding) {
+                    barrier.assistsHolding.incrementAndGet();   // before the poll: see WriteBarrier#assistsHolding
+                    holding = true;
+                }
                 WriteBarrier.Buffer b = barrier.pollGrey();
                 if (b == null) {
+                    barrier.assistsHolding.decrementAndGet();   // nothing held (the local stack is empty here):
+                    holding = false;                            // the marker may end its phase meanwhile
                     if (!waiting) {
                         barrier.assistsWaiting.incrementAndGet();
                         waiting = true;
@@ -278,15 +285,11 @@ public final class Mutator implements AutoCloseable {
                 }
                 barrier.recycle(b);
                 // in chunks, so a stop of the world (mark termination) waits for one chunk at most
-                while (done < scanBudget && !allocator.stopPending()) {
-                    long chunk = w.drainBudget(Math.min(scanBudget - done, ASSIST_CHUNK_BYTES));
-                    if (chunk == 0) {
-                        break;
-                    }
-                    done += chunk;
+                while (done < scanBudget && !allocator.stopPending() && !w.isEmpty()) {
+                    done += w.drainBudget(Math.min(scanBudget - done, ASSIST_CHUNK_BYTES));
                 }
-                if (allocator.stopPending()) {
-                    break;
+                if (!w.isEmpty()) {
+                    break;                               // budget spent or a stop pending: hand the rest back
                 }
             }
         } finally {
@@ -294,9 +297,12 @@ public final class Mutator implements AutoCloseable {
                 barrier.assistsWaiting.decrementAndGet();
             }
             w.takeRemaining(barrier::giveGrey);
-            barrier.assistsHolding.decrementAndGet();     // after the leftovers are queued
+            if (holding) {
+                barrier.assistsHolding.decrementAndGet(); // after the leftovers are queued
+            }
             barrier.markedByMutators.addAndGet(w.markedBytes() - marked);
             barrier.scannedByMutators.addAndGet(w.scannedBytes() - scanned);
+            barrier.assistNanos.addAndGet(System.nanoTime() - t0);
         }
         return done > 0;
     }

@@ -45,6 +45,8 @@ final class WriteBarrier {
 
     /** Bytes of collected objects the Mutators' flushes and assists marked (part of the cycle's live bytes). */
     final java.util.concurrent.atomic.AtomicLong markedByMutators = new java.util.concurrent.atomic.AtomicLong();
+    /** Nanoseconds Mutators spent in assists this cycle (gctrace's assist CPU). */
+    final java.util.concurrent.atomic.AtomicLong assistNanos = new java.util.concurrent.atomic.AtomicLong();
     /** Bytes of pointer slots the Mutators' assists scanned (part of the cycle's scan work). */
     final java.util.concurrent.atomic.AtomicLong scannedByMutators = new java.util.concurrent.atomic.AtomicLong();
 

@@ -311,4 +311,44 @@ class ConcurrentMarkTest {
             }
         }
     }
+
+    /**
+     * Hostile pass: with GOGC off only gc() marks, and a thread allocating collected objects meanwhile must go on
+     * beside the mark (an overflow of the hard goal, Long.MAX_VALUE + a tenth, made every such allocation wait for
+     * the whole cycle). The other thread allocates 2 MiB — 32 pacer checks — while the mark is held at its start.
+     */
+    @Test
+    void withGogcOffAllocationGoesOnBesideAForcedMark() {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).gcPercent(-1)
+                .godebug("gccheckmark=1").build();
+             Mutator m = heap.attach();
+             Root root = heap.newRoot()) {
+            root.set(node(heap, m, 1));
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            boolean[] finished = new boolean[1];
+            heap.collector.concurrentMarkStartForTests = () -> {
+                Thread t = new Thread(() -> {
+                    try (Mutator other = heap.attach()) {
+                        for (int i = 0; i < 2 * 1024 * 1024 / 32; i++) {
+                            other.allocate(NODE);                // garbage, paced every 64 KiB
+                        }
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                });
+                t.start();
+                try {
+                    t.join(20_000);
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                finished[0] = !t.isAlive();
+            };
+            m.gc();
+            heap.collector.concurrentMarkStartForTests = null;
+            assertNull(failure.get());
+            assertTrue(finished[0], "the allocating thread finished while the mark ran");
+            assertEquals(1, heap.readMemStats().numGC());
+        }
+    }
 }

@@ -222,6 +222,11 @@ public final class MarkWork {
         return scannedBytes - start;
     }
 
+    /** Whether no grey object is queued here. */
+    public boolean isEmpty() {
+        return top == 0;
+    }
+
     /** Hands every object still queued here to {@code sink} and empties the queue. */
     public void takeRemaining(GreySink sink) {
         if (top > 0) {

@@ -445,13 +445,15 @@ final class MCache {
         if (!s.isAllocatedRacy(idx)) {
             throw doubleFree(s, idx);
         }
+        // Counted before the free's bit is set: from then on the span's owner (or a settle) may merge it and return
+        // the span's pages to the heap, and a MemStats snapshot must not see the pages gone while the object still
+        // counts as live (HeapAlloc > HeapInuse). The bit is set atomically, so whoever merges it sees the count.
+        count(FREES + s.sizeClass);
         long after = s.recordRemoteFree(idx);
         if (after == -1) {
+            uncount(FREES + s.sizeClass);
             throw doubleFree(s, idx);
         }
-        // Counted before settling: a settle may return the span's pages to the heap, and a MemStats snapshot must
-        // not see the pages gone while the object still counts as live (HeapAlloc > HeapInuse).
-        count(FREES + s.sizeClass);
         if ((after & MSpan.R_CACHED) == 0) {
             long pending = after & MSpan.R_PENDING_MASK;
             long published = (after & MSpan.R_COUNT_MASK) >>> MSpan.R_COUNT_SHIFT;

@@ -178,7 +178,7 @@ public final class MarkWork {
         }
     }
 
-    /** Where a concurrent marker gives grey objects to threads that want work (see {@link #drainSharing}). */
+    /** Where a concurrent marker gives grey objects to threads that want work (see {@link #shareWith}). */
     @FunctionalInterface
     public interface GreySink {
         /** Takes {@code count} grey objects from {@code objects[from...]}. */

@@ -418,7 +418,7 @@ final class Collector {
                     for (Mutator m : mutators) {
                         m.flushBarrier(marker::shadeFromBarrier);
                     }
-                    marker.addSuspects(barrier.takeSuspects());
+                    marker.addSuspectsFrom(barrier);
                     barrier.drainGrey(marker::enqueueGrey);
                     markRootsAndFrames(marker);       // again: see the class comment
                     marker.drainLocal();
@@ -478,12 +478,7 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tEnd = System.nanoTime();
-        if (failed instanceof RuntimeException r) {
-            throw r;
-        }
-        if (failed instanceof Error e) {
-            throw e;
-        }
+        rethrow(failed);
         long pause = (tRun - tStop1) + (tEnd - tStop2);
         long gcCpu = pause * procs + markCpu + assistNanos;
         endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
@@ -497,6 +492,16 @@ final class Collector {
             // the cycle completed (a value that hits no object marks nothing); the program hears of the slot now
             throw new InvalidPointerException(report[0], report[1], String.format(
                     "the pointer slot at 0x%x (found by two consecutive concurrent marks)", report[1]), false);
+        }
+    }
+
+    /** Throws what a cycle caught (after it restarted the world), if anything: only unchecked throwables occur. */
+    private static void rethrow(Throwable failed) {
+        if (failed instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failed instanceof Error e) {
+            throw e;
         }
     }
 
@@ -599,12 +604,7 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tEnd = System.nanoTime();
-        if (failed instanceof RuntimeException r) {
-            throw r;
-        }
-        if (failed instanceof Error e) {
-            throw e;
-        }
+        rethrow(failed);
         long pause = tEnd - t0;
         endCycle(forced, startWall, t0, tEnd, pause, pause * procs, live);
         // gctrace's heap at mark end is heap0: the world stayed stopped from the start to the end of the mark

@@ -102,10 +102,8 @@ final class Marker {
     }
 
     /** Bad slots found by other threads' marking (assists), to be treated as this marker's own suspects. */
-    void addSuspects(long[] pairs) {
-        for (int i = 0; i + 1 < pairs.length; i += 2) {
-            badSlot(pairs[i], pairs[i + 1]);
-        }
+    void addSuspectsFrom(WriteBarrier barrier) {
+        barrier.takeSuspects(this::badSlot);
     }
 
     /** Queues an object a Mutator's barrier flush turned grey (see {@link WriteBarrier}). */

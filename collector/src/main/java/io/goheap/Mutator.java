@@ -454,26 +454,22 @@ public final class Mutator implements AutoCloseable {
                 heap.collector.allocated(this, pending);   // what it allocated counts; may collect now (its
             } catch (IllegalStateException e) {           // frames go with the close anyway)
                 if (!heap.isClosed()) {
-                    closeAfterFailure();
+                    giveBack(true);                        // the P goes back whatever the report
                     throw e;                               // an invalid pointer the program must hear of
                 }
                 // the heap closed meanwhile: nothing to pace
             }
         }
-        if (!closed && Thread.currentThread() == owner && barrierBuffer.count > 0) {
-            // while it still holds its P, so either the mark's termination (which waits for the P) finds the
-            // buffer in the barrier's queue, or the mark is over and the buffer empty
-            barrierBuffer = barrier.flush(barrierBuffer, barrierWork());
-        }
-        allocator.close();
-        closed = true;
-        localCount = 0;
-        heap.collector.mutators.remove(this);
+        giveBack(!closed && Thread.currentThread() == owner);
     }
 
-    /** Closes this Mutator when its pacing at close threw: the P goes back whatever the report. */
-    private void closeAfterFailure() {
-        if (barrierBuffer.count > 0) {
+    /**
+     * Gives the P back and drops the local frame; first, if {@code flushBarrier} (the owner closing an open
+     * Mutator), hands a non-empty barrier buffer over while the P is still held, so either the mark's termination
+     * (which waits for the P) finds it in the barrier's queue, or the mark is over and the buffer empty.
+     */
+    private void giveBack(boolean flushBarrier) {
+        if (flushBarrier && barrierBuffer.count > 0) {
             barrierBuffer = barrier.flush(barrierBuffer, barrierWork());
         }
         allocator.close();

@@ -108,16 +108,12 @@ final class WriteBarrier {
         }
     }
 
-    /** Mark termination: every suspect the assists found, removed from here. */
-    long[] takeSuspects() {
-        long[] all = new long[0];
+    /** Mark termination: hands every suspect the assists found to {@code into}, removing it from here. */
+    void takeSuspects(io.goheap.allocator.MarkWork.BadPointerHandler into) {
         long[] p;
         while ((p = suspects.poll()) != null) {
-            all = java.util.Arrays.copyOf(all, all.length + 2);
-            all[all.length - 2] = p[0];
-            all[all.length - 1] = p[1];
+            into.found(p[0], p[1]);
         }
-        return all;
     }
 
     /** Assisting mutators waiting for grey work (the marker shares its stack while this is positive). */

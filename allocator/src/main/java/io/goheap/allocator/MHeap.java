@@ -299,18 +299,26 @@ final class MHeap {
             if (space.isClosed()) {
                 throw new IllegalStateException("heap is closed");
             }
-            try {
-                os.commit(addr, bytes);
-            } catch (RuntimeException e) {
-                try {
-                    os.decommit(addr, bytes, OsMemory.DecommitMode.HARD);
-                } catch (RuntimeException again) {
-                    e.addSuppressed(again);
-                }
-                throw e;
-            }
+            commitOrDecommitAgain(addr, bytes);
         } finally {
             osCalls.readLock().unlock();
+        }
+    }
+
+    /**
+     * Commits a run hard decommit left PROT_NONE; if that fails, makes the whole run PROT_NONE again (so none of it
+     * can be mistaken for usable memory) and rethrows. The caller guards against a closed heap.
+     */
+    private void commitOrDecommitAgain(long addr, long bytes) {
+        try {
+            os.commit(addr, bytes);
+        } catch (RuntimeException e) {
+            try {
+                os.decommit(addr, bytes, OsMemory.DecommitMode.HARD);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
         }
     }
 
@@ -502,13 +510,8 @@ final class MHeap {
                 throw new IllegalStateException("heap is closed");
             }
             try {
-                os.commit(addr, bytes);
+                commitOrDecommitAgain(addr, bytes);
             } catch (RuntimeException e) {
-                try {
-                    os.decommit(addr, bytes, OsMemory.DecommitMode.HARD);
-                } catch (RuntimeException again) {
-                    e.addSuppressed(again);
-                }
                 pages.freeReleased(addr, npages);
                 throw e;
             }

@@ -6,5 +6,6 @@
  */
 module io.goheap.collector {
     requires transitive io.goheap.allocator;
+    requires java.management;              // the concurrent mark times its own CPU (ThreadMXBean)
     exports io.goheap;
 }

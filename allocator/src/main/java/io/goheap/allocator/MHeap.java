@@ -33,7 +33,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are, from the fill), so {@code HeapIdle ≥ HeapReleased}; and a span is counted before any object in it is
  * allocated, so an object a snapshot counts live is in a span it counts ({@code HeapAlloc ≤ HeapInuse}).
  * Returning a span still takes the lock. A P's cache is given back ({@link #flushPageCache}) whenever its mcache
- * is ({@link MCache#releaseAll}: every collection, {@code freeOSMemory}, a dead holder's P).
+ * is ({@link MCache#releaseAll}: every collection, {@code freeOSMemory}, a dead holder's P). Allowed: a lookup racing a
+ * lock-free publication sees null or the new span; a range zeroed although fresh. Forbidden: a page owned by two
+ * caches or by a cache and a span, an index entry lost to a concurrent locked set (jcstress
+ * {@code PageCacheIndexStress}), a dirty range handed out as zeroed, a snapshot counting an object live in a span
+ * it does not count.
  *
  * <h2>Invariants</h2>
  * <ul>

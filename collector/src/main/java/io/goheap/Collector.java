@@ -264,6 +264,16 @@ final class Collector {
         }
     }
 
+    /** Tests only: a cycle as the pacer runs one (not forced: caches are prepared lazily), on the calling thread. */
+    void runPacedCycleForTests() {
+        cycleLock.lock();
+        try {
+            runCycle(false);
+        } finally {
+            cycleLock.unlock();
+        }
+    }
+
     /**
      * Go's proportional sweep ({@code deductSweepCredit}): an allocating thread sweeps until the pages swept since
      * the cycle keep pace with its allocation, so every span is swept by the time the heap reaches the next goal,
@@ -371,7 +381,7 @@ final class Collector {
         Marker marker = Marker.concurrent(hooks, reportInvalid);
         boolean setUp = false;
         try {
-            hooks.flushCaches();
+            hooks.prepareCaches();                    // Ps that did not resume since the last cycle: their stale spans
             hooks.finishSweep();
             heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : heapLive.get();
             liveAtSetup = heapLive.get();
@@ -384,7 +394,8 @@ final class Collector {
             setUp = true;
         } finally {
             if (!setUp) {
-                hooks.clearAllMarks();                // caches are flushed: every span is on its mcentral
+                hooks.flushCaches();                  // every span on its mcentral, for clearAllMarks
+                hooks.clearAllMarks();
             }
             hooks.startTheWorld();
         }
@@ -445,7 +456,6 @@ final class Collector {
                         unconfirmedBadSlots = new long[0];
                     }
                     if (verifyReachable) {
-                        hooks.flushCaches();          // the stopped re-mark walks the mcentrals' lists
                         Runnable hook = beforeCheckmarkForTests;
                         if (hook != null) {
                             hook.run();
@@ -467,7 +477,10 @@ final class Collector {
             long markedByMutators = barrier.markedByMutators.getAndSet(0);
             assistNanos = barrier.assistNanos.getAndSet(0);
             if (failed == null) {
-                hooks.startSweepCycle();              // flushes every mcache itself
+                hooks.startSweepCycle();              // cached spans go stale: each P sweeps its own as it resumes
+                if (forced) {
+                    hooks.prepareCaches();            // gc() returns with everything swept
+                }
             } else {
                 hooks.flushCaches();
                 hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
@@ -478,6 +491,9 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tEnd = System.nanoTime();
+        if (failed == null && !forced) {
+            hooks.prepareIdleCaches();                // idle Ps' stale spans, here rather than in the next setup pause
+        }
         rethrow(failed);
         long pause = (tRun - tStop1) + (tEnd - tStop2);
         long gcCpu = pause * procs + markCpu + assistNanos;

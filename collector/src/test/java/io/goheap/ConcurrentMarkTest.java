@@ -351,4 +351,54 @@ class ConcurrentMarkTest {
             assertEquals(1, heap.readMemStats().numGC());
         }
     }
+
+    /**
+     * The lazy mcache flush through the public API: cycles the pacer runs leave the Ps' collected spans stale, and a
+     * Mutator that sat in a blocking region across two of them must sweep its stale span before it allocates again
+     * — else its new nodes land unmarked in a span the next cycle sweeps, and the list below dangles (checkmark and
+     * the invalid-pointer check report it).
+     */
+    @Test
+    void aMutatorBlockedAcrossPacedCyclesSweepsItsStaleSpansBeforeItAllocates() throws Exception {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).godebug("gccheckmark=1").build();
+             Mutator m = heap.attach();
+             Root head = heap.newRoot()) {
+            long slot = CollectorModelTest.NODE.layout().byteOffset(
+                    java.lang.foreign.MemoryLayout.PathElement.groupElement("next"),
+                    java.lang.foreign.MemoryLayout.PathElement.sequenceElement(0));
+            int id = 0;
+            for (int i = 0; i < 50; i++) {
+                long n = node(heap, m, ++id);
+                m.storePointer(n + slot, head.get());
+                head.set(n);
+                node(heap, m, -1);                            // garbage beside it, in the same span
+            }
+            try (var region = m.blocking()) {
+                heap.collector.runPacedCycleForTests();       // this P is lent: its span goes stale
+            }
+            for (int i = 0; i < 50; i++) {                    // leaving the region swept it: these land in
+                long n = node(heap, m, ++id);                 // swept slots, not in the stale span
+                m.storePointer(n + slot, head.get());
+                head.set(n);
+            }
+            try (var region = m.blocking()) {
+                heap.collector.runPacedCycleForTests();       // stale again...
+                heap.collector.runPacedCycleForTests();       // ...until this setup prepares it, world stopped
+            }
+            for (int i = 0; i < 50; i++) {
+                long n = node(heap, m, ++id);
+                m.storePointer(n + slot, head.get());
+                head.set(n);
+            }
+            heap.collector.runPacedCycleForTests();
+            m.gc();
+            int seen = 0;
+            for (long n = head.get(); n != 0; n = m.loadPointer(n + slot)) {
+                assertEquals(id - seen, heap.segment().get(JAVA_LONG, n - heap.base()), "list intact");
+                seen++;
+            }
+            assertEquals(150, seen);
+            assertEquals(150, heap.readMemStats().heapObjects(), "the list, and none of the garbage");
+        }
+    }
 }

@@ -102,9 +102,9 @@ public final class GcHooks {
         return bytes;
     }
 
-    /** The manual scan spans and manual bytes for a concurrent mark ({@link ManualRoots}). World stopped, caches flushed. */
+    /** The manual scan spans and manual bytes for a concurrent mark ({@link ManualRoots}). World stopped. */
     public ManualRoots snapshotManualRoots() {
-        return ManualRoots.take(heap);
+        return ManualRoots.take(heap, procs);
     }
 
     /** A checkmark work list (see {@link MarkWork}): it verifies the cycle's marks instead of setting them. */
@@ -150,28 +150,12 @@ public final class GcHooks {
     /**
      * Calls {@code visitor} with every allocated manual object that lives in a scan span (Go scans its manually
      * managed stacks; these are the roots the heap itself holds), and returns the bytes of all manual objects.
-     * World stopped, every mcache flushed ({@link #flushCaches}), so every span is on its mcentral.
+     * World stopped: the spans on the mcentrals and those the Ps cache ({@link ManualRoots#take}).
      */
     public long forEachManualScanObject(LongConsumer visitor) {
-        long manualBytes = 0;
-        for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
-            MCentral c = heap.central[spc];
-            long[] bytes = new long[1];
-            boolean scan = !SizeClasses.isNoscan(spc);
-            c.forEachSpan((s, list, set) -> {
-                bytes[0] += (long) s.allocCount * s.elemSize;
-                if (!scan) {
-                    return;
-                }
-                for (int i = 0; i < s.nelems; i++) {
-                    if (s.isAllocated(i) && !s.isRemoteFreed(i)) {
-                        visitor.accept(s.objectAddress(i));
-                    }
-                }
-            });
-            manualBytes += bytes[0];
-        }
-        return manualBytes;
+        ManualRoots roots = ManualRoots.take(heap, procs);
+        roots.forEachObject(visitor);
+        return roots.manualBytes();
     }
 
     // ------------------------------------------------------------------ the world
@@ -196,6 +180,24 @@ public final class GcHooks {
             procs.get(i).mcache.releaseAll();
         }
         heap.releaseRetainedEmpty();
+    }
+
+    /**
+     * Prepares every P's mcache for the current sweep cycle (see {@link MSweep}): stale spans swept and given back.
+     * World stopped. A mark setup calls it (no stale span may be cached while a mark runs); so does a forced
+     * collection's termination, which returns with everything swept.
+     */
+    public void prepareCaches() {
+        MSweep.prepareCaches(procs);
+    }
+
+    /**
+     * Prepares the caches of idle Ps (see {@link Procs#prepareIdle}), after a mark termination restarted the world,
+     * so their stale spans do not wait for the next mark setup's pause. World running, called without a P.
+     */
+    public void prepareIdleCaches() {
+        procs.prepareIdle();
+        heap.releaseRetainedEmpty();                      // as a full flush does: a collection gives them back
     }
 
     /** Sweeps one span waiting for sweeping, if any (Go's {@code sweepone}); any thread. Whether it found one. */
@@ -232,8 +234,9 @@ public final class GcHooks {
     }
 
     /**
-     * Ends a mark phase (world stopped, marking done): advances sweepgen, so every span waits for sweeping with
-     * this cycle's mark bits.
+     * Ends a mark phase (world stopped, marking done, every cache prepared for the ending cycle): advances
+     * sweepgen, so every span waits for sweeping with this cycle's mark bits — the cached ones swept by their P when
+     * it resumes (see {@link MSweep}).
      */
     public void startSweepCycle() {
         MSweep.startCycle(heap, procs);

@@ -100,9 +100,60 @@ final class MCache {
      */
     MSpan lastSpan;
 
+    /**
+     * The heap sweepgen this cache was last prepared for ({@link #prepareForSweep}, Go's {@code mcache.flushGen}).
+     * Written by the P's holder (or the stopper, with the world stopped); read racily by the cycle's thread only as
+     * a hint before it takes an idle P.
+     */
+    int flushGen;
+
     MCache(MHeap heap) {
         this.heap = heap;
+        this.flushGen = heap.sweepgen;
         java.util.Arrays.fill(alloc, MSpan.EMPTY);
+    }
+
+    /**
+     * Gives back the collected spans cached before the current sweep cycle began (Go's
+     * {@code mcache.prepareForSweep}): a mark termination advances sweepgen without touching any mcache, so a
+     * cache may still hold spans marked in the cycle that just ended — stale spans, whose unmarked objects are
+     * garbage. Uncaching sweeps each of them ({@link MCentral#uncacheSpan}). Every path by which a thread starts
+     * or resumes using a P after a stop calls this first — taking a P ({@link Procs#acquire}), leaving a safepoint
+     * or a blocking region ({@link Procs#leaveSafe}), the stopper's own P at the restart — so no allocation or
+     * local free ever touches a stale span. One volatile load when there is nothing to do.
+     *
+     * <p>Manual spans stay cached (the stash and the retained large spans are why they are cached at all): they
+     * hold no garbage, and a manual span's sweepgen is brought up to date when it is uncached.
+     */
+    void prepareForSweep() {
+        int sg = heap.sweepgen;
+        if (flushGen == sg) {
+            return;
+        }
+        for (int cc = SizeClasses.NUM_SPAN_CLASSES; cc < alloc.length; cc++) {
+            MSpan s = alloc[cc];
+            if (s != MSpan.EMPTY) {
+                alloc[cc] = MSpan.EMPTY;
+                heap.central[cc].uncacheSpan(s);
+            }
+        }
+        lastSpan = null;
+        flushGen = sg;
+    }
+
+    /** Calls {@code visitor} with every manual span this cache holds (allocating and stashed). World stopped. */
+    void forEachCachedManualSpan(java.util.function.Consumer<MSpan> visitor) {
+        for (int cc = 0; cc < SizeClasses.NUM_SPAN_CLASSES; cc++) {
+            if (alloc[cc] != MSpan.EMPTY) {
+                visitor.accept(alloc[cc]);
+            }
+            for (MSpan s = stashFullHead[cc]; s != null; s = s.next) {
+                visitor.accept(s);
+            }
+            for (MSpan s = stashPartial[cc]; s != null; s = s.next) {
+                visitor.accept(s);
+            }
+        }
     }
 
     private void count(int index) {
@@ -489,7 +540,9 @@ final class MCache {
                 alloc[spc] = MSpan.EMPTY;
                 heap.central[spc].uncacheSpan(s);
             }
-        }        heap.flushPageCache(pageCache);
+        }
+        heap.flushPageCache(pageCache);
+        flushGen = heap.sweepgen;                         // nothing stale is left
     }
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */

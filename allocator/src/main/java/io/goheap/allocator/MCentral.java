@@ -162,6 +162,18 @@ final class MCentral {
             }
         } while (true);
         s.setCachedBy(null);
+        int sg = heap.sweepgen;
+        if (s.sweepgen != sg) {
+            if (collected) {
+                // stale: cached since before the current sweep cycle began (MCache.prepareForSweep); its mark
+                // bits are the last cycle's, so sweep it now, as Go's uncacheSpan does
+                if (sweepLocked(s, sg)) {
+                    place(s);
+                }
+                return;
+            }
+            s.sweepgen = sg;                  // a manual span cached across cycles: nothing to sweep
+        }
         settle(s);
     }
 

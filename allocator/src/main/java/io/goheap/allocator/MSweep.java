@@ -14,10 +14,26 @@ package io.goheap.allocator;
  *   <li>{@code sg}: swept (or created in this cycle) — mark bits all zero; uncached on the <em>swept</em> pair,
  *       or cached by an mcache.</li>
  * </ul>
- * Go also has {@code sg − 1} (being swept) and {@code sg + 1 / + 3} (cached across a cycle start), because its
- * sweepers claim spans with a CAS and its mcaches are flushed lazily. Here a span is swept only by the holder of
- * its mcentral's lock with the span unlinked, which makes the "being swept" state invisible, and a cycle starts
- * only after every mcache was flushed, so no span is cached across it ({@link #startCycle} checks both).
+ * A cached span is not on a list; its {@code sweepgen} is the cycle in which it was cached:
+ * <ul>
+ *   <li>{@code sg}: cached in this cycle — swept, and its owner allocates from it;</li>
+ *   <li>{@code sg − 2}, collected (Go's {@code sg + 1}, "cached before sweep began"): stale — its mark bits are
+ *       the cycle's that just ended. Mark termination advances sg without touching any mcache (Go's lazy mcache
+ *       flush): each P gives its stale spans back, sweeping them, before it next allocates
+ *       ({@link MCache#prepareForSweep}, at every resume from a stop, every P acquisition, and for the stopper's
+ *       own P at the restart); the cycle's thread does so for idle Ps after the restart, and the next mark
+ *       setup for whatever P is left ({@link #prepareCaches}), so no stale span outlives the sweep cycle;</li>
+ *   <li>manual: any older value — manual spans hold no garbage and stay cached across cycles (the stash and the
+ *       retained large spans); the value is brought up to date when the span is uncached.</li>
+ * </ul>
+ * Go also has {@code sg − 1} (being swept): its sweepers claim spans with a CAS. Here a span is swept only by the
+ * holder of its mcentral's lock with the span unlinked (or uncached), which makes that state invisible.
+ * <p>Allowed: a P allocating from a span of {@code sg} while another P still holds a stale one; a remote free
+ * into a stale span (its bit waits for the uncache, which merges before sweeping). Forbidden: an allocation or a
+ * local free in a stale span (it would be unmarked and swept away, or freed twice) — every resume path prepares
+ * first; a mark starting while a stale span is cached (its old mark bits would hide objects from the mark) —
+ * mark setup prepares every P with the world stopped; a sweep cycle starting while a cache holds one —
+ * {@link #startCycle} checks.
  *
  * <h2>Explicit frees and sweeping</h2>
  * An explicit free during a cycle only touches allocation bits (locally, in a swept cached span) or the remote
@@ -55,16 +71,22 @@ final class MSweep {
     }
 
     /**
-     * Starts a sweep cycle (the end of Go's {@code gcMarkTermination}): flushes every mcache, so no span is cached
-     * across the cycle, then advances the heap's sweepgen by 2, turning every span into one that waits for
-     * sweeping. The caller has stopped the world ({@link Procs#stopTheWorld}): every P is taken, lent or its own.
+     * Starts a sweep cycle (the end of Go's {@code gcMarkTermination}): advances the heap's sweepgen by 2, turning
+     * every uncached span into one that waits for sweeping and every cached collected span into a stale one, which
+     * its P sweeps when it next resumes ({@link MCache#prepareForSweep}). The caller has stopped the world
+     * ({@link Procs#stopTheWorld}): every P is taken, lent or its own, and every cache was prepared for the cycle
+     * that ends ({@link #prepareCaches}).
      */
     static void startCycle(MHeap heap, Procs procs) {
         if (!procs.stoppedBy(Thread.currentThread())) {
             throw new IllegalStateException("a sweep cycle starts with the world stopped by the calling thread");
         }
+        int sg = heap.sweepgen;
         for (int i = 0; i < procs.count(); i++) {
-            procs.get(i).mcache.releaseAll();
+            if (procs.get(i).mcache.flushGen != sg) {
+                throw new IllegalStateException("P " + i + "'s mcache was not prepared for sweep cycle " + sg
+                        + ": it may hold stale spans");
+            }
         }
         for (MCentral c : heap.central) {
             if (c.unsweptSpans() != 0) {
@@ -75,6 +97,19 @@ final class MSweep {
         heap.pagesToSweep = heap.inUsePages.get();
         heap.pagesSwept.set(0);
         heap.sweepgen += 2;
+    }
+
+    /**
+     * Prepares every P's mcache for the current sweep cycle ({@link MCache#prepareForSweep}): the stale spans of Ps
+     * that have not resumed since the last mark termination are swept and given back. World stopped by the caller.
+     */
+    static void prepareCaches(Procs procs) {
+        if (!procs.stoppedBy(Thread.currentThread())) {
+            throw new IllegalStateException("preparing every mcache needs the world stopped by the calling thread");
+        }
+        for (int i = 0; i < procs.count(); i++) {
+            procs.get(i).mcache.prepareForSweep();
+        }
     }
 
     /** Sweeps one span waiting for sweeping, if any (Go's {@code sweepone}); returns whether it found one. */

@@ -33,8 +33,11 @@ public final class ManualRoots {
         this.manualBytes = manualBytes;
     }
 
-    /** Snapshot of every manual scan span on the mcentrals, and the bytes of all manual objects. World stopped, caches flushed. */
-    static ManualRoots take(MHeap heap) {
+    /**
+     * Snapshot of every manual scan span — on the mcentrals and cached by the Ps (the allocating and stashed spans
+     * stay cached across a cycle) — and the bytes of all manual objects. World stopped.
+     */
+    static ManualRoots take(MHeap heap, Procs procs) {
         List<MSpan> spans = new ArrayList<>();
         long[] bytes = new long[1];
         for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
@@ -42,6 +45,14 @@ public final class ManualRoots {
             heap.central[spc].forEachSpan((s, list, set) -> {
                 bytes[0] += (long) s.allocCount * s.elemSize;
                 if (scan) {
+                    spans.add(s);
+                }
+            });
+        }
+        for (int i = 0; i < procs.count(); i++) {
+            procs.get(i).mcache.forEachCachedManualSpan(s -> {
+                bytes[0] += (long) s.allocCount * s.elemSize;
+                if (!s.noscan) {
                     spans.add(s);
                 }
             });

@@ -89,6 +89,27 @@ final class Procs {
     }
 
     /**
+     * Prepares the caches of idle Ps for the current sweep cycle ({@link MCache#prepareForSweep}), taking each
+     * idle P for the moment, as Go's {@code forEachP} runs {@code prepareForSweep} for idle Ps: their stale spans
+     * are swept now, on the calling thread, rather than by the next mark setup inside its pause. Ps held by live
+     * threads prepare themselves when they next resume. World running; any thread without a P.
+     */
+    void prepareIdle() {
+        Thread me = Thread.currentThread();
+        for (P p : all) {
+            if (p.ownerPlain() == null && stopper == null && p.tryAcquire(me)) {
+                if (keepAfterTaking(p, me)) {
+                    try {
+                        p.mcache.prepareForSweep();
+                    } finally {
+                        p.release();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Stops the world (Go's {@code stopTheWorld}): claims the stop, asks every P's holder to stop ({@link P#STOP}),
      * then waits until each P is stopped — taken by the stopper (idle, or its holder died), lent (its holder is
      * parked at a safepoint or in a blocking region, see {@link P}), or the caller's own. Holders at their next
@@ -295,6 +316,7 @@ final class Procs {
                 throw new IllegalStateException("heap is closed");
             }
             if ((preempt & P.STOP) == 0) {
+                p.mcache.prepareForSweep();              // a mark termination may have ended while it was safe
                 return interrupted;
             }
             p.safeHolder = me;
@@ -325,6 +347,12 @@ final class Procs {
             throw new IllegalStateException("startTheWorld by a thread that did not stop it");
         }
         restart();
+        Thread me = Thread.currentThread();
+        for (P p : all) {                                     // (the Ps it took are given back by now)
+            if (p.ownerPlain() == me && p.safeHolder != me) {
+                p.mcache.prepareForSweep();                  // the stopper's own P resumes without a poll
+            }
+        }
     }
 
     /**
@@ -343,9 +371,12 @@ final class Procs {
         int start = homeIndex(me.threadId(), n);
         P p = all[start];
         if (stopper == null && p.tryAcquire(me) && keepAfterTaking(p, me)) {
+            p.mcache.prepareForSweep();
             return p;
         }
-        return acquireSlow(me, start);
+        P slow = acquireSlow(me, start);
+        slow.mcache.prepareForSweep();                    // (see MSweep: no allocation in a stale span)
+        return slow;
     }
 
     /**

@@ -102,7 +102,7 @@ class ConcurrentSweepTest {
             assertTrue(cycles.get() >= MIN_CYCLES, "cycles run among the mutators: " + cycles.get());
 
             GcCycle.run(heap, live.keySet());
-            MSweep.finishSweep(heap.mheap());
+            GcCycle.sweepAll(heap);
             HeapAudit.check(heap);
             assertEquals(live.size(), heap.readMemStats().heapObjects(),
                     "after the last cycle exactly the live objects remain");

@@ -100,7 +100,8 @@ final class HeapAudit {
 
     /**
      * The sweepgen protocol (see MSweep): every uncached span is on the list pair its sweepgen selects, with
-     * sweepgen sg or sg − 2; swept spans carry no mark bits; cached spans are swept; every live large span is on
+     * sweepgen sg or sg − 2; swept spans carry no mark bits; cached collected spans are swept, or stale in a cache not yet prepared for the
+     * cycle; cached manual spans may carry any past cycle's sweepgen; every live large span is on
      * its mcentral's full list.
      */
     private static void checkSweepState(MHeap h, java.util.Set<MSpan> live, long largeLive) {
@@ -131,7 +132,16 @@ final class HeapAudit {
         for (MSpan s : live) {
             if (!listed.containsKey(s)) {
                 assertTrue((s.remote() & MSpan.R_CACHED) != 0, "an in-use span is neither listed nor cached: " + s);
-                assertEquals(sg, s.sweepgen, "a cached span must be swept: " + s);
+                MCache owner = s.cachedByPlain();
+                if (s.collected) {
+                    // swept, or stale in a cache not yet prepared for this cycle (MCache.prepareForSweep)
+                    boolean stale = owner != null && owner.flushGen != sg && s.sweepgen == sg - 2;
+                    assertTrue(s.sweepgen == sg || stale, "a cached collected span must be swept or stale in an "
+                            + "unprepared cache: sweepgen " + s.sweepgen + " in cycle " + sg + ": " + s);
+                } else {
+                    assertTrue(s.sweepgen <= sg && (sg - s.sweepgen) % 2 == 0,
+                            "a cached manual span's sweepgen is a past cycle's: " + s.sweepgen + " in " + sg);
+                }
             }
         }
     }

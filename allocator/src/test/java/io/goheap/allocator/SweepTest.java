@@ -57,7 +57,7 @@ class SweepTest {
         assertEquals(before.heapObjects(), started.heapObjects(), "nothing is freed before it is swept");
         HeapAudit.check(heap);
 
-        assertTrue(MSweep.finishSweep(heap.mheap()) > 0, "the cycle left spans to sweep");
+        assertTrue(GcCycle.sweepAll(heap) > 0, "the cycle left spans to sweep");
         HeapAudit.check(heap);
         AllocStats swept = heap.readMemStats();
         assertTrue(swept.heapInuse() < before.heapInuse(), "spans with nothing marked went back to the heap");
@@ -148,7 +148,7 @@ class SweepTest {
         for (int i = 0; i < objs.size(); i += 2) {
             marked.add(objs.get(i).address());
         }
-        GcCycle.run(heap, marked);
+        GcCycle.run(heap, marked, true);              // every span waits on its mcentral: none is swept by a free
         // Before their sweep, both a marked and an unmarked object may be freed explicitly.
         for (int i = 0; i < objs.size(); i += 3) {
             heap.free(objs.get(i).address());
@@ -203,9 +203,13 @@ class SweepTest {
                 () -> MSweep.startCycle(h, heap.procs()));
         assertTrue(notStopped.getMessage().contains("world stopped"), notStopped.getMessage());
 
-        GcCycle.run(heap, List.of(p));
+        GcCycle.run(heap, List.of(p), true);           // flushed: its span waits on its mcentral for the sweep
         heap.procs().stopTheWorld();
         try {
+            IllegalStateException unprepared = assertThrows(IllegalStateException.class,
+                    () -> MSweep.startCycle(h, heap.procs()));
+            assertTrue(unprepared.getMessage().contains("not prepared"), unprepared.getMessage());
+            MSweep.prepareCaches(heap.procs());
             IllegalStateException unfinished = assertThrows(IllegalStateException.class,
                     () -> MSweep.startCycle(h, heap.procs()));
             assertTrue(unfinished.getMessage().contains("unswept"), unfinished.getMessage());

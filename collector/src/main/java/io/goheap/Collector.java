@@ -102,6 +102,8 @@ final class Collector {
     /** Tests only: runs between the mark and the checkmark pass (to break the heap the way a missed barrier would). */
     volatile Runnable beforeCheckmarkForTests;
     private final PrintStream trace;
+    /** GODEBUG gcpacertrace=1: the pacer's lines (see {@link GcTrace#pacerStart}), on {@link #trace}. */
+    private final boolean pacerTrace;
     private final long startNanos = System.nanoTime();
 
     private volatile int gcPercent;
@@ -133,7 +135,11 @@ final class Collector {
     private long gcNanos;
 
     Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
-              boolean stopTheWorldCycles, PrintStream trace) {
+              boolean stopTheWorldCycles, boolean pacerTrace, PrintStream trace) {
+        this.pacerTrace = pacerTrace;
+        if (pacerTrace) {
+            hooks.onSweepDone(this::traceSweepDone);
+        }
         this.checkmark = checkmark;
         this.stopTheWorldCycles = stopTheWorldCycles;
         this.cycleRunner = new CycleRunner();
@@ -305,16 +311,39 @@ final class Collector {
         return manualBytes;
     }
 
-    /** Shades what global roots and every live Mutator's local frames hold. World stopped. */
+    /**
+     * Shades what global roots and every live Mutator's local frames hold. World stopped. Counts the bytes of root
+     * and frame slots it read into {@link #rootScanBytes} and {@link #frameScanBytes} (gcpacertrace's globals and
+     * stack scan work).
+     */
     private void markRootsAndFrames(Marker marker) {
-        roots.forEach(p -> marker.markRoot(p, GLOBAL_ROOT));
+        long[] n = new long[2];
+        roots.forEach(p -> {
+            n[0]++;
+            marker.markRoot(p, GLOBAL_ROOT);
+        });
         for (Mutator m : mutators) {
             if (!m.ownerAlive()) {
                 mutators.remove(m);          // its thread died holding it: its frame roots nothing now
                 continue;
             }
-            m.forEachLocal(p -> marker.markRoot(p, q -> "a local frame of " + m.ownerName()));
+            m.forEachLocal(p -> {
+                n[1]++;
+                marker.markRoot(p, q -> "a local frame of " + m.ownerName());
+            });
         }
+        rootScanBytes += 8 * n[0];
+        frameScanBytes += 8 * n[1];
+    }
+
+    /** Bytes of global root and local frame slots the current cycle read; under cycleLock. */
+    private long rootScanBytes;
+    private long frameScanBytes;
+
+    /** gcpacertrace's sweep line, run by the sweeper that finishes a cycle's sweep. */
+    private void traceSweepDone() {
+        long live = heapLive.get();
+        trace.println(GcTrace.pacerSweepDone(live, live - sweepBasis, hooks.pagesSwept(), sweepPagesPerByte));
     }
 
     /**
@@ -400,6 +429,11 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tRun = System.nanoTime();
+        long expectedScan = lastScanWork;
+        if (pacerTrace) {
+            double ratio = goalOfCycle == Long.MAX_VALUE ? 0 : (double) expectedScan / Math.max(1, goalOfCycle - liveAtSetup);
+            trace.println(GcTrace.pacerStart(ratio, expectedScan, liveAtSetup, goalOfCycle, 1, 0));
+        }
         long cpuRun = THREADS.getCurrentThreadCpuTime();
         // ---- concurrent mark
         Throwable failed = null;
@@ -417,7 +451,8 @@ final class Collector {
         long tStop2 = System.nanoTime();
         long markCpu = THREADS.getCurrentThreadCpuTime() - cpuRun;   // the marker's own CPU time, not its wall
         hooks.stopTheWorld();
-        long heap1 = heap0 + (heapLive.get() - liveAtSetup);
+        long liveAtEnd = heapLive.get();
+        long heap1 = heap0 + (liveAtEnd - liveAtSetup);
         long assistNanos = 0;
         long live;
         long tMarked;
@@ -497,6 +532,14 @@ final class Collector {
         rethrow(failed);
         long pause = (tRun - tStop1) + (tEnd - tStop2);
         long gcCpu = pause * procs + markCpu + assistNanos;
+        if (pacerTrace) {
+            double utilization = (double) (markCpu + assistNanos) / Math.max(1, (tStop2 - tRun) * procs);
+            long heapScan = lastScanWork;
+            trace.println(GcTrace.pacerEnd(utilization, 100 / procs, heapScan, frameScanBytes, rootScanBytes,
+                    expectedScan, liveAtSetup, liveAtEnd, goalOfCycle));
+        }
+        rootScanBytes = 0;
+        frameScanBytes = 0;
         endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
         if (gctrace) {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tStop2 - tRun,

@@ -7,13 +7,14 @@ import java.util.function.Function;
  * value is an {@link IllegalArgumentException} naming the variable and the value (Go silently falls back to a
  * default; a JVM service would rather fail at start-up than run with a setting it did not ask for). Immutable.
  */
-record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark, boolean gcstoptheworld) {
+record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark, boolean gcstoptheworld,
+                  boolean gcpacertrace) {
 
     static GcSettings resolve(Integer gcPercent, String godebug, Function<String, String> env) {
         int percent = gcPercent != null ? gcPercent : parseGogc(env.apply("GOGC"));
         String debug = godebug != null ? godebug : env.apply("GODEBUG");
         int[] flags = parseGodebug(debug == null ? "" : debug);
-        return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0, flags[3] > 0);   // as Go reads them
+        return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0, flags[3] > 0, flags[4] > 0);   // as Go reads them
     }
 
     /** GOGC: unset or empty → 100; "off" → -1; else a non-negative integer. */
@@ -33,7 +34,8 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
     }
 
     /**
-     * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark, gcstoptheworld}. Keys
+     * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark, gcstoptheworld,
+     * gcpacertrace}. Keys
      * goheap does not know are ignored, as Go ignores them.
      */
     static int[] parseGodebug(String value) {
@@ -41,6 +43,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         int invalidptr = 1;
         int gccheckmark = 0;
         int gcstoptheworld = 0;
+        int gcpacertrace = 0;
         for (String pair : value.split(",")) {
             String p = pair.trim();
             if (p.isEmpty()) {
@@ -53,7 +56,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             String key = p.substring(0, eq);
             String v = p.substring(eq + 1);
             if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")
-                    || key.equals("gcstoptheworld")) {
+                    || key.equals("gcstoptheworld") || key.equals("gcpacertrace")) {
                 int n;
                 try {
                     n = Integer.parseInt(v.trim());
@@ -64,11 +67,12 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                     case "gctrace" -> gctrace = n;
                     case "invalidptr" -> invalidptr = n;
                     case "gcstoptheworld" -> gcstoptheworld = n;
+                    case "gcpacertrace" -> gcpacertrace = n;
                     default -> gccheckmark = n;
                 }
             }
         }
-        return new int[] {gctrace, invalidptr, gccheckmark, gcstoptheworld};
+        return new int[] {gctrace, invalidptr, gccheckmark, gcstoptheworld, gcpacertrace};
     }
 
     /** GOMAXPROCS from the environment: null when unset, else an integer in [1, 1024]. */

@@ -39,6 +39,58 @@ final class GcTrace {
         return b.toString();
     }
 
+    /**
+     * gcpacertrace's line at a mark's start, as Go's {@code startCycle} prints it: the assist ratio (scan bytes owed
+     * per byte allocated), the scan work expected, the heap at the trigger and the goal (MB), and the mark workers —
+     * dedicated, then the fractional utilization goal. goheap's marker is one background thread.
+     */
+    static String pacerStart(double assistRatio, long scanExpected, long liveAtStart, long goal, int dedicated,
+                             double fractional) {
+        return "pacer: assist ratio=" + goFloat(assistRatio) + " (scan " + (scanExpected >> 20) + " MB in "
+                + (liveAtStart >> 20) + "->" + (goal == Long.MAX_VALUE ? 0 : goal >> 20) + " MB) workers="
+                + dedicated + "+" + goFloat(fractional);
+    }
+
+    /**
+     * gcpacertrace's line at a mark's end, as Go's {@code endCycle} prints it: the mark's CPU utilization and the
+     * expected one (%), the scan work done — heap, local frames (Go's stacks), global roots — and expected (bytes),
+     * the heap at the trigger and at the end (bytes), the distance to the goal, and the cons/mark ratio (bytes
+     * allocated per byte scanned, scaled by the utilization, as Go's).
+     */
+    static String pacerEnd(double utilization, int expectedPercent, long heapScan, long frameScan, long rootScan,
+                           long scanExpected, long triggered, long live, long goal) {
+        double consMark = heapScan <= 0 || utilization >= 1 ? 0
+                : (double) (live - triggered) * utilization / ((double) heapScan * (1 - utilization));
+        long deltaGoal = goal == Long.MAX_VALUE ? 0 : live - goal;
+        return "pacer: " + (int) (utilization * 100) + "% CPU (" + expectedPercent + " exp.) for " + heapScan + "+"
+                + frameScan + "+" + rootScan + " B work (" + scanExpected + " B exp.) in " + triggered + " B -> "
+                + live + " B (\u2206goal " + deltaGoal + ", cons/mark " + goFloat(consMark) + ")";
+    }
+
+    /** gcpacertrace's line when a cycle's sweep is done, as Go's {@code sweepone} prints it. */
+    static String pacerSweepDone(long live, long allocatedDuringSweep, long pagesSwept, double pagesPerByte) {
+        return "pacer: sweep done at heap size " + (live >> 20) + "MB; allocated " + (Math.max(0, allocatedDuringSweep) >> 20)
+                + "MB during sweep; swept " + pagesSwept + " pages at " + goFloat(pagesPerByte) + " pages/byte";
+    }
+
+    /**
+     * A float64 as Go's runtime {@code print} writes it: sign, one digit, six decimals, {@code e}, signed
+     * three-digit exponent ({@code +1.232155e+000}); {@code NaN}, {@code +Inf}, {@code -Inf}.
+     */
+    static String goFloat(double v) {
+        if (Double.isNaN(v)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(v)) {
+            return v > 0 ? "+Inf" : "-Inf";
+        }
+        String sign = v < 0 || (v == 0 && 1 / v < 0) ? "-" : "+";
+        String s = String.format(java.util.Locale.ROOT, "%.6e", Math.abs(v));
+        int e = s.indexOf('e');
+        int exp = Integer.parseInt(s.substring(e + 1));
+        return sign + s.substring(0, e) + "e" + (exp < 0 ? "-" : "+") + String.format(java.util.Locale.ROOT, "%03d", Math.abs(exp));
+    }
+
     /** Go's fmtNSAsMS: whole milliseconds from 10 ms on, else two significant digits of the microseconds. */
     static String ms(long ns) {
         if (ns >= 10_000_000) {

@@ -62,7 +62,8 @@ public final class Heap implements AutoCloseable {
     private Heap(io.goheap.allocator.Heap allocator, GcSettings settings) {
         this.allocator = allocator;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
-                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(), System.err);
+                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(), settings.gcpacertrace(),
+                System.err);
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
         MarkWorkers markWorkers = collector.markWorkers;
@@ -319,7 +320,9 @@ public final class Heap implements AutoCloseable {
          * pointers to free slots instead of reporting them), {@code gccheckmark=1} (after each mark, mark again
          * from the roots with separate bits, the world still stopped, and fail the cycle with an
          * {@link IllegalStateException} naming any reachable object the mark missed: the collector's own check,
-         * for tests); other keys are ignored, as Go ignores unknown ones.
+         * for tests), {@code gcstoptheworld=1} (every cycle marks with the world stopped), {@code gcpacertrace=1}
+         * (the pacer's lines on stderr, in Go's format: at each mark's start and end, and when a sweep is done);
+         * other keys are ignored, as Go ignores unknown ones.
          */
         public Builder godebug(String settings) {
             this.godebug = Objects.requireNonNull(settings, "settings");

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemoryLayout;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -297,13 +298,65 @@ class CollectorTest {
         assertEquals("0", GcTrace.ms(999));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, false, false,
+        Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, false, false, false,
                 new PrintStream(out, true));
         heap.collector.mutators.forEach(x -> { });
         c.collect(true, null);
         String printed = out.toString().trim();
         assertTrue(goFormat.matcher(printed).matches(), printed);
         assertTrue(printed.startsWith("gc 1 @"), printed);
+    }
+
+    /**
+     * gcpacertrace=1: Go's three pacer lines — at a mark's start, at its end, when the sweep is done — in Go's
+     * format (Go's runtime float printing), with this heap's figures: three roots read at setup and again at
+     * termination are 48 bytes of globals work, and the sweep counts the pages it swept.
+     */
+    @Test
+    void gcpacertraceLinesHaveGosFormat() {
+        assertEquals("+1.232155e+000", GcTrace.goFloat(1.232155));
+        assertEquals("+0.000000e+000", GcTrace.goFloat(0));
+        assertEquals("-6.183550e-004", GcTrace.goFloat(-6.18355e-4));
+        assertEquals("+2.500000e+010", GcTrace.goFloat(2.5e10));
+        assertTrue(GcSettings.resolve(null, "gcpacertrace=1", k -> null).gcpacertrace());
+        assertFalse(GcSettings.resolve(null, "gctrace=1", k -> null).gcpacertrace());
+
+        String f = "[+-]\\d\\.\\d{6}e[+-]\\d{3}";
+        Pattern start = Pattern.compile("pacer: assist ratio=" + f + " \\(scan \\d+ MB in \\d+->\\d+ MB\\) workers=1\\+" + f);
+        Pattern end = Pattern.compile("pacer: \\d+% CPU \\(\\d+ exp\\.\\) for \\d+\\+\\d+\\+48 B work \\(\\d+ B exp\\.\\) "
+                + "in \\d+ B -> \\d+ B \\(\u2206goal -?\\d+, cons/mark " + f + "\\)");
+        Pattern sweep = Pattern.compile("pacer: sweep done at heap size \\d+MB; allocated \\d+MB during sweep; "
+                + "swept ([1-9]\\d*) pages at " + f + " pages/byte");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream stderr = System.err;
+        Heap built;
+        System.setErr(new PrintStream(out, true));           // the collector takes System.err when it is built
+        try {
+            built = Heap.builder().reservation(256L << 20).maxProcs(2).godebug("gcpacertrace=1").build();
+        } finally {
+            System.setErr(stderr);
+        }
+        try (Heap h = built;
+             Mutator m = h.attach();
+             Root a = h.newRoot(); Root b = h.newRoot(); Root c = h.newRoot()) {
+            Collector traced = h.collector;
+            for (int i = 0; i < 1000; i++) {
+                m.allocate(CollectorModelTest.NODE);          // garbage for the sweep
+            }
+            a.set(m.allocate(CollectorModelTest.NODE));
+            b.set(m.allocate(CollectorModelTest.NODE));
+            c.set(m.allocate(CollectorModelTest.NODE));
+            try (var region = m.blocking()) {
+                traced.runPacedCycleForTests();
+                traced.collect(true, null);                   // forced: swept before it returns
+            }
+            List<String> lines = out.toString().lines().toList();
+            assertEquals(2, lines.stream().filter(l -> start.matcher(l).matches()).count(), lines.toString());
+            assertEquals(2, lines.stream().filter(l -> end.matcher(l).matches()).count(), lines.toString());
+            assertTrue(lines.stream().anyMatch(l -> sweep.matcher(l).matches()), lines.toString());
+            assertEquals(lines.size(), lines.stream().filter(l -> start.matcher(l).matches()
+                    || end.matcher(l).matches() || sweep.matcher(l).matches()).count(), "no other line: " + lines);
+        }
     }
 
     @Test

@@ -205,6 +205,14 @@ public final class GcHooks {
         return MSweep.sweepOne(heap);
     }
 
+    /**
+     * Runs {@code listener} once per sweep cycle, on the sweeping thread that first finds nothing left to sweep on
+     * the mcentrals (Go's "sweep done", which {@code gcpacertrace} reports). Null removes it.
+     */
+    public void onSweepDone(Runnable listener) {
+        heap.sweepDoneListener = listener;
+    }
+
     /** Pages swept since the current sweep cycle began (Go's {@code pagesSwept}). */
     public long pagesSwept() {
         return heap.pagesSwept.get();

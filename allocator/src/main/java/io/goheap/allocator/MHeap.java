@@ -67,6 +67,26 @@ final class MHeap {
      */
     final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
     final ArenaIndex<MSpan> spans;
+    /**
+     * Run once per sweep cycle by the sweeper that first finds no span left to sweep (Go's "sweep done"); set by the
+     * collector, for {@code gcpacertrace}. Null: nothing to run.
+     */
+    volatile Runnable sweepDoneListener;
+    /** The sweepgen whose sweep was last reported done; advanced by CAS, so each cycle is reported once. */
+    private final java.util.concurrent.atomic.AtomicInteger sweepDoneGen = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A sweeper found nothing left to sweep: tells the listener, once per sweep cycle. */
+    void noteSweepDone() {
+        int sg = sweepgen;
+        int seen = sweepDoneGen.get();
+        if (seen != sg && sweepDoneGen.compareAndSet(seen, sg)) {
+            Runnable r = sweepDoneListener;
+            if (r != null) {
+                r.run();
+            }
+        }
+    }
+
     /** Pages swept since the current sweep cycle began (Go's {@code mheap.pagesSwept}); any sweeper adds. */
     final java.util.concurrent.atomic.AtomicLong pagesSwept = new java.util.concurrent.atomic.AtomicLong();
     /** Pages in use when the current sweep cycle began: all of them wait to be swept (Go's pagesInUse then). */

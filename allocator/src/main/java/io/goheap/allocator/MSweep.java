@@ -119,6 +119,7 @@ final class MSweep {
                 return true;
             }
         }
+        heap.noteSweepDone();
         return false;
     }
 

@@ -16,16 +16,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * <ol>
  *   <li><b>Sweep termination</b>, world running: the previous cycle's spans are swept (by this thread, the
  *       background sweeper and allocation).</li>
- *   <li><b>Mark setup</b>, world stopped (the first pause): mcaches flushed, what allocation left unswept swept,
- *       the manual scan spans noted ({@code ManualRoots}), global roots and every Mutator's local frames shaded;
- *       then the write barrier ({@link WriteBarrier}) and allocate-black are turned on.</li>
+ *   <li><b>Mark setup</b>, world stopped (the first pause): the caches of Ps that have not resumed since the last
+ *       cycle prepared (their stale spans swept: see the allocator's {@code MSweep}), what allocation left unswept
+ *       swept, the manual scan spans noted ({@code ManualRoots}, cached ones included: no mcache is flushed),
+ *       global roots and every Mutator's local frames shaded; then the write barrier ({@link WriteBarrier}) and
+ *       allocate-black are turned on.</li>
  *   <li><b>Concurrent mark</b>, world running: this thread scans the manual roots and drains grey objects and
  *       the barrier's full buffers ({@link Marker#drainConcurrently}). Mutators allocate (black), store (through
  *       the barrier) and free.</li>
  *   <li><b>Mark termination</b>, world stopped (the second pause): barrier and allocate-black off; every Mutator's
  *       partial buffer and the queue shaded; global roots and local frames shaded again (a pointer taken from a
  *       manual object freed during the mark may now live only there); drained to the end; finalizers, bad-pointer
- *       confirmation, {@code gccheckmark}; mcaches flushed and sweepgen advanced.</li>
+ *       confirmation, {@code gccheckmark}; sweepgen advanced. No mcache is flushed in the pause: each P's cached
+ *       collected spans go stale and the P sweeps them when it resumes (Go's lazy mcache flush); this thread does
+ *       it for idle Ps once the world runs again. A forced cycle ({@link Heap#gc()}) prepares every P in the pause
+ *       instead, since it returns with everything swept.</li>
  *   <li><b>Sweep</b>, world running, as in the stop-the-world cycle below.</li>
  * </ol>
  * Soundness is the snapshot-at-the-beginning argument of Go's hybrid barrier (see {@link WriteBarrier}):
@@ -526,7 +531,7 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tEnd = System.nanoTime();
-        if (failed == null && !forced) {
+        if (failed == null) {
             hooks.prepareIdleCaches();                // idle Ps' stale spans, here rather than in the next setup pause
         }
         rethrow(failed);

@@ -16,11 +16,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * <ol>
  *   <li><b>Sweep termination</b>, world running: the previous cycle's spans are swept (by this thread, the
  *       background sweeper and allocation).</li>
- *   <li><b>Mark setup</b>, world stopped (the first pause): the caches of Ps that have not resumed since the last
- *       cycle prepared (their stale spans swept: see the allocator's {@code MSweep}), what allocation left unswept
- *       swept, the manual scan spans noted ({@code ManualRoots}, cached ones included: no mcache is flushed),
- *       global roots and every Mutator's local frames shaded; then the write barrier ({@link WriteBarrier}) and
- *       allocate-black are turned on.</li>
+ *   <li><b>Mark setup</b>, by handshakes, not a stop of the world (Go's forEachP: each P's holder runs the
+ *       step at its next poll, between two of its operations; this thread runs it for idle, dead-held and lent
+ *       Ps): (1) every P's cache prepared (stale spans swept: see the allocator's {@code MSweep}), then what is
+ *       left on the mcentrals swept, so no mark bit of the last cycle remains; (2) the write barrier
+ *       ({@link WriteBarrier}) turned on, then a second handshake that records each P's cached manual spans
+ *       ({@code ManualRoots}) and guarantees every P stores through the barrier from then on; (3) only then
+ *       allocate-black and scanning (assists) on — an object scanned or allocated black while some P still stored
+ *       without the barrier could lose a pointer moved into it — and the global roots shaded. Local frames are not
+ *       read here: termination reads them with the world stopped, and a pointer a frame held at the start is
+ *       either still there then or was stored through the barrier.</li>
  *   <li><b>Concurrent mark</b>, world running: this thread scans the manual roots and drains grey objects and
  *       the barrier's full buffers ({@link Marker#drainConcurrently}). Mutators allocate (black), store (through
  *       the barrier) and free.</li>
@@ -215,7 +220,7 @@ final class Collector {
             }
             return;
         }
-        if (barrier.marking && nextGC != Long.MAX_VALUE) {
+        if (barrier.scanning && nextGC != Long.MAX_VALUE) {
             // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal (with GOGC
             // off only gc() marks, and nothing paces the allocating threads)
             long goal = nextGC;
@@ -226,7 +231,7 @@ final class Collector {
             }
             if (live - goal >= goal / 10) {
                 // past the hard goal (Go's 1.1 × goal): help the mark to its end, then wait for the cycle
-                while (caller != null && barrier.marking && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
+                while (caller != null && barrier.scanning && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
                     // each round finds work the marker shared; none means its end is near
                 }
                 collect(false, caller);
@@ -406,32 +411,33 @@ final class Collector {
         int procs = heap.maxProcs();
         long goalOfCycle = nextGC;
         hooks.finishSweep();                          // sweep termination's work, while mutators run
-        // ---- mark setup: the first pause
+        // ---- mark setup: handshakes with each P, no stop of the world (see the class comment)
         long tStop1 = System.nanoTime();
-        hooks.stopTheWorld();
         long heap0;
         long liveAtSetup;
         io.goheap.allocator.ManualRoots manual;
         Marker marker = Marker.concurrent(hooks, reportInvalid);
         boolean setUp = false;
         try {
-            hooks.prepareCaches();                    // Ps that did not resume since the last cycle: their stale spans
-            hooks.finishSweep();
+            hooks.prepareCachesByHandshake();         // no P keeps a span the last cycle marked...
+            hooks.finishSweep();                      // ...and none waits on an mcentral: every mark bit is clear
             heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : heapLive.get();
             liveAtSetup = heapLive.get();
-            manual = hooks.snapshotManualRoots();
-            marker.shareWithAssists(barrier);
-            markRootsAndFrames(marker);               // a bad root is reported now, with the world stopped
+            barrier.marking = true;                   // the write barrier on, seen by every P when the next returns
+            manual = hooks.snapshotManualRootsByHandshake();
             marker.deferBadPointers(true);
-            hooks.setAllocateBlack(true);
-            barrier.marking = true;
+            marker.shareWithAssists(barrier);
+            hooks.setAllocateBlack(true);             // only now: a black object never gets an unbarriered store
+            barrier.scanning = true;                  // assists may scan from now on
+            roots.forEach(p -> {
+                rootScanBytes += 8;
+                marker.shadeRootConcurrently(p);      // a bad root is reported by termination's rescan
+            });
             setUp = true;
         } finally {
             if (!setUp) {
-                hooks.flushCaches();                  // every span on its mcentral, for clearAllMarks
-                hooks.clearAllMarks();
+                abandonSetup();
             }
-            hooks.startTheWorld();
         }
         long tRun = System.nanoTime();
         long expectedScan = lastScanWork;
@@ -463,6 +469,7 @@ final class Collector {
         long tMarked;
         try {
             barrier.marking = false;
+            barrier.scanning = false;
             long black = hooks.setAllocateBlack(false);
             if (failed == null) {
                 try {
@@ -535,8 +542,10 @@ final class Collector {
             hooks.prepareIdleCaches();                // idle Ps' stale spans, here rather than in the next setup pause
         }
         rethrow(failed);
-        long pause = (tRun - tStop1) + (tEnd - tStop2);
-        long gcCpu = pause * procs + markCpu + assistNanos;
+        // the pause: the stop at termination, plus the longest handshake action a thread ran at its poll
+        long handshakePause = hooks.takeLongestHandshakeNanos();
+        long pause = (tEnd - tStop2) + handshakePause;
+        long gcCpu = (tRun - tStop1) + (tEnd - tStop2) * procs + markCpu + assistNanos;
         if (pacerTrace) {
             double utilization = (double) (markCpu + assistNanos) / Math.max(1, (tStop2 - tRun) * procs);
             long heapScan = lastScanWork;
@@ -547,8 +556,8 @@ final class Collector {
         frameScanBytes = 0;
         endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
         if (gctrace) {
-            trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tStop2 - tRun,
-                    assistNanos, markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
+            trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tRun - tStop1,
+                    tStop2 - tRun, assistNanos, markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
         }
         long[] report = pendingReport;
         pendingReport = null;
@@ -556,6 +565,31 @@ final class Collector {
             // the cycle completed (a value that hits no object marks nothing); the program hears of the slot now
             throw new InvalidPointerException(report[0], report[1], String.format(
                     "the pointer slot at 0x%x (found by two consecutive concurrent marks)", report[1]), false);
+        }
+    }
+
+    /**
+     * A mark setup that failed part way (the heap closing under it): phase word and allocate-black off, and, if the
+     * heap is still open, every mark a barrier flush set cleared with the world stopped.
+     */
+    private void abandonSetup() {
+        barrier.marking = false;
+        barrier.scanning = false;
+        if (heap.isClosed()) {
+            hooks.setAllocateBlack(false);
+            return;
+        }
+        hooks.stopTheWorld();
+        try {
+            hooks.setAllocateBlack(false);
+            for (Mutator m : mutators) {
+                m.flushBarrier(p -> { });
+            }
+            barrier.discardAll();
+            hooks.flushCaches();                      // every span on its mcentral, for clearAllMarks
+            hooks.clearAllMarks();
+        } finally {
+            hooks.startTheWorld();
         }
     }
 

@@ -15,20 +15,23 @@ final class GcTrace {
 
     static String line(int gc, long sinceStartNanos, double cpuFraction, long stopNanos, long markNanos,
                        long endNanos, int procs, long heap0, long heap1, long live, long goal, boolean forced) {
-        return line(gc, sinceStartNanos, cpuFraction, stopNanos, markNanos, 0, markNanos, endNanos, procs, heap0,
-                heap1, live, goal, forced);
+        return line(gc, sinceStartNanos, cpuFraction, stopNanos, stopNanos * procs, markNanos, 0, markNanos, endNanos,
+                procs, heap0, heap1, live, goal, forced);
     }
 
-    /** As above, with the mark's CPU time apart from its wall time (a concurrent mark), assists apart. */
-    static String line(int gc, long sinceStartNanos, double cpuFraction, long stopNanos, long markNanos,
-                       long assistNanos, long markCpuNanos, long endNanos, int procs, long heap0, long heap1,
-                       long live, long goal, boolean forced) {
+    /**
+     * As above, for a concurrent cycle: its setup's wall time and CPU time apart (handshakes, run by one thread while
+     * the others go on), the mark's CPU time apart from its wall time, assists apart.
+     */
+    static String line(int gc, long sinceStartNanos, double cpuFraction, long setupNanos, long setupCpuNanos,
+                       long markNanos, long assistNanos, long markCpuNanos, long endNanos, int procs, long heap0,
+                       long heap1, long live, long goal, boolean forced) {
         StringBuilder b = new StringBuilder();
         b.append("gc ").append(gc).append(" @").append(itoaDiv(sinceStartNanos / 1_000_000, 3)).append("s ")
                 .append((int) (cpuFraction * 100)).append("%: ")
-                .append(ms(stopNanos)).append('+').append(ms(markNanos)).append('+').append(ms(endNanos))
+                .append(ms(setupNanos)).append('+').append(ms(markNanos)).append('+').append(ms(endNanos))
                 .append(" ms clock, ")
-                .append(ms(stopNanos * procs)).append('+').append(ms(assistNanos)).append('/').append(ms(markCpuNanos))
+                .append(ms(setupCpuNanos)).append('+').append(ms(assistNanos)).append('/').append(ms(markCpuNanos))
                 .append('/').append(ms(0)).append('+').append(ms(endNanos * procs)).append(" ms cpu, ")
                 .append(heap0 >> 20).append("->").append(heap1 >> 20).append("->").append(live >> 20).append(" MB, ")
                 .append(goal == Long.MAX_VALUE ? 0 : goal >> 20).append(" MB goal, 0 MB stacks, 0 MB globals, ")

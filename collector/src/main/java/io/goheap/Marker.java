@@ -164,6 +164,14 @@ final class Marker {
         }
     }
 
+    /**
+     * Shades what a global root holds, read while mutators run (mark setup): a value that hits no object may be a
+     * racy view, so it is left to termination's rescan of the roots, with the world stopped, to report.
+     */
+    void shadeRootConcurrently(long pointer) {
+        work.shade(pointer);
+    }
+
     /** Scans a manual object that holds pointers: it is a root while it lives (Go scans its stacks). */
     void scanRootObject(long address) {
         work.scanRoot(address);

@@ -260,7 +260,7 @@ public final class Mutator implements AutoCloseable {
         int idle = 0;
         long t0 = System.nanoTime();
         try {
-            while (done < scanBudget && barrier.marking) {
+            while (done < scanBudget && barrier.scanning) {
                 if (!holding) {
                     barrier.assistsHolding.incrementAndGet();   // before the poll: see WriteBarrier#assistsHolding
                     holding = true;

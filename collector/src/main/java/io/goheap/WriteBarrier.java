@@ -20,8 +20,10 @@ import java.util.function.LongConsumer;
  * white at mark termination, without rescanning the heap.
  *
  * <h2>Protocol</h2>
- * {@link #marking} changes only with the world stopped (mark setup turns it on, mark termination off), so a store
- * — which runs between two safepoints — sees one value from its barrier check to its store. A Mutator's buffer is
+ * {@link #marking} is turned on by mark setup with the world running, then a handshake with every P (a store runs
+ * between two polls, so once every P has polled, every store sees it on from its barrier check to its store); only
+ * after that handshake does anything scan an object ({@link #scanning}) or allocate black. It is turned off with the
+ * world stopped (mark termination). A Mutator's buffer is
  * touched only by its owner thread, except at mark termination, when the stopper shades its raw pointers
  * ({@link #collect}): every owner is stopped then, and the stop orders its last writes before the read. Buffers of
  * grey objects travel through a lock-free queue to the marker ({@link #drainGrey}) and come back empty through
@@ -50,8 +52,14 @@ final class WriteBarrier {
     /** Bytes of pointer slots the Mutators' assists scanned (part of the cycle's scan work). */
     final java.util.concurrent.atomic.AtomicLong scannedByMutators = new java.util.concurrent.atomic.AtomicLong();
 
-    /** The phase word: a concurrent mark is running. */
+    /** The phase word: a concurrent mark is running (the barrier records). */
     volatile boolean marking;
+    /**
+     * Objects may be scanned (assists run): set after every P has seen {@link #marking} (a handshake), cleared with
+     * it at termination. Before that, a barrier flush may grey objects but nothing is scanned: an object scanned
+     * while some P still stores without the barrier could lose a pointer moved into it.
+     */
+    volatile boolean scanning;
     /**
      * Tests only (shaking mode): run inside every barrier slow path, between reading the slot's old value and the
      * store, and after every collected allocation. Set before the heap's threads start; null otherwise.

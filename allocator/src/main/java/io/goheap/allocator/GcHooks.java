@@ -88,11 +88,15 @@ public final class GcHooks {
     }
 
     /**
-     * Starts or ends allocate-black (a concurrent mark: see {@link MCache}); world stopped. Ending returns the
-     * bytes every P allocated black since the start and resets the counts.
+     * Starts or ends allocate-black (a concurrent mark: see {@link MCache}). Starting may run beside the mutators
+     * (a P that has not yet seen the flag allocates white, which is safe once every P's write barrier is on);
+     * ending is done with the world stopped and returns the bytes every P allocated black since, resetting them.
      */
     public long setAllocateBlack(boolean on) {
         heap.allocateBlack = on;
+        if (on) {
+            return 0;                                     // the counts are zero: every end reset them
+        }
         long bytes = 0;
         for (int i = 0; i < procs.count(); i++) {
             MCache c = procs.get(i).mcache;
@@ -100,6 +104,28 @@ public final class GcHooks {
             c.blackBytes = 0;
         }
         return bytes;
+    }
+
+    /**
+     * The manual scan spans and manual bytes for a concurrent mark, taken with the world running: a handshake with
+     * every P (see {@link ManualRoots#takeByHandshake}). When it returns, every P has passed a poll since the call
+     * began: a phase word written before the call is seen by every operation any P starts afterwards.
+     */
+    public ManualRoots snapshotManualRootsByHandshake() {
+        return ManualRoots.takeByHandshake(heap, procs);
+    }
+
+    /**
+     * Prepares every P's mcache for the current sweep cycle by a handshake (see {@link Procs#handshake}): each P's
+     * holder does it at its next poll, the calling thread does it for idle and lent Ps. World running.
+     */
+    public void prepareCachesByHandshake() {
+        procs.handshake(p -> p.mcache.prepareForSweep());
+    }
+
+    /** The longest handshake action a thread ran at its poll since the last call, in ns (its pause), and resets. */
+    public long takeLongestHandshakeNanos() {
+        return procs.takeLongestHandshakeNanos();
     }
 
     /** The manual scan spans and manual bytes for a concurrent mark ({@link ManualRoots}). World stopped. */

@@ -79,6 +79,7 @@ final class MCentral {
                 s.mergeRemoteFrees(false, heap);
                 if (s.hasFreeSlot()) {
                     s.resetAllocCursor();
+                    noteManual(s);
                     return s;
                 }
                 // Raced with nothing (a partial span always has a slot) unless the heap was misused; keep it sound.
@@ -95,6 +96,7 @@ final class MCentral {
                     markCached(s, cache);
                     s.mergeRemoteFrees(false, heap);
                     s.resetAllocCursor();
+                    noteManual(s);
                     return s;
                 }
                 place(s);
@@ -103,8 +105,24 @@ final class MCentral {
         MSpan fresh = heap.allocSmallSpan(spanClass, collected, cache);
         fresh.setCachedBy(cache);
         fresh.getAndAddRemote(MSpan.R_CACHED);
+        noteManual(fresh);
         return fresh;
     }
+
+    /**
+     * While a concurrent mark's snapshot of the manual spans is being taken ({@link ManualRoots#take}), records a
+     * manual span that moves between this mcentral and an mcache, or is made: the walk of the lists and the Ps'
+     * caches, done at different moments, then cannot both miss it.
+     */
+    private void noteManual(MSpan s) {
+        if (!collected) {
+            ManualRoots.Recorder r = heap.manualRecorder;
+            if (r != null) {
+                r.add(s);
+            }
+        }
+    }
+
 
     /** Takes back a span from an mcache (Go's {@code uncacheSpan}). The caller is the span's owner. */
     void uncacheSpan(MSpan s) {
@@ -151,6 +169,7 @@ final class MCentral {
     }
 
     private void uncacheLocked(MSpan s) {
+        noteManual(s);
         s.mergeRemoteFrees(false, heap);
         long r;
         do {
@@ -297,6 +316,7 @@ final class MCentral {
     void linkLarge(MSpan s) {
         assert Thread.holdsLock(this) && s.isLarge();
         link(s, MSpan.LIST_FULL, s.sweepgen);
+        noteManual(s);
     }
 
     /** Explicit free of large object {@code s}: checked under this lock so it cannot race with its sweep. */

@@ -67,6 +67,9 @@ final class MHeap {
      */
     final ReentrantReadWriteLock osCalls = new ReentrantReadWriteLock();
     final ArenaIndex<MSpan> spans;
+    /** Non-null while a concurrent mark's snapshot of the manual spans is taken (see {@link ManualRoots#take}). */
+    volatile ManualRoots.Recorder manualRecorder;
+
     /**
      * Run once per sweep cycle by the sweeper that first finds no span left to sweep (Go's "sweep done"); set by the
      * collector, for {@code gcpacertrace}. Null: nothing to run.

@@ -38,26 +38,65 @@ public final class ManualRoots {
      * stay cached across a cycle) — and the bytes of all manual objects. World stopped.
      */
     static ManualRoots take(MHeap heap, Procs procs) {
-        List<MSpan> spans = new ArrayList<>();
-        long[] bytes = new long[1];
-        for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
-            boolean scan = !SizeClasses.isNoscan(spc);
-            heap.central[spc].forEachSpan((s, list, set) -> {
-                bytes[0] += (long) s.allocCount * s.elemSize;
-                if (scan) {
-                    spans.add(s);
-                }
-            });
-        }
+        Recorder r = new Recorder();
+        walkCentrals(heap, r);
         for (int i = 0; i < procs.count(); i++) {
-            procs.get(i).mcache.forEachCachedManualSpan(s -> {
-                bytes[0] += (long) s.allocCount * s.elemSize;
-                if (!s.noscan) {
-                    spans.add(s);
-                }
-            });
+            procs.get(i).mcache.forEachCachedManualSpan(r::add);
         }
-        return new ManualRoots(spans, bytes[0]);
+        return r.result();
+    }
+
+    /**
+     * The same snapshot with the world running (a concurrent mark's setup): the mcentrals' lists walked under their
+     * locks, each P's cached manual spans recorded by a handshake ({@link Procs#handshake}, which runs the record
+     * for each P while nobody else uses it), and, while both go on, every manual span that moves between an
+     * mcentral and a cache or is made recorded by the mcentral that moves it ({@link MHeap#manualRecorder}). A span
+     * in use throughout is found: on a list when its class is walked, or in a cache when its P runs the handshake, or
+     * else it moved between the two meanwhile and was recorded as it moved. Spans made during the snapshot are
+     * found too (scanned for nothing: their objects came after the barrier was on). The handshake is also what
+     * the mark's setup needs: every P has seen the phase word set before it returns.
+     */
+    static ManualRoots takeByHandshake(MHeap heap, Procs procs) {
+        Recorder r = new Recorder();
+        heap.manualRecorder = r;
+        try {
+            walkCentrals(heap, r);
+            procs.handshake(p -> p.mcache.forEachCachedManualSpan(r::add));
+        } finally {
+            heap.manualRecorder = null;
+        }
+        return r.result();
+    }
+
+    private static void walkCentrals(MHeap heap, Recorder r) {
+        for (int spc = 0; spc < SizeClasses.NUM_SPAN_CLASSES; spc++) {
+            heap.central[spc].forEachSpan((s, list, set) -> r.add(s));
+        }
+    }
+
+    /** Manual spans collected for a snapshot, from any thread; duplicates are dropped by {@link #result}. */
+    static final class Recorder {
+        private final java.util.concurrent.ConcurrentLinkedQueue<MSpan> spans = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        void add(MSpan s) {
+            spans.add(s);
+        }
+
+        /** The scan spans, once each, and the bytes of every manual object in all of them (a racy sum: pacing). */
+        ManualRoots result() {
+            java.util.Set<MSpan> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            List<MSpan> scan = new ArrayList<>();
+            long bytes = 0;
+            for (MSpan s : spans) {
+                if (seen.add(s) && s.state() == MSpan.IN_USE) {
+                    bytes += (long) s.allocCount * s.elemSize;
+                    if (!s.noscan) {
+                        scan.add(s);
+                    }
+                }
+            }
+            return new ManualRoots(scan, bytes);
+        }
     }
 
     /** Bytes of all manual objects when the snapshot was taken (the pacer counts them live). */

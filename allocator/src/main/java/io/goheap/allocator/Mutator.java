@@ -121,7 +121,7 @@ public final class Mutator implements AutoCloseable {
             if ((preempt & P.CLOSED) != 0) {
                 throw Heap.closedError();
             }
-            pending = (preempt & P.STOP) != 0;
+            pending = (preempt & (P.STOP | P.HANDSHAKE)) != 0;
         }
         try {
             cache.free(address);
@@ -180,8 +180,12 @@ public final class Mutator implements AutoCloseable {
         p = null;
         lent = held;
         held.safeHolder = thread;
-        if ((held.preempt & P.STOP) != 0) {
+        int requests = held.preempt;
+        if ((requests & P.STOP) != 0) {
             heap.procs().wakeStopper();
+        }
+        if ((requests & P.HANDSHAKE) != 0) {
+            heap.procs().wakeHandshaker();                // it runs the action for the lent P
         }
         return new Region();
     }
@@ -236,6 +240,9 @@ public final class Mutator implements AutoCloseable {
         }
         if ((held.preempt & P.STOP) != 0) {
             leaveSafe(held);                              // lends the P and waits out the stop
+        }
+        if ((held.preempt & P.HANDSHAKE) != 0) {
+            heap.procs().runPendingHandshake(held);       // the collector's per-P action, here, between operations
         }
         heap.checkSize(size);
     }

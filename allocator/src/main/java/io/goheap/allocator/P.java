@@ -34,6 +34,7 @@ final class P {
         try {
             OWNER = MethodHandles.lookup().findVarHandle(P.class, "owner", Thread.class);
             PREEMPT = MethodHandles.lookup().findVarHandle(P.class, "preempt", int.class);
+            HANDSHAKE_STATE = MethodHandles.lookup().findVarHandle(P.class, "handshakeState", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -41,6 +42,21 @@ final class P {
 
     static final int STOP = 1;
     static final int CLOSED = 2;
+    /** A handshake is pending: the holder runs {@link #handshakeAction} at its next poll (see {@link Procs#handshake}). */
+    static final int HANDSHAKE = 4;
+
+    /** Handshake states ({@link #handshakeState}). */
+    static final int HS_NONE = 0, HS_PENDING = 1, HS_RUNNING = 2, HS_DONE = 3;
+    private static final VarHandle HANDSHAKE_STATE;
+
+    /** The pending handshake's action; written by the handshaker before it requests {@link #HANDSHAKE}. */
+    volatile java.util.function.Consumer<P> handshakeAction;
+    /**
+     * {@link #HS_PENDING} → {@link #HS_RUNNING} by CAS claims the pending action: exactly one of the holder (at its
+     * poll) and the handshaker (for an idle, dead or lent P) runs it, then writes {@link #HS_DONE}.
+     */
+    @SuppressWarnings("unused") // via HANDSHAKE_STATE
+    volatile int handshakeState;
 
     final int id;
     final MCache mcache;
@@ -71,6 +87,15 @@ final class P {
     /** Clears request bits in the preempt word. */
     void withdraw(int bits) {
         PREEMPT.getAndBitwiseAnd(this, ~bits);
+    }
+
+    /** Claims the pending handshake: whoever wins runs the action (see {@link #handshakeState}). */
+    boolean claimHandshake() {
+        if (HANDSHAKE_STATE.compareAndSet(this, HS_PENDING, HS_RUNNING)) {
+            withdraw(HANDSHAKE);
+            return true;
+        }
+        return false;
     }
 
     Thread ownerPlain() {
@@ -107,10 +132,17 @@ final class P {
             if ((preempt & STOP) != 0) {
                 procs.wakeStopper();
             }
+            if ((preempt & HANDSHAKE) != 0) {
+                procs.wakeHandshaker();
+            }
         } else if (holds == 0) {
             OWNER.setRelease(this, (Thread) null);
-            if ((preempt & STOP) != 0) {
+            int requests = preempt;
+            if ((requests & STOP) != 0) {
                 procs.wakeStopper();                    // it waits for this P
+            }
+            if ((requests & HANDSHAKE) != 0) {
+                procs.wakeHandshaker();                 // it takes the idle P and runs the action itself
             }
         }
     }

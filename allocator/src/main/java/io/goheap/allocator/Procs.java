@@ -88,6 +88,166 @@ final class Procs {
         }
     }
 
+    // ------------------------------------------------------------------ handshakes
+
+    /** The thread running a handshake, or null. */
+    private volatile Thread handshaker;
+    /** The longest time a P's holder spent running a handshake action at its poll, since last taken (ns). */
+    private final java.util.concurrent.atomic.AtomicLong longestHandshakeNanos = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Runs {@code action} once for every P, each while no other thread uses that P — Go's {@code forEachP}, a
+     * ragged barrier instead of a stop of the world: no thread waits for another.
+     *
+     * <h2>Protocol</h2>
+     * The handshaker stores the action in every P, marks it pending ({@link P#HS_PENDING}) and sets
+     * {@link P#HANDSHAKE} in its preempt word, which every holder's fast-path guard already reads. Then, P by P,
+     * until the action is done ({@link P#HS_DONE}):
+     * <ul>
+     *   <li>a holder that polls (any Mutator operation, {@code poll()}, taking a P) claims it by CAS and runs it
+     *       on its own thread, between two operations — the only wait a running thread sees is its own action;</li>
+     *   <li>an idle P, or one whose holder died, the handshaker takes, claims and runs, then gives back;</li>
+     *   <li>a P lent by a holder parked at a safepoint or inside a blocking region, the handshaker stops alone:
+     *       it sets {@link P#STOP} on that P only, and if the P is still lent (the Dekker pair of {@link P}: a
+     *       holder leaving then parks until the STOP is withdrawn) claims and runs the action, withdraws STOP and
+     *       unparks the holder;</li>
+     *   <li>the handshaker's own P (a Mutator's thread collecting) it runs at once.</li>
+     * </ul>
+     * Allowed: the action runs for different Ps at different times, on different threads, while other Ps run
+     * operations. Forbidden: an action running twice for one P, or while any other thread touches that P's
+     * mcache; the handshake returning before every P's action is done (so, afterwards, every operation any P
+     * begins starts after its action — what a phase change needs); a lost wake-up (the handshaker parks for at
+     * most 50 µs, and holders and releasers unpark it).
+     *
+     * <p>Handshakes and stops of the world do not overlap: both are run by the collector under its cycle lock
+     * (each checks the other is not running).
+     */
+    void handshake(java.util.function.Consumer<P> action) {
+        Thread me = Thread.currentThread();
+        if (stopper != null) {
+            throw new IllegalStateException("a handshake while the world is stopped by " + stopper);
+        }
+        handshaker = me;
+        try {
+            for (P p : all) {
+                p.handshakeAction = action;
+                p.handshakeState = P.HS_PENDING;
+                p.request(P.HANDSHAKE);
+            }
+            for (P p : all) {
+                for (int attempt = 0; p.handshakeState != P.HS_DONE; attempt++) {
+                    failIfClosed();
+                    if (p.handshakeState == P.HS_PENDING && tryHandshakeFor(p, me)) {
+                        continue;
+                    }
+                    if (attempt < STOP_SPINS) {
+                        Thread.onSpinWait();
+                    } else {
+                        LockSupport.parkNanos(this, HANDSHAKE_PARK_NANOS);
+                    }
+                }
+            }
+        } finally {
+            for (P p : all) {
+                if (p.claimHandshake()) {                 // (a failed handshake: nobody runs what is left)
+                    p.handshakeState = P.HS_DONE;
+                }
+                p.withdraw(P.HANDSHAKE);
+                p.handshakeAction = null;
+                p.handshakeState = P.HS_NONE;
+            }
+            handshaker = null;
+        }
+    }
+
+    private static final long HANDSHAKE_PARK_NANOS = 50_000;
+
+    /** The handshaker runs {@code p}'s action itself if the P is its own, idle, dead-held or lent; else false. */
+    private boolean tryHandshakeFor(P p, Thread me) {
+        Thread owner = p.ownerPlain();
+        if (owner == me && p.safeHolder != me) {
+            runClaimed(p);                                 // its own P, between two of its operations
+            return true;
+        }
+        if (owner == null || !owner.isAlive()) {
+            if (p.tryAcquireOrTakeOver(me)) {
+                try {
+                    p.mcache.prepareForSweep();            // (a P that changes hands is prepared first)
+                    runClaimed(p);
+                } finally {
+                    p.release();
+                }
+                return true;
+            }
+            return false;
+        }
+        if (p.safeHolder == owner) {
+            p.request(P.STOP);                            // this P only: its holder parks if it leaves meanwhile
+            try {
+                if (p.safeHolder == owner && p.ownerPlain() == owner) {
+                    runClaimed(p);
+                    return true;
+                }
+            } finally {
+                p.withdraw(P.STOP);
+                LockSupport.unpark(owner);
+            }
+        }
+        return false;
+    }
+
+    private static void runClaimed(P p) {
+        if (p.claimHandshake()) {
+            try {
+                runAction(p);
+            } finally {
+                p.handshakeState = P.HS_DONE;
+            }
+        }
+    }
+
+    /**
+     * The holder's half (its P held and in use, at a poll): runs the pending handshake action if the handshaker has
+     * not, and wakes the handshaker. Records how long the holder spent in it (its pause).
+     */
+    void runPendingHandshake(P p) {
+        if (p.claimHandshake()) {
+            long t0 = System.nanoTime();
+            try {
+                runAction(p);
+            } finally {
+                p.handshakeState = P.HS_DONE;
+                wakeHandshaker();
+                long spent = System.nanoTime() - t0;
+                long longest;
+                while (spent > (longest = longestHandshakeNanos.get())
+                        && !longestHandshakeNanos.compareAndSet(longest, spent)) {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+    }
+
+    private static void runAction(P p) {
+        java.util.function.Consumer<P> action = p.handshakeAction;
+        if (action != null) {                              // (null only after a failed handshake gave up)
+            action.accept(p);
+        }
+    }
+
+    /** The longest handshake action a holder ran at its poll since the last call (ns), and resets it. */
+    long takeLongestHandshakeNanos() {
+        return longestHandshakeNanos.getAndSet(0);
+    }
+
+    /** Wakes the handshaker, if any (a P it waits for was lent, released or did its action). */
+    void wakeHandshaker() {
+        Thread h = handshaker;
+        if (h != null) {
+            LockSupport.unpark(h);
+        }
+    }
+
     /**
      * Prepares the caches of idle Ps for the current sweep cycle ({@link MCache#prepareForSweep}), taking each
      * idle P for the moment, as Go's {@code forEachP} runs {@code prepareForSweep} for idle Ps: their stale spans
@@ -119,6 +279,10 @@ final class Procs {
      */
     void stopTheWorld() {
         Thread me = Thread.currentThread();
+        Thread h = handshaker;
+        if (h != null && h != me) {               // (the collector's cycle lock keeps them apart: a bug if not)
+            throw new IllegalStateException("a stop of the world while " + h + " runs a handshake");
+        }
         long parkNanos = FIRST_PARK_NANOS;
         boolean interrupted = false;
         try {
@@ -372,10 +536,16 @@ final class Procs {
         P p = all[start];
         if (stopper == null && p.tryAcquire(me) && keepAfterTaking(p, me)) {
             p.mcache.prepareForSweep();
+            if ((p.preempt & P.HANDSHAKE) != 0) {
+                runPendingHandshake(p);
+            }
             return p;
         }
         P slow = acquireSlow(me, start);
         slow.mcache.prepareForSweep();                    // (see MSweep: no allocation in a stale span)
+        if ((slow.preempt & P.HANDSHAKE) != 0) {
+            runPendingHandshake(slow);
+        }
         return slow;
     }
 

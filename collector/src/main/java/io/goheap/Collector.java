@@ -545,6 +545,7 @@ final class Collector {
         // the pause: the stop at termination, plus the longest handshake action a thread ran at its poll
         long handshakePause = hooks.takeLongestHandshakeNanos();
         long pause = (tEnd - tStop2) + handshakePause;
+        hooks.pauses().record(tEnd - tStop2);         // (each handshake step was recorded as it ran)
         long gcCpu = (tRun - tStop1) + (tEnd - tStop2) * procs + markCpu + assistNanos;
         if (pacerTrace) {
             double utilization = (double) (markCpu + assistNanos) / Math.max(1, (tStop2 - tRun) * procs);
@@ -702,6 +703,7 @@ final class Collector {
             hooks.startTheWorld();
         }
         long tEnd = System.nanoTime();
+        hooks.pauses().record(tEnd - t0);
         rethrow(failed);
         long pause = tEnd - t0;
         endCycle(forced, startWall, t0, tEnd, pause, pause * procs, live);

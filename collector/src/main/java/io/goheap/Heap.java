@@ -245,6 +245,15 @@ public final class Heap implements AutoCloseable {
         return allocator.maxProcs();
     }
 
+    /**
+     * Every pause the collector made a thread see so far, as a histogram (Go's {@code /gc/pauses:seconds}; see
+     * {@link PauseHistogram}). Never blocks; readable after {@link #close()}.
+     */
+    public PauseHistogram readPauseHistogram() {
+        io.goheap.allocator.PauseRecorder r = allocator.gcHooks().pauses();
+        return new PauseHistogram(io.goheap.allocator.PauseRecorder.boundsNanos(), r.counts());
+    }
+
     /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
     public MemStats readMemStats() {
         MemStats m = new MemStats();

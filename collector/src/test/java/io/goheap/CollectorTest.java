@@ -359,6 +359,43 @@ class CollectorTest {
         }
     }
 
+    /**
+     * The pause histogram counts every pause a thread sees: each cycle's stop at termination, and each handshake
+     * step a polling thread runs itself at mark setup (two per cycle) — never the handshaker's own work for idle
+     * Ps, which pauses nobody.
+     */
+    @Test
+    void thePauseHistogramCountsEveryStopAndEveryHandshakeStepAThreadRan() throws Exception {
+        try (Heap h = Heap.builder().reservation(256L << 20).maxProcs(2).gcPercent(-1).build()) {
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+            Thread looping = new Thread(() -> {
+                try (Mutator m = h.attach()) {
+                    running.countDown();
+                    while (!stop.get()) {
+                        m.free(m.malloc(48));                 // manual objects: no pacing, no cycle of its own
+                    }
+                }
+            });
+            looping.start();
+            running.await();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    h.collector.runPacedCycleForTests();
+                }
+            } finally {
+                stop.set(true);
+                looping.join();
+            }
+            PauseHistogram p = h.readPauseHistogram();
+            assertEquals(3 + 2 * 3, p.total(), "3 stops and the looping thread's 6 handshake steps");
+            assertEquals(3, h.readMemStats().numGC());
+            assertTrue(p.quantileNanos(1.0) > 0 && p.quantileNanos(0.5) <= p.quantileNanos(1.0));
+            assertThrows(IllegalArgumentException.class, () -> p.quantileNanos(1.5));
+            assertEquals(0, new PauseHistogram(new long[] {0, 5}, new long[] {0}).quantileNanos(0.9));
+        }
+    }
+
     @Test
     void badInputThrowsAndLeavesTheHeapUsable() {
         try (Mutator m = heap.attach()) {

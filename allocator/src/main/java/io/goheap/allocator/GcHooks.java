@@ -123,6 +123,14 @@ public final class GcHooks {
         procs.handshake(p -> p.mcache.prepareForSweep());
     }
 
+    /**
+     * The heap's pause histogram: every handshake action a thread ran at its poll is recorded in it; the collector
+     * records its stops of the world.
+     */
+    public PauseRecorder pauses() {
+        return procs.pauses;
+    }
+
     /** The longest handshake action a thread ran at its poll since the last call, in ns (its pause), and resets. */
     public long takeLongestHandshakeNanos() {
         return procs.takeLongestHandshakeNanos();

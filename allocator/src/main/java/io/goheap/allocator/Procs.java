@@ -92,6 +92,8 @@ final class Procs {
 
     /** The thread running a handshake, or null. */
     private volatile Thread handshaker;
+    /** Every handshake action a holder ran at its poll, and the collector's stops (see {@link PauseRecorder}). */
+    final PauseRecorder pauses = new PauseRecorder();
     /** The longest time a P's holder spent running a handshake action at its poll, since last taken (ns). */
     private final java.util.concurrent.atomic.AtomicLong longestHandshakeNanos = new java.util.concurrent.atomic.AtomicLong();
 
@@ -219,6 +221,7 @@ final class Procs {
                 p.handshakeState = P.HS_DONE;
                 wakeHandshaker();
                 long spent = System.nanoTime() - t0;
+                pauses.record(spent);
                 long longest;
                 while (spent > (longest = longestHandshakeNanos.get())
                         && !longestHandshakeNanos.compareAndSet(longest, spent)) {

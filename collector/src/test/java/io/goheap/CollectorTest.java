@@ -369,11 +369,13 @@ class CollectorTest {
         try (Heap h = Heap.builder().reservation(256L << 20).maxProcs(2).gcPercent(-1).build()) {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicLong iterations = new java.util.concurrent.atomic.AtomicLong();
             Thread looping = new Thread(() -> {
                 try (Mutator m = h.attach()) {
                     running.countDown();
                     while (!stop.get()) {
                         m.free(m.malloc(48));                 // manual objects: no pacing, no cycle of its own
+                        iterations.incrementAndGet();
                     }
                 }
             });
@@ -381,6 +383,10 @@ class CollectorTest {
             running.await();
             try {
                 for (int i = 0; i < 3; i++) {
+                    // running, not parked after the last cycle's stop (a parked holder's steps are run for it)
+                    for (long seen = iterations.get(); iterations.get() < seen + 1000; ) {
+                        Thread.onSpinWait();
+                    }
                     h.collector.runPacedCycleForTests();
                 }
             } finally {

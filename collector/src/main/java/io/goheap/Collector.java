@@ -134,6 +134,13 @@ final class Collector {
 
     Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
               boolean stopTheWorldCycles, PrintStream trace) {
+        this(heap, hooks, gcPercent, gctrace, reportInvalid, checkmark, stopTheWorldCycles, trace, false,
+                GcSettings.NO_LIMIT, null);
+    }
+
+    Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
+              boolean stopTheWorldCycles, PrintStream trace, boolean scavtrace, long memoryLimit,
+              MemoryLimitExit limitExit) {
         this.checkmark = checkmark;
         this.stopTheWorldCycles = stopTheWorldCycles;
         this.cycleRunner = new CycleRunner();
@@ -143,10 +150,137 @@ final class Collector {
         this.gctrace = gctrace;
         this.reportInvalid = reportInvalid;
         this.trace = trace;
-        this.nextGC = goal(0, gcPercent);
+        this.memoryLimit = memoryLimit;
+        this.limitExit = limitExit;
+        this.cpuLimiter = new GcCpuLimiter(heap.maxProcs(), System.nanoTime());
+        io.goheap.scavenger.Scavenger scavenger = heap.allocator.scavenger();
+        this.scavengerPacer = new ScavengerPacer(scavenger,
+                scavenger.mode() == io.goheap.ffi.OsMemory.DecommitMode.HARD ? cycleLock : null, scavtrace, trace);
+        this.pressure = new MemoryPressure();
+        this.nextGC = heapGoal(0);
         this.trigger = trigger(0, nextGC);
         this.sweeper = new BackgroundSweeper(hooks, cycleLock);
         this.markWorkers = new MarkWorkers(heap.maxProcs());
+    }
+
+    // ------------------------------------------------------------------ memory limit (issue 11)
+
+    /** GOMEMLIMIT in bytes; Long.MAX_VALUE when none. */
+    private volatile long memoryLimit;
+    /** The heap goal the limit allows (before the live-heap floor), at the last cycle's end; MAX when no limit. */
+    private volatile long limitHeapRoom = Long.MAX_VALUE;
+    /** Memory outside heap objects and free pages at the last cycle's end (see {@link MemoryLimitGoal#nonHeap}). */
+    private volatile long nonHeapBytes;
+    /** The opt-in exit from a death spiral, or null. */
+    private final MemoryLimitExit limitExit;
+    final GcCpuLimiter cpuLimiter;
+    final ScavengerPacer scavengerPacer;
+    final MemoryPressure pressure;
+
+    /** The pacer's heap goal for a live heap of {@code live} bytes: the GOGC goal, capped by the memory limit's. */
+    private long heapGoal(long live) {
+        long goal = goal(live, gcPercent);
+        long room = limitHeapRoom;
+        if (room != Long.MAX_VALUE) {
+            goal = Math.min(goal, Math.max(room, live));
+        }
+        return goal;
+    }
+
+    /**
+     * Recomputes what the memory limit leaves for the heap from a statistics snapshot (Go evaluates it live; here
+     * at every cycle's end and on {@link #setMemoryLimit}).
+     */
+    private void refreshLimitRoom(io.goheap.allocator.AllocStats s) {
+        nonHeapBytes = MemoryLimitGoal.nonHeap(s);
+        long limit = memoryLimit;
+        limitHeapRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
+                : MemoryLimitGoal.of(limit, s.sys() - s.heapReleased(), s.heapIdle() - s.heapReleased(),
+                        s.heapAlloc(), 0);
+    }
+
+    /** Go's debug.SetMemoryLimit: a negative value only reads; else sets it and re-paces. Returns the previous. */
+    long setMemoryLimit(long limit) {
+        if (limit < 0) {
+            return memoryLimit;
+        }
+        lockCycle(Mutator.current(heap));
+        try {
+            long previous = memoryLimit;
+            if (previous == limit) {
+                return previous;
+            }
+            memoryLimit = limit;
+            io.goheap.allocator.AllocStats s = heap.allocator.readMemStats();
+            refreshLimitRoom(s);
+            long lastGoal = nextGC;
+            nextGC = heapGoal(heapMarked);
+            trigger = trigger(heapMarked, nextGC);
+            scavengerPacer.afterCycle(s.heapInuse(), nextGC, lastGoal == Long.MAX_VALUE ? nextGC : lastGoal, limit,
+                    nonHeapBytes);
+            pressure.check(this);
+            return previous;
+        } finally {
+            cycleLock.unlock();
+        }
+    }
+
+    long memoryLimit() {
+        return memoryLimit;
+    }
+
+    /**
+     * Allocation above the memory limit (Go's allocation-time scavenging): when the heap's retained memory plus
+     * what is outside the heap exceeds the limit, releases the excess at once, forced. Not while the CPU limiter is
+     * on (as Go), and with hard decommit only when no cycle runs (a concurrent mark may read freed pages).
+     */
+    private void scavengeAboveLimit(long limit) {
+        io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+        long excess = scavenger.retainedBytes() + nonHeapBytes - limit;
+        if (excess <= 0 || cpuLimiter.limiting()) {
+            return;
+        }
+        boolean hard = scavenger.mode() == io.goheap.ffi.OsMemory.DecommitMode.HARD;
+        if (hard && !cycleLock.tryLock()) {
+            return;
+        }
+        try {
+            scavenger.release(excess);
+        } catch (IllegalStateException e) {
+            throw heap.allocator.closedOr(e);
+        } finally {
+            if (hard) {
+                cycleLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * The death-spiral exit (opt-in, beyond Go): when the CPU limiter has been saturated for the configured time
+     * and the live heap alone fills what the limit leaves for it, the allocation fails (or the handler decides).
+     */
+    void checkMemoryLimitExit() {
+        MemoryLimitExit exit = limitExit;
+        long room = limitHeapRoom;
+        if (exit == null || room == Long.MAX_VALUE) {
+            return;
+        }
+        long saturated = cpuLimiter.saturatedNanos(System.nanoTime());
+        long live = heapMarkedNow;
+        if (saturated >= exit.afterNanos() && live >= room) {
+            MemoryLimitExceededException e = new MemoryLimitExceededException(live, memoryLimit, room, saturated);
+            if (exit.shouldFail(e)) {
+                throw e;
+            }
+        }
+    }
+
+    /** heapMarked, readable without the cycle lock. */
+    private volatile long heapMarkedNow;
+
+    /** The live heap the last cycle found (Go's heapMarked). */
+    long liveHeap() {
+        return heapMarkedNow;
     }
 
     /** Where the pacer starts a cycle for a heap of {@code live} bytes and {@code goal}. */
@@ -181,7 +315,7 @@ final class Collector {
         try {
             int previous = gcPercent;
             gcPercent = percent;
-            nextGC = goal(heapMarked, percent);
+            nextGC = heapGoal(heapMarked);
             trigger = trigger(heapMarked, nextGC);
             return previous;
         } finally {
@@ -198,6 +332,22 @@ final class Collector {
         }
         long live = heapLive.addAndGet(bytes);
         sweepProportionally(live);
+        long now = System.nanoTime();
+        if (!barrier.marking && cpuLimiter.due(now)) {
+            cpuLimiter.account(now, 0);            // program time since the last account: the bucket drains
+            pressure.check(this);
+        }
+        long limit = memoryLimit;
+        if (limit != Long.MAX_VALUE) {
+            scavengeAboveLimit(limit);
+            if (cpuLimiter.limiting()) {
+                // Go's CPU limiter: no assists and no waiting for a cycle; the pacer's cycles run in the background
+                if (!barrier.marking && live >= trigger) {
+                    cycleRunner.request(this::backgroundCycle);
+                }
+                return;
+            }
+        }
         if (stopTheWorldCycles) {
             if (live >= nextGC) {
                 collect(false, caller);
@@ -527,8 +677,13 @@ final class Collector {
      */
     private void endCycle(boolean forced, long startWall, long t0, long tEnd, long pause, long gcCpu, long live) {
         heapMarked = live;
+        heapMarkedNow = live;
         heapLive.set(live);
-        nextGC = goal(live, gcPercent);
+        long lastGoal = nextGC;
+        if (memoryLimit != Long.MAX_VALUE) {
+            refreshLimitRoom(heap.allocator.readMemStats());
+        }
+        nextGC = heapGoal(live);
         trigger = trigger(live, nextGC);
         // the sweep pacer: every page in use now waits for sweeping; sweep them all before heapLive reaches the
         // goal (Go's sweepPagesPerByte, with Go's margin: done by 95% of the distance)
@@ -551,6 +706,14 @@ final class Collector {
             lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
             gcNanos += gcCpu;
         }
+        cpuLimiter.account(System.nanoTime(), gcCpu);
+        // the background scavenger's goal (Go's gcPaceScavenger) and its trace line
+        long inUse = hooks.heapInUseBytes();
+        scavengerPacer.afterCycle(inUse, nextGC, lastGoal, memoryLimit, nonHeapBytes);
+        io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+        long retained = scavenger.retainedBytes();
+        scavengerPacer.trace(inUse, retained, heap.allocator.scavengedBytes(), false);
+        pressure.check(this);
     }
 
     /** A stop-the-world cycle ({@code GODEBUG=gcstoptheworld=1}); the caller holds {@link #cycleLock}. */
@@ -656,9 +819,14 @@ final class Collector {
      * while they are released (with hard decommit they become inaccessible).
      */
     long freeOSMemory(Mutator caller) {
+        collect(true, caller);                 // Go's FreeOSMemory: a full collection first
         lockCycle(caller);
         try {
-            return heap.allocator.freeOSMemory();
+            long released = heap.allocator.freeOSMemory();
+            io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+            scavengerPacer.trace(hooks.heapInUseBytes(), scavenger.retainedBytes(), heap.allocator.scavengedBytes(),
+                    true);
+            return released;
         } finally {
             cycleLock.unlock();
         }

@@ -128,10 +128,13 @@ public final class Mutator implements AutoCloseable {
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
         long size = type.size();
-        if ((sinceCheck += type.allocationBytes) >= Collector.TRIGGER_CHECK_BYTES) {
-            long bytes = sinceCheck;
+        long bytes = sinceCheck + type.allocationBytes;
+        if (bytes >= Collector.TRIGGER_CHECK_BYTES) {
+            heap.collector.checkMemoryLimitExit();      // the opt-in death-spiral exit: throws before allocating
             sinceCheck = 0;
             heap.collector.allocated(this, bytes);
+        } else {
+            sinceCheck = bytes;
         }
         long address = allocator.allocateTyped(size, type.length(), type.gcType, true);
         Runnable shake = barrier.shaker;

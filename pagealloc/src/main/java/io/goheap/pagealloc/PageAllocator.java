@@ -667,7 +667,27 @@ public final class PageAllocator {
      * cut to the pages still wanted (its highest part is taken).
      */
     public long scavenge(long maxBytes, Releaser releaser) {
-        return PageScavenging.scavenge(this, maxBytes, releaser);
+        return PageScavenging.scavenge(this, maxBytes, true, 0, releaser);
+    }
+
+    /**
+     * {@link #scavenge} as Go's background scavenger does it: chunks with at least 496 of their 512 pages in use
+     * (dense, so their free pages are likely reused soon and their huge page is worth keeping) are skipped, and
+     * when {@code hugePages} (pages per transparent huge page, e.g. 256 for 2 MiB; 0 or 1 for none) is larger
+     * than 1, a run that crosses a huge-page boundary is widened down to the huge page below when it is free
+     * and unscavenged too, so whole huge pages go back (the result may then exceed {@code maxBytes}).
+     */
+    public long scavengeBackground(long maxBytes, int hugePages, Releaser releaser) {
+        if (hugePages < 0) {
+            throw new IllegalArgumentException("huge page size in pages must be >= 0: " + hugePages);
+        }
+        return PageScavenging.scavenge(this, maxBytes, false, hugePages, releaser);
+    }
+
+    /** Free pages not yet released plus pages in use: the heap memory the OS backs now (Go's heapRetained). */
+    public long retainedPages() {
+        checkLocked();
+        return inUse + free;
     }
 
     // ================================================================ verification

@@ -194,9 +194,11 @@ final class Collector {
     private void refreshLimitRoom(io.goheap.allocator.AllocStats s) {
         nonHeapBytes = MemoryLimitGoal.nonHeap(s);
         long limit = memoryLimit;
+        long mappedReady = s.sys() - s.heapReleased();
         limitHeapRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
-                : MemoryLimitGoal.of(limit, s.sys() - s.heapReleased(), s.heapIdle() - s.heapReleased(),
-                        s.heapAlloc(), 0);
+                : MemoryLimitGoal.of(limit, mappedReady, s.heapIdle() - s.heapReleased(), s.heapAlloc(), 0);
+        limitHeapCeiling = limit == Long.MAX_VALUE ? Long.MAX_VALUE
+                : Math.max(0, limit - nonHeapBytes - Math.max(0, mappedReady - limit));
     }
 
     /** Go's debug.SetMemoryLimit: a negative value only reads; else sets it and re-paces. Returns the previous. */
@@ -275,8 +277,33 @@ final class Collector {
         }
     }
 
+    /**
+     * Go's hard goal: where an allocating thread stops and waits for the cycle in progress — 1.1 × the goal, but
+     * under a memory limit no further than what the limit leaves for the heap (before its headroom), so the limit
+     * holds also while a mark runs.
+     */
+    private long hardGoal(long goal) {
+        long hard = goal + goal / 10;
+        long ceiling = limitHeapCeiling;
+        return ceiling == Long.MAX_VALUE ? hard : Math.min(hard, Math.max(goal, ceiling));
+    }
+
+    /** What the memory limit leaves for heap objects, before the headroom; MAX when no limit. */
+    private volatile long limitHeapCeiling = Long.MAX_VALUE;
+
     /** heapMarked, readable without the cycle lock. */
     private volatile long heapMarkedNow;
+
+    int gcPercent() {
+        return gcPercent;
+    }
+
+    /** The cycle in which the GC CPU limiter last turned on (Go's /gc/limiter/last-enabled:gc-cycle), 0 if never. */
+    long limiterLastEnabledCycle() {
+        return limiterLastEnabledCycle;
+    }
+
+    private volatile long limiterLastEnabledCycle;
 
     /** The live heap the last cycle found (Go's heapMarked). */
     long liveHeap() {
@@ -363,7 +390,7 @@ final class Collector {
             if (caller != null && budget > 0) {
                 caller.assist(budget);
             }
-            if (live - goal >= goal / 10) {
+            if (live >= hardGoal(goal)) {
                 // past the hard goal (Go's 1.1 × goal): help the mark to its end, then wait for the cycle
                 while (caller != null && barrier.marking && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
                     // each round finds work the marker shared; none means its end is near
@@ -706,7 +733,11 @@ final class Collector {
             lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
             gcNanos += gcCpu;
         }
+        long enabledBefore = cpuLimiter.enabledCount();
         cpuLimiter.account(System.nanoTime(), gcCpu);
+        if (cpuLimiter.enabledCount() != enabledBefore || cpuLimiter.limiting()) {
+            limiterLastEnabledCycle = numGCNow() + 1;      // as Go: the cycle after the one that turned it on
+        }
         // the background scavenger's goal (Go's gcPaceScavenger) and its trace line
         long inUse = hooks.heapInUseBytes();
         scavengerPacer.afterCycle(inUse, nextGC, lastGoal, memoryLimit, nonHeapBytes);

@@ -273,6 +273,18 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * Named samples as Go's {@code runtime/metrics} names them: the memory classes ({@code /memory/classes/...},
+     * summing to {@code /memory/classes/total:bytes} = Sys), {@code /gc/heap/goal:bytes},
+     * {@code /gc/gomemlimit:bytes}, {@code /gc/gogc:percent}, {@code /gc/limiter/last-enabled:gc-cycle},
+     * {@code /cpu/classes/scavenge/background:cpu-seconds}, and goheap's {@code /gc/scavenge/background:bytes},
+     * {@code /gc/scavenge/eager:bytes} (released since start) and {@code /gc/scavenge/goal:bytes} (heap memory the
+     * background scavenger retains; Long.MAX_VALUE when it has none). A snapshot, read as {@link #readMemStats()}.
+     */
+    public java.util.Map<String, Number> readMetrics() {
+        return RuntimeMetrics.read(readMemStats(), collector);
+    }
+
+    /**
      * Go's {@code debug.SetMemoryLimit}: sets the soft memory limit in bytes and returns the previous one; a
      * negative value changes nothing and only returns the current limit; {@link Long#MAX_VALUE} means no limit.
      * The limit covers the memory the heap keeps mapped and ready (MemStats {@code Sys − HeapReleased}: heap pages

@@ -171,6 +171,8 @@ final class Collector {
     private volatile long limitHeapRoom = Long.MAX_VALUE;
     /** Memory outside heap objects and free pages at the last cycle's end (see {@link MemoryLimitGoal#nonHeap}). */
     private volatile long nonHeapBytes;
+    /** The heap goal the limit allows when no free page is retained (see refreshLimitRoom); MAX when no limit. */
+    private volatile long limitExitRoom = Long.MAX_VALUE;
     /** The opt-in exit from a death spiral, or null. */
     private final MemoryLimitExit limitExit;
     final GcCpuLimiter cpuLimiter;
@@ -199,6 +201,10 @@ final class Collector {
                 : MemoryLimitGoal.of(limit, mappedReady, s.heapIdle() - s.heapReleased(), s.heapAlloc(), 0);
         limitHeapCeiling = limit == Long.MAX_VALUE ? Long.MAX_VALUE
                 : Math.max(0, limit - nonHeapBytes - Math.max(0, mappedReady - limit));
+        // the death-spiral test: what the limit leaves for objects once free pages are released (not the overage
+        // of free pages the scavenger has yet to release, which is no reason to refuse an allocation)
+        limitExitRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
+                : MemoryLimitGoal.of(limit, nonHeapBytes + s.heapAlloc(), 0, s.heapAlloc(), 0);
     }
 
     /** Go's debug.SetMemoryLimit: a negative value only reads; else sets it and re-paces. Returns the previous. */
@@ -246,8 +252,10 @@ final class Collector {
         if (hard && !cycleLock.tryLock()) {
             return;
         }
+        long t0 = System.nanoTime();
         try {
             scavenger.release(excess);
+            cpuLimiter.addGcWork(System.nanoTime() - t0);    // the limiter counts it as the collector's (Go's)
         } catch (IllegalStateException e) {
             throw heap.allocator.closedOr(e);
         } finally {
@@ -263,7 +271,7 @@ final class Collector {
      */
     void checkMemoryLimitExit() {
         MemoryLimitExit exit = limitExit;
-        long room = limitHeapRoom;
+        long room = limitExitRoom;
         if (exit == null || room == Long.MAX_VALUE) {
             return;
         }
@@ -287,6 +295,9 @@ final class Collector {
         long ceiling = limitHeapCeiling;
         return ceiling == Long.MAX_VALUE ? hard : Math.min(hard, Math.max(goal, ceiling));
     }
+
+    /** While the CPU limiter is on, allocating threads wait for a cycle only at this multiple of the hard goal. */
+    static final long LIMITED_OVERSHOOT = 2;
 
     /** What the memory limit leaves for heap objects, before the headroom; MAX when no limit. */
     private volatile long limitHeapCeiling = Long.MAX_VALUE;
@@ -368,9 +379,15 @@ final class Collector {
         if (limit != Long.MAX_VALUE) {
             scavengeAboveLimit(limit);
             if (cpuLimiter.limiting()) {
-                // Go's CPU limiter: no assists and no waiting for a cycle; the pacer's cycles run in the background
+                // Go's CPU limiter: no assists and no cycle run on this thread; the pacer's cycles run in the
+                // background. Go then lets the heap grow without a bound; here an allocating thread still waits for
+                // a cycle at twice the hard goal, so the overshoot is bounded.
                 if (!barrier.marking && live >= trigger) {
                     cycleRunner.request(this::backgroundCycle);
+                }
+                long goal = nextGC;
+                if (live >= LIMITED_OVERSHOOT * hardGoal(goal) && goal != Long.MAX_VALUE) {
+                    collect(false, caller);
                 }
                 return;
             }
@@ -734,7 +751,11 @@ final class Collector {
             gcNanos += gcCpu;
         }
         long enabledBefore = cpuLimiter.enabledCount();
-        cpuLimiter.account(System.nanoTime(), gcCpu);
+        // the limiter counts the whole cycle as the collector's: its thread was busy from start to now (sweep
+        // termination and this bookkeeping included, which gcCpu leaves out) and every other P stood still in the
+        // pauses
+        long now = System.nanoTime();
+        cpuLimiter.account(now, Math.max(gcCpu, (now - t0) + pause * (heap.maxProcs() - 1)));
         if (cpuLimiter.enabledCount() != enabledBefore || cpuLimiter.limiting()) {
             limiterLastEnabledCycle = numGCNow() + 1;      // as Go: the cycle after the one that turned it on
         }

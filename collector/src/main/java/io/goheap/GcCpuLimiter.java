@@ -11,7 +11,8 @@ package io.goheap;
  * <h2>Accounting</h2>
  * The capacity is one second of CPU per P. Each {@link #account} covers the wall time since the previous one,
  * times the number of Ps: {@code gc} nanoseconds of it were the collector's (its cycles' CPU: both pauses times the
- * Ps, the marker's measured CPU, assists), the rest the program's. The bucket gains {@code gc − rest} (clamped at 0
+ * Ps, the marker's measured CPU, assists, and allocation-time scavenging, added as it happens with
+ * {@link #addGcWork}), the rest the program's. The bucket gains {@code gc − rest} (clamped at 0
  * and at capacity). It turns on when a gain would overflow it and off when it loses anything while on. The
  * collector accounts after every cycle (with the cycle's CPU) and, while no cycle runs, from the allocation slow
  * path at most every {@link #MIN_WINDOW_NANOS} (with none), so the bucket drains while the program runs.
@@ -54,7 +55,8 @@ final class GcCpuLimiter {
     synchronized void account(long now, long gcNanos) {
         long window = Math.max(0, now - lastAccount) * procs;
         lastAccount = now;
-        long gc = Math.min(Math.max(gcNanos, 0), window);
+        long gc = Math.min(Math.max(gcNanos, 0) + pendingGc, window);
+        pendingGc = 0;
         long change = gc - (window - gc);          // > 0 exactly when the collector used more than half
         if (change > 0 && fill + change >= capacity) {
             fill = capacity;
@@ -75,6 +77,14 @@ final class GcCpuLimiter {
         } else {
             saturatedSince = -1;
         }
+    }
+
+    /** Collector work done on allocating threads (allocation-time scavenging), counted at the next account. */
+    private long pendingGc;
+
+    /** Adds {@code nanos} of collector work an allocating thread did (Go's scavenge assists) to the next account. */
+    synchronized void addGcWork(long nanos) {
+        pendingGc += Math.max(0, nanos);
     }
 
     /** Whether an account from the allocation path is due at {@code now}. */

@@ -105,9 +105,11 @@ class ScavengerRssTest {
             MemStats after = heap.readMemStats();
             System.out.printf("freeOSMemory: released %d MiB in %.1f ms; heap RSS now %d MiB%n",
                     released / MIB, took / 1e6, rss / MIB);
-            assertTrue(released >= DROPPED - NOISE, "released " + released / MIB + " MiB");
-            assertTrue(rss <= NOISE, "the heap still holds " + rss / MIB + " MiB");
             long releasedRise = after.heapReleased() - before.heapReleased();
+            // the background scavenger, woken by the collection inside freeOSMemory, may take part of it first
+            assertTrue(released > 0 && releasedRise >= DROPPED - NOISE, "freeOSMemory released " + released / MIB
+                    + " MiB, HeapReleased rose by " + releasedRise / MIB + " MiB");
+            assertTrue(rss <= NOISE, "the heap still holds " + rss / MIB + " MiB");
             long rollupDrop = rollupBefore - rollupAfter;
             assertTrue(Math.abs(rollupDrop - releasedRise) <= NOISE, "smaps_rollup Rss fell by " + rollupDrop / MIB
                     + " MiB, HeapReleased rose by " + releasedRise / MIB + " MiB");

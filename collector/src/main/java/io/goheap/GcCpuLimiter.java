@@ -21,8 +21,8 @@ package io.goheap;
  * {@link #saturatedNanos} tells how long the bucket has stayed at least {@link #SATURATED_FILL} full without a
  * break: the measure of a death spiral the heap's opt-in exit acts on (see {@link Heap.Builder#memoryLimitExit}).
  *
- * <p>Thread-safety: every method is synchronized (called once per cycle and at most every 10 ms otherwise);
- * {@link #limiting()} is a volatile read for the allocation slow path.
+ * <p>Thread-safety: the accounting methods are synchronized (called once per cycle and at most every 10 ms
+ * otherwise); {@link #limiting()} and {@link #due} are volatile reads for the allocation slow path.
  */
 final class GcCpuLimiter {
     /** Minimum wall time between two accounts from the allocation path. */
@@ -33,7 +33,8 @@ final class GcCpuLimiter {
     private final long capacity;
     private final int procs;
     private long fill;
-    private long lastAccount;
+    /** Volatile: {@link #due} reads it without the lock, from the allocation slow path. */
+    private volatile long lastAccount;
     private volatile boolean limiting;
     /** When the bucket last became saturated (nanoTime), or -1 while it is not. */
     private long saturatedSince = -1;
@@ -88,7 +89,7 @@ final class GcCpuLimiter {
     }
 
     /** Whether an account from the allocation path is due at {@code now}. */
-    synchronized boolean due(long now) {
+    boolean due(long now) {
         return now - lastAccount >= MIN_WINDOW_NANOS;
     }
 

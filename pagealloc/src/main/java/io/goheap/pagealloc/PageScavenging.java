@@ -67,11 +67,14 @@ final class PageScavenging {
             pa.lock.lock();
             try {
                 if (cursor == Integer.MAX_VALUE) {
-                    cursor = pa.maxGrown;
+                    cursor = force ? pa.maxGrown : Math.min(pa.backgroundCursor, pa.maxGrown);
                 }
                 cursor = highestCandidate(pa, cursor);
                 while (!force && cursor >= 0 && isDense(pa, cursor)) {
                     cursor = highestCandidate(pa, cursor - 1);
+                }
+                if (!force) {
+                    pa.backgroundCursor = cursor;   // everything above was searched: the next call starts here
                 }
                 if (cursor < 0) {
                     break; // nothing free and unscavenged is left (in chunks this scavenge may touch)

@@ -89,6 +89,21 @@ class PageAllocatorScavengeTest {
     }
 
     @Test
+    void backgroundScavengingDoesNotSearchAgainWhatItFoundDenseUntilReset() {
+        // Chunk 1 dense ([0, 500) in use), chunk 0 sparse ([0, 100) in use).
+        PageAllocator pa = newPageAlloc(desc().c(0, 0, 100).c(1, 0, 500), desc().c(0).c(1));
+        assertEquals((CHUNK - 100) * PAGE, pa.scavengeBackground(ALL, 0, NOP));
+        locked(pa, () -> pa.free(pageBase(1, 0), 400));  // chunk 1 is sparse now, above the search's cursor
+        assertEquals(0, pa.scavengeBackground(ALL, 0, NOP), "searched again without a reset");
+        assertEquals(412 * PAGE, pa.scavenge(ALL, NOP), "forced scavenging searches everything");
+        locked(pa, () -> pa.free(pageBase(1, 400), 50));
+        assertEquals(0, pa.scavengeBackground(ALL, 0, NOP));
+        locked(pa, pa::resetBackgroundSearch);
+        assertEquals(50 * PAGE, pa.scavengeBackground(ALL, 0, NOP), "after a reset: found");
+        pa.verify();
+    }
+
+    @Test
     void backgroundScavengingReleasesWholeHugePages() {
         // Chunk 0: [0, 200) in use, [200, 512) free. A request for 8 pages takes the top 8, then widens to the
         // 256-page (2 MiB) huge page they lie in, which is wholly free; the next takes the rest, [200, 256).

@@ -27,6 +27,12 @@ import java.util.concurrent.locks.LockSupport;
  * idle is capped at one slice, so waking up does not burst. (Go reaches the same share with a PI controller over
  * its sleep ratio; a budget measured against the clock needs no tuning.)
  *
+ * <h2>Not rescanning (Go's scavenge index)</h2>
+ * The page allocator keeps a flag per 4 MiB chunk, "may have free unreleased pages", and a cursor where the
+ * background search resumes: chunks above it were found dense or empty, so successive slices never search them
+ * again. The cursor goes back to the top after every cycle ({@link #setGoal}) and after each idle wait, so a
+ * full search happens at most once per cycle or per {@link #IDLE_RECHECK_NANOS} of idleness.
+ *
  * <h2>Idle</h2>
  * Nothing to release (at or under the goal, or only dense chunks left): the thread parks until the goal changes
  * ({@link #setGoal}, after every cycle) or {@link #wake()} — and at most {@link #IDLE_RECHECK_NANOS}, so pages
@@ -90,6 +96,7 @@ public final class BackgroundScavenger {
             throw new IllegalArgumentException("retain goal must be >= 0: " + retainBytes);
         }
         goal = retainBytes;
+        scavenger.resetBackgroundSearch();          // a new cycle may have freed pages anywhere
         if (retainBytes != Long.MAX_VALUE) {
             startIfNeeded();
         }
@@ -161,6 +168,7 @@ public final class BackgroundScavenger {
                 long excess = scavenger.retainedBytes() - goal;
                 if (excess < QUANTUM / 2) {
                     LockSupport.parkNanos(this, IDLE_RECHECK_NANOS);
+                    scavenger.resetBackgroundSearch();
                     continue;
                 }
                 if (exclusion != null && !exclusion.tryLock()) {
@@ -181,6 +189,7 @@ public final class BackgroundScavenger {
                 budget -= used;
                 if (exhausted) {
                     LockSupport.parkNanos(this, IDLE_RECHECK_NANOS);   // only dense chunks, or pages in use
+                    scavenger.resetBackgroundSearch();               // then search the whole heap once more
                 }
             }
         } catch (IllegalStateException closed) {

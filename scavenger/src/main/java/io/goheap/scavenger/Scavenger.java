@@ -106,6 +106,19 @@ public final class Scavenger {
         return n;
     }
 
+    /**
+     * Makes the next background release search the whole heap again (after a collection freed pages, or after the
+     * background scavenger was idle). Takes the heap lock.
+     */
+    public void resetBackgroundSearch() {
+        pages.lock().lock();
+        try {
+            pages.resetBackgroundSearch();
+        } finally {
+            pages.lock().unlock();
+        }
+    }
+
     /** Heap bytes the OS backs now: in use plus free and not released (Go's heapRetained). Takes the heap lock. */
     public long retainedBytes() {
         pages.lock().lock();

@@ -187,6 +187,28 @@ class MemoryLimitTest {
     }
 
     @Test
+    void anRssListenerHearsTheProcessCrossAFractionOfTheLimit() throws Exception {
+        // the JVM's RSS moves by tens of MiB between tests (closed heaps are unmapped a second later): wide margins
+        long rss = io.goheap.ffi.OsMemory.system().processMemory().rss();
+        try (Heap heap = Heap.builder().reservation(1L << 30).memoryLimit(rss).build()) {
+            BlockingQueue<MemoryPressureEvent> events = new LinkedBlockingQueue<>();
+            heap.addMemoryPressureListener(MemoryPressureEvent.Measure.RSS, 0.25, 0.1, events::add);
+            heap.gc();                                         // RSS is about the limit: far above a quarter
+            MemoryPressureEvent up = events.poll(30, TimeUnit.SECONDS);
+            assertNotNull(up, "no rising event");
+            assertTrue(up.rising() && up.measure() == MemoryPressureEvent.Measure.RSS, up.toString());
+            assertTrue(up.bytes() >= up.limit() / 4, up.toString());
+            heap.setMemoryLimit(rss * 20);                     // RSS is now ~1/20 of the limit: below 15%
+            Thread.sleep(150);                                 // RSS is re-read at most every 100 ms
+            heap.gc();
+            MemoryPressureEvent down = events.poll(30, TimeUnit.SECONDS);
+            assertNotNull(down, "no falling event");
+            assertFalse(down.rising());
+            assertEquals(rss * 20, down.limit());
+        }
+    }
+
+    @Test
     void theDeathSpiralExitFiresAndTheHeapGoesOnAfterMemoryIsFreed() {
         try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).memoryLimit(32 * MIB)
                 .memoryLimitExit(Duration.ofMillis(200)).build()) {

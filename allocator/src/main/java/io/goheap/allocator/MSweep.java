@@ -100,6 +100,9 @@ final class MSweep {
                 n++;
             }
         }
+        while (sweepOne(heap)) {         // finds none left: the one path that sees a sweep cycle end
+            n++;
+        }
         return n;
     }
 }

@@ -164,7 +164,8 @@ class MemoryLimitTest {
             assertNotNull(up, "no rising event");
             assertTrue(up.rising());
             assertEquals(MemoryPressureEvent.Measure.LIVE_HEAP, up.measure());
-            assertTrue(up.bytes() >= 40 * MIB, "live " + up.bytes());
+            assertTrue(up.bytes() >= 32 * MIB, "rising below half the limit: live " + up.bytes());  // a cycle
+            // while the 40 MiB were being allocated may have seen them first
             heap.gc();
             heap.gc();                                         // still above: nothing repeated
             heap.free(table);

@@ -296,6 +296,9 @@ final class Collector {
         return ceiling == Long.MAX_VALUE ? hard : Math.min(hard, Math.max(goal, ceiling));
     }
 
+    /** The cycle thread's CPU time when the current cycle started (runCycle); under cycleLock. */
+    private long cycleThreadCpuStart;
+
     /** While the CPU limiter is on, allocating threads wait for a cycle only at this multiple of the hard goal. */
     static final long LIMITED_OVERSHOOT = 2;
 
@@ -540,6 +543,7 @@ final class Collector {
     }
 
     private void runCycle(boolean forced) {
+        cycleThreadCpuStart = THREADS.getCurrentThreadCpuTime();   // for the GC CPU limiter (see endCycle)
         if (stopTheWorldCycles) {
             runStopTheWorldCycle(forced);
         } else {
@@ -751,11 +755,11 @@ final class Collector {
             gcNanos += gcCpu;
         }
         long enabledBefore = cpuLimiter.enabledCount();
-        // the limiter counts the whole cycle as the collector's: its thread was busy from start to now (sweep
-        // termination and this bookkeeping included, which gcCpu leaves out) and every other P stood still in the
-        // pauses
-        long now = System.nanoTime();
-        cpuLimiter.account(now, Math.max(gcCpu, (now - t0) + pause * (heap.maxProcs() - 1)));
+        // the limiter counts the whole cycle as the collector's: the CPU its thread used from start to now (sweep
+        // termination and this bookkeeping included, which gcCpu leaves out) and every other P standing still in
+        // the pauses. CPU time, not wall time: on a loaded machine a preempted cycle would otherwise count as GC.
+        long cycleCpu = THREADS.getCurrentThreadCpuTime() - cycleThreadCpuStart;
+        cpuLimiter.account(System.nanoTime(), Math.max(gcCpu, cycleCpu + pause * (heap.maxProcs() - 1)));
         if (cpuLimiter.enabledCount() != enabledBefore || cpuLimiter.limiting()) {
             limiterLastEnabledCycle = numGCNow() + 1;      // as Go: the cycle after the one that turned it on
         }

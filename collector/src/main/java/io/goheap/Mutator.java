@@ -124,14 +124,20 @@ public final class Mutator implements AutoCloseable {
      * a local frame or a manual object's pointer slot, and is reclaimed by a later cycle once it is not. The
      * address is safe in a Java local until this Mutator's next operation (see the class comment). May run a
      * collection first when the pacer's goal is reached.
+     *
+     * @throws MemoryLimitExceededException when the heap was built with {@link Heap.Builder#memoryLimitExit} and is
+     *                                      in a death spiral (nothing is allocated; free memory and go on)
      */
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
         long size = type.size();
-        if ((sinceCheck += type.allocationBytes) >= Collector.TRIGGER_CHECK_BYTES) {
-            long bytes = sinceCheck;
+        long bytes = sinceCheck + type.allocationBytes;
+        if (bytes >= Collector.TRIGGER_CHECK_BYTES) {
+            heap.collector.checkMemoryLimitExit();      // the opt-in death-spiral exit: throws before allocating
             sinceCheck = 0;
             heap.collector.allocated(this, bytes);
+        } else {
+            sinceCheck = bytes;
         }
         long address = allocator.allocateTyped(size, type.length(), type.gcType, true);
         Runnable shake = barrier.shaker;

@@ -58,7 +58,7 @@ public final class Heap implements AutoCloseable {
         this.mheap = new MHeap(space, b.decommitMode);
         this.procs = new Procs(mheap, b.maxProcs);
         this.gcHooks = new GcHooks(mheap, procs);
-        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode);
+        this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode, mheap.osCalls, space::isClosed);
         this.maxAlloc = b.reservation;
     }
 
@@ -124,6 +124,30 @@ public final class Heap implements AutoCloseable {
         } finally {
             p.release();
         }
+    }
+
+    /**
+     * The heap's scavenger: releases free pages under the heap's close protocol (each system call under the lock
+     * {@link #close()} takes before unmapping, after a closed check), for the collector's background scavenger and
+     * memory limit.
+     */
+    public Scavenger scavenger() {
+        return scavenger;
+    }
+
+    /** Bytes of free heap pages released to the OS (the page allocator's count; HeapReleased without page caches). */
+    public long scavengedBytes() {
+        mheap.lock.lock();
+        try {
+            return mheap.pages.releasedPages() * MHeap.PAGE_SIZE;
+        } finally {
+            mheap.lock.unlock();
+        }
+    }
+
+    /** The process's memory as the kernel reports it ({@code /proc/self/smaps_rollup}). */
+    public io.goheap.ffi.ProcessMemory processMemory() {
+        return space.os().processMemory();
     }
 
     /** The collector's access to the allocator's internals (see {@link GcHooks}). */
@@ -261,15 +285,14 @@ public final class Heap implements AutoCloseable {
      * Returns the bytes released.
      */
     public long freeOSMemory() {
-        mheap.osCalls.readLock().lock();
+        ensureOpen();
+        MSweep.finishSweep(mheap);
+        procs.flushIdle();
+        mheap.releaseRetainedEmpty();
         try {
-            ensureOpen();
-            MSweep.finishSweep(mheap);
-            procs.flushIdle();
-            mheap.releaseRetainedEmpty();
-            return scavenger.releaseAll();
-        } finally {
-            mheap.osCalls.readLock().unlock();
+            return scavenger.releaseAll();      // each release under the close protocol (see Scavenger)
+        } catch (IllegalStateException e) {
+            throw closedOr(e);
         }
     }
 

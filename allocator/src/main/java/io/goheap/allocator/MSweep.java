@@ -123,10 +123,20 @@ final class MSweep {
         return false;
     }
 
-    /** Sweeps until no span waits (Go's {@code finishsweep_m}); returns how many spans it swept. */
+    /**
+     * Sweeps until no span waits (Go's {@code finishsweep_m}); returns how many spans it swept. Drains one mcentral
+     * after the other: no span starts waiting during a sweep cycle, so one pass leaves none (restarting from the
+     * first mcentral for every span, as {@link #sweepOne} does, cost ~1.5 µs a span over the empty ones: 25 ms of
+     * a 1 GiB freeOSMemory of 64 KiB objects).
+     */
     static int finishSweep(MHeap heap) {
         int n = 0;
-        while (sweepOne(heap)) {
+        for (MCentral c : heap.central) {
+            while (c.sweepOne()) {
+                n++;
+            }
+        }
+        while (sweepOne(heap)) {         // finds none left: the one path that sees a sweep cycle end
             n++;
         }
         return n;

@@ -11,6 +11,7 @@ import io.goheap.allocator.SizeClasses;
  *   binary-trees [depth]            the Benchmarks Game's binary-trees on collected objects (BinaryTrees)
  *   binary-trees-java [depth]       the same program on the Java heap (BinaryTreesJavaHeap), its peer
  *   gc-latency [MiB] [mutators] [s] random node replacement over a live heap, latency and pauses (GcLatency)
+ *   scavenge drop|freeos|memlimit [n] memory back to the OS and GOMEMLIMIT, beside jmh/go/scavenge (Scavenge)
  *   sizeclasses                     goheap's size-class table as CSV (Go's sizeclasses.go columns)
  *   os                              walkthrough of the OS memory calls under the heap (OsWalkthrough)
  * </pre>
@@ -19,12 +20,14 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | gc-latency [MiB] [mutators] [seconds] | sizeclasses | os]
+            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | gc-latency [MiB] [mutators] [seconds] | scavenge drop|freeos|memlimit [n] | sizeclasses | os]
               (none), lru-collected [seconds]  off-heap LRU cache of collected values, gctrace on (default 10 s)
               lru [seconds]          the same cache, every evicted value freed explicitly
               binary-trees [depth]   binary-trees on collected objects (default depth 16)
               binary-trees-java [depth]  the same on the Java heap
               gc-latency [MiB] [mutators] [seconds]  replace random nodes of a live heap: op latency, GC pauses
+              scavenge drop [s] | freeos | memlimit [GiB]  RSS after a 1 GiB drop, freeOSMemory vs madvise,
+                                     peak RSS under GOMEMLIMIT (set it in the environment)
               sizeclasses            the size-class table as CSV
               os                     walkthrough of the OS memory calls (reserve, commit, release)
             """;
@@ -86,6 +89,25 @@ public final class Main {
                     }
                 }
                 GcLatency.run(v[0], v[1], v[2], System.out);
+                System.out.flush();
+            }
+            case "scavenge" -> {
+                if (args.length < 2 || args.length > 3) {
+                    usage("scavenge takes a mode (drop, freeos, memlimit) and at most one number");
+                }
+                int n = 0;
+                if (args.length == 3) {
+                    try {
+                        n = Integer.parseInt(args[2]);
+                    } catch (NumberFormatException e) {
+                        usage("scavenge takes a whole number: " + args[2]);
+                    }
+                }
+                try {
+                    Scavenge.run(args[1], n, System.out);
+                } catch (IllegalArgumentException e) {
+                    usage(e.getMessage());
+                }
                 System.out.flush();
             }
             case "sizeclasses" -> {

@@ -94,6 +94,12 @@ public final class PageAllocator {
     long free;
     long released;
     long lastScavenged;
+    /**
+     * Where background scavenging resumes (a chunk index; Go's {@code searchAddrBg}): every chunk above it was
+     * found dense or without free unscavenged pages since the last {@link #resetBackgroundSearch}, so the
+     * background scavenger does not search them again; -1 when the whole heap was searched.
+     */
+    int backgroundCursor = Integer.MAX_VALUE;
     /** Second result of {@link #find}: the search hint it derived. */
     private long foundSearchPage;
 
@@ -667,7 +673,39 @@ public final class PageAllocator {
      * cut to the pages still wanted (its highest part is taken).
      */
     public long scavenge(long maxBytes, Releaser releaser) {
-        return PageScavenging.scavenge(this, maxBytes, releaser);
+        return PageScavenging.scavenge(this, maxBytes, true, 0, releaser);
+    }
+
+    /**
+     * {@link #scavenge} as Go's background scavenger does it: chunks with at least 496 of their 512 pages in use
+     * (dense, so their free pages are likely reused soon and their huge page is worth keeping) are skipped, and
+     * when {@code hugePages} (pages per transparent huge page, e.g. 256 for 2 MiB; 0 or 1 for none) is larger
+     * than 1, a run that crosses a huge-page boundary is widened down to the huge page below when it is free
+     * and unscavenged too, so whole huge pages go back (the result may then exceed {@code maxBytes}).
+     */
+    public long scavengeBackground(long maxBytes, int hugePages, Releaser releaser) {
+        // (resumes where the last background search stopped: see resetBackgroundSearch)
+        if (hugePages < 0) {
+            throw new IllegalArgumentException("huge page size in pages must be >= 0: " + hugePages);
+        }
+        return PageScavenging.scavenge(this, maxBytes, false, hugePages, releaser);
+    }
+
+    /**
+     * Makes the next {@link #scavengeBackground} search from the top of the heap again (Go's {@code nextGen}):
+     * background searches resume below what earlier ones found dense or empty, so pages freed above that point
+     * are found only after a reset. The background scavenger resets after every collection and before it looks
+     * again after going idle.
+     */
+    public void resetBackgroundSearch() {
+        checkLocked();
+        backgroundCursor = Integer.MAX_VALUE;
+    }
+
+    /** Free pages not yet released plus pages in use: the heap memory the OS backs now (Go's heapRetained). */
+    public long retainedPages() {
+        checkLocked();
+        return inUse + free;
     }
 
     // ================================================================ verification

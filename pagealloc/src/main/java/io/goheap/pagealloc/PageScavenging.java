@@ -36,8 +36,21 @@ import java.util.Objects;
 final class PageScavenging {
     private PageScavenging() {}
 
-    /** The body of {@link PageAllocator#scavenge}; see there. Called without the lock. */
-    static long scavenge(PageAllocator pa, long maxBytes, PageAllocator.Releaser releaser) {
+    /**
+     * A chunk with at least this many pages in use is dense (Go: 496 of 512, 96.875%): the background scavenger
+     * leaves its few free pages alone, since they are likely to be reused soon and releasing them would break
+     * up a huge page the kernel may back the chunk with. Forced scavenging (memory limit, FreeOSMemory) ignores
+     * density.
+     */
+    static final int DENSE_PAGES = CHUNK_PAGES * 31 / 32;
+
+    /**
+     * The body of {@link PageAllocator#scavenge} and {@link PageAllocator#scavengeBackground}; see there. Called
+     * without the lock. {@code force} ignores density; {@code hugePages} (pages per huge page, 0 or 1 = none)
+     * widens a run down to a huge-page boundary when the free run reaches it, so whole huge pages go back.
+     */
+    static long scavenge(PageAllocator pa, long maxBytes, boolean force, int hugePages,
+                         PageAllocator.Releaser releaser) {
         Objects.requireNonNull(releaser, "releaser");
         if (maxBytes < 0) {
             throw new IllegalArgumentException("scavenge byte count must be >= 0: " + maxBytes);
@@ -54,16 +67,23 @@ final class PageScavenging {
             pa.lock.lock();
             try {
                 if (cursor == Integer.MAX_VALUE) {
-                    cursor = pa.maxGrown;
+                    cursor = force ? pa.maxGrown : Math.min(pa.backgroundCursor, pa.maxGrown);
                 }
                 cursor = highestCandidate(pa, cursor);
+                while (!force && cursor >= 0 && isDense(pa, cursor)) {
+                    cursor = highestCandidate(pa, cursor - 1);
+                }
+                if (!force) {
+                    pa.backgroundCursor = cursor;   // everything above was searched: the next call starts here
+                }
                 if (cursor < 0) {
-                    break; // nothing free and unscavenged is left
+                    break; // nothing free and unscavenged is left (in chunks this scavenge may touch)
                 }
                 long[] b = pa.blockOf(cursor);
                 int o = chunkOff(cursor);
                 int max = (int) Math.min(CHUNK_PAGES, wantPages - donePages);
-                long cand = PallocBits.findScavengeCandidate(b, o, b, o + PallocBits.WORDS, CHUNK_PAGES - 1, 1, max, 0);
+                long cand = PallocBits.findScavengeCandidate(b, o, b, o + PallocBits.WORDS, CHUNK_PAGES - 1, 1, max,
+                        hugePages > CHUNK_PAGES ? 0 : hugePages);
                 if (PallocBits.candidateSize(cand) == 0) {
                     throw new IllegalStateException(
                             "chunk " + cursor + " is flagged as having free unscavenged pages but has none");
@@ -102,6 +122,11 @@ final class PageScavenging {
             donePages += size;
         }
         return donePages << PAGE_SHIFT;
+    }
+
+    /** Whether chunk c has at least {@link #DENSE_PAGES} pages in use. */
+    private static boolean isDense(PageAllocator pa, int c) {
+        return PallocBits.popcount(pa.blockOf(c), chunkOff(c)) >= DENSE_PAGES;
     }
 
     /** The run being released (one chunk) must still be in use: nobody may free it meanwhile. */

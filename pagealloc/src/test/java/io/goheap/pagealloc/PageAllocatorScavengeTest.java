@@ -76,6 +76,50 @@ class PageAllocatorScavengeTest {
     }
 
     @Test
+    void backgroundScavengingSkipsDenseChunksForcedScavengingDoesNot() {
+        // Chunk 0: pages [0, 500) in use (dense: >= 496), [500, 512) free; chunk 1: [0, 100) in use, the rest free.
+        PageAllocator pa = newPageAlloc(desc().c(0, 0, 500).c(1, 0, 100), desc().c(0).c(1));
+        List<String> calls = new ArrayList<>();
+        long got = pa.scavengeBackground(ALL, 0, (a, b) -> calls.add(String.format("0x%x+%d", a, b / PAGE)));
+        assertEquals((CHUNK - 100) * PAGE, got, "only the sparse chunk");
+        assertEquals(List.of(String.format("0x%x+%d", pageBase(1, 100), CHUNK - 100)), calls);
+        assertEquals(0, pa.scavengeBackground(ALL, 0, NOP), "nothing left the background may take");
+        assertEquals(12 * PAGE, pa.scavenge(ALL, NOP), "forced: the dense chunk's free pages too");
+        pa.verify();
+    }
+
+    @Test
+    void backgroundScavengingDoesNotSearchAgainWhatItFoundDenseUntilReset() {
+        // Chunk 1 dense ([0, 500) in use), chunk 0 sparse ([0, 100) in use).
+        PageAllocator pa = newPageAlloc(desc().c(0, 0, 100).c(1, 0, 500), desc().c(0).c(1));
+        assertEquals((CHUNK - 100) * PAGE, pa.scavengeBackground(ALL, 0, NOP));
+        locked(pa, () -> pa.free(pageBase(1, 0), 400));  // chunk 1 is sparse now, above the search's cursor
+        assertEquals(0, pa.scavengeBackground(ALL, 0, NOP), "searched again without a reset");
+        assertEquals(412 * PAGE, pa.scavenge(ALL, NOP), "forced scavenging searches everything");
+        locked(pa, () -> pa.free(pageBase(1, 400), 50));
+        assertEquals(0, pa.scavengeBackground(ALL, 0, NOP));
+        locked(pa, pa::resetBackgroundSearch);
+        assertEquals(50 * PAGE, pa.scavengeBackground(ALL, 0, NOP), "after a reset: found");
+        pa.verify();
+    }
+
+    @Test
+    void backgroundScavengingReleasesWholeHugePages() {
+        // Chunk 0: [0, 200) in use, [200, 512) free. A request for 8 pages takes the top 8, then widens to the
+        // 256-page (2 MiB) huge page they lie in, which is wholly free; the next takes the rest, [200, 256).
+        PageAllocator pa = newPageAlloc(desc().c(0, 0, 200), desc().c(0));
+        List<String> calls = new ArrayList<>();
+        PageAllocator.Releaser rec = (a, b) -> calls.add(String.format("0x%x+%d", a, b / PAGE));
+        assertEquals(256 * PAGE, pa.scavengeBackground(8 * PAGE, 256, rec));
+        assertEquals(List.of(String.format("0x%x+%d", pageBase(0, 256), 256)), calls);
+        calls.clear();
+        assertEquals(8 * PAGE, pa.scavengeBackground(8 * PAGE, 256, rec), "a huge page not wholly free: no widening");
+        assertEquals(List.of(String.format("0x%x+%d", pageBase(0, 248), 8)), calls);
+        assertThrows(IllegalArgumentException.class, () -> pa.scavengeBackground(PAGE, -1, NOP));
+        pa.verify();
+    }
+
+    @Test
     void releasesHighestRunsFirstOnePerCallWithinAChunk() {
         // Chunk 0: free unscavenged runs [0,4), [100,110), [500,512); chunk 3: [7,8).
         PageAllocator pa = newPageAlloc(desc().c(0, 4, 96, 110, 390).c(3, 0, 7, 8, CHUNK - 8), desc().c(0).c(3));

@@ -3,22 +3,34 @@ package io.goheap.scavenger;
 import io.goheap.ffi.OsMemory;
 import io.goheap.pagealloc.PageAllocator;
 
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.function.BooleanSupplier;
 
 /**
- * Returns free pages of a page allocator to the OS (Go's scavenger, {@code mgcscavenge.go}).
+ * Returns free pages of a page allocator to the OS (Go's scavenger, {@code mgcscavenge.go}): the releasing every
+ * policy shares. Free, not yet released runs go back highest addresses first, one {@code madvise} (or
+ * {@code mprotect}) per run. Two kinds of release:
+ * <ul>
+ *   <li><b>eager</b> ({@link #release}, {@link #releaseAll}): forced, ignores how dense a chunk is — what
+ *       {@code FreeOSMemory} and allocation above the memory limit do;</li>
+ *   <li><b>background</b> ({@link #releaseBackground}): Go's background policy — dense chunks (≥ 496 of 512
+ *       pages in use) are left alone and whole transparent huge pages go back together; called by the
+ *       {@link BackgroundScavenger}.</li>
+ * </ul>
+ * Both count what they released, separately, for {@code scavtrace} and the metrics.
  *
- * <p>This is the part every pacing policy shares: releasing free, not yet released runs, highest addresses
- * first, with one {@code madvise} per run. {@link #releaseAll()} is what {@code debug.FreeOSMemory} does after
- * its collection. The background worker paced to ~1% of a CPU and the memory-limit goal come with the
- * collector's pacer, which supplies the goal they aim at.
+ * <h2>The heap's close protocol</h2>
+ * Every run is released holding {@code osCalls}' read lock, after checking that the heap is not closed; the heap's
+ * close takes the write lock before it unmaps the range. So no {@code madvise} ever reaches a range that was
+ * unmapped (and perhaps mapped again by someone else). A release that finds the heap closed throws
+ * {@link IllegalStateException} "heap is closed"; the run it had hidden goes back to the (dead) page allocator.
  *
- * <p>Raw memory: the scavenger calls {@code madvise} (or {@code mprotect}) on whatever free runs its page
- * allocator reports. Its {@link OsMemory} acts only on ranges reserved through that same object, so give it the
- * binding that reserved the page allocator's range (an {@link io.goheap.pagealloc.AddressSpace}'s
- * {@code os()}, as {@code Heap} does); for any other memory the binding throws IllegalArgumentException before
- * any system call. Within that range it trusts the page allocator: a run the allocator wrongly reports as free
- * is zeroed (or made inaccessible). A building block, exported only to goheap's own modules.
+ * <p>Raw memory: the {@link OsMemory} binding acts only on ranges reserved through that same object, so give it the
+ * binding that reserved the page allocator's range; within that range the scavenger trusts the page allocator: a
+ * run the allocator wrongly reports as free is zeroed (or made inaccessible). A building block, exported only to
+ * goheap's own modules.
  *
  * <p>Thread-safety: any thread may call; the page allocator's lock serialises the bitmap work and is not held
  * during the system calls (see {@link PageAllocator#scavenge}).
@@ -27,21 +39,51 @@ public final class Scavenger {
     private final PageAllocator pages;
     private final OsMemory os;
     private final OsMemory.DecommitMode mode;
-    private final AtomicLong released = new AtomicLong();
+    private final ReadWriteLock osCalls;
+    private final BooleanSupplier closed;
+    private final PageAllocator.Releaser releaser;
+    /** Pages per transparent huge page when the kernel may back the heap with them, else 0. */
+    private final int hugePages;
+    private final AtomicLong releasedEager = new AtomicLong();
+    private final AtomicLong releasedBackground = new AtomicLong();
 
-    public Scavenger(PageAllocator pages, OsMemory os, OsMemory.DecommitMode mode) {
-        this.pages = pages;
-        this.os = os;
-        this.mode = mode;
+    /**
+     * @param osCalls held shared around each system call; the heap's close holds it exclusively while it unmaps
+     * @param closed  whether the heap is closed (checked under {@code osCalls} before each system call)
+     */
+    public Scavenger(PageAllocator pages, OsMemory os, OsMemory.DecommitMode mode, ReadWriteLock osCalls,
+                     BooleanSupplier closed) {
+        this.pages = Objects.requireNonNull(pages, "pages");
+        this.os = Objects.requireNonNull(os, "os");
+        this.mode = Objects.requireNonNull(mode, "mode");
+        this.osCalls = Objects.requireNonNull(osCalls, "osCalls");
+        this.closed = Objects.requireNonNull(closed, "closed");
+        this.releaser = this::releaseRun;
+        this.hugePages = (int) Math.min(PageAllocator.CHUNK_PAGES, os.hugePageSize() / PageAllocator.PAGE_SIZE);
     }
 
-    /** Releases up to {@code maxBytes} (rounded up to whole pages) of free memory; returns the bytes released. */
+    private void releaseRun(long address, long bytes) {
+        osCalls.readLock().lock();
+        try {
+            if (closed.getAsBoolean()) {
+                throw new IllegalStateException("heap is closed");
+            }
+            os.decommit(address, bytes, mode);
+        } finally {
+            osCalls.readLock().unlock();
+        }
+    }
+
+    /**
+     * Releases up to {@code maxBytes} (rounded up to whole pages) of free memory, dense chunks included; returns
+     * the bytes released (counted as eager).
+     */
     public long release(long maxBytes) {
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         }
-        long n = pages.scavenge(maxBytes, (address, bytes) -> os.decommit(address, bytes, mode));
-        released.addAndGet(n);
+        long n = pages.scavenge(maxBytes, releaser);
+        releasedEager.addAndGet(n);
         return n;
     }
 
@@ -50,9 +92,56 @@ public final class Scavenger {
         return release(Long.MAX_VALUE);
     }
 
+    /**
+     * Releases up to about {@code maxBytes} as Go's background scavenger does (dense chunks skipped, whole huge
+     * pages released together, so a little more may go); returns the bytes released (counted as background). 0
+     * means nothing is left that the background policy may release.
+     */
+    public long releaseBackground(long maxBytes) {
+        if (maxBytes <= 0) {
+            throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
+        }
+        long n = pages.scavengeBackground(maxBytes, hugePages, releaser);
+        releasedBackground.addAndGet(n);
+        return n;
+    }
+
+    /**
+     * Makes the next background release search the whole heap again (after a collection freed pages, or after the
+     * background scavenger was idle). Takes the heap lock.
+     */
+    public void resetBackgroundSearch() {
+        pages.lock().lock();
+        try {
+            pages.resetBackgroundSearch();
+        } finally {
+            pages.lock().unlock();
+        }
+    }
+
+    /** Heap bytes the OS backs now: in use plus free and not released (Go's heapRetained). Takes the heap lock. */
+    public long retainedBytes() {
+        pages.lock().lock();
+        try {
+            return pages.retainedPages() * PageAllocator.PAGE_SIZE;
+        } finally {
+            pages.lock().unlock();
+        }
+    }
+
+    /** Bytes released since creation by {@link #release} and {@link #releaseAll} (Go's eager scavenging). */
+    public long releasedEagerBytes() {
+        return releasedEager.get();
+    }
+
+    /** Bytes released since creation by {@link #releaseBackground}. */
+    public long releasedBackgroundBytes() {
+        return releasedBackground.get();
+    }
+
     /** Bytes this scavenger has released since it was created. */
     public long releasedBytes() {
-        return released.get();
+        return releasedEager.get() + releasedBackground.get();
     }
 
     public OsMemory.DecommitMode mode() {

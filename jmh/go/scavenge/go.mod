@@ -1,0 +1,3 @@
+module goheap/scavenge
+
+go 1.19

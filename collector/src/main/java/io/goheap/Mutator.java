@@ -250,20 +250,13 @@ public final class Mutator implements AutoCloseable {
 
     /**
      * A mark assist (Go's {@code gcAssistAlloc}): while a concurrent mark runs, this thread pays for its allocation
-     * with up to {@code scanBudget} bytes of scan work — first with the background marker's unclaimed work (Go's
-     * credit steal: a marker that keeps pace spares the allocating threads), then by scanning itself, taking grey
-     * objects from the barrier's queue (asking the
+     * with up to {@code scanBudget} bytes of scan work, taking grey objects from the barrier's queue (asking the
      * marker to share its stack when the queue is empty), and hands back what it could not finish. Called by the
      * pacer between two safepoints, so mark termination, which waits for this thread's P, finds every object this
      * assist greyed either scanned or queued. Gives up when no work comes within a few microseconds: the marker
-     * is then near its end. Returns whether it paid anything (credit or work).
+     * is then near its end. Returns whether it did any work.
      */
     boolean assist(long scanBudget) {
-        long stolen = barrier.takeCredit(scanBudget);     // the background marker's work first (Go's credit steal)
-        if (stolen == scanBudget) {
-            return true;
-        }
-        scanBudget -= stolen;
         io.goheap.allocator.MarkWork w = barrierWork();
         long marked = w.markedBytes();
         long scanned = w.scannedBytes();
@@ -317,14 +310,14 @@ public final class Mutator implements AutoCloseable {
             barrier.scannedByMutators.addAndGet(w.scannedBytes() - scanned);
             barrier.assistNanos.addAndGet(System.nanoTime() - t0);
         }
-        return done > 0 || stolen > 0;
+        return done > 0;
     }
 
     /** Scan work between two checks for a pending stop (256 slots: tens of microseconds on a random heap). */
     private static final long ASSIST_CHUNK_BYTES = 2L << 10;
 
     /** Spins an assist waits for the marker to share work (it checks every 64 objects, ~20 µs) before giving up. */
-    private static final int ASSIST_IDLE_SPINS = 256;
+    private static final int ASSIST_IDLE_SPINS = 2_000;
 
     /** Mark termination, world stopped: the pointers this Mutator's barrier recorded since its last flush. */
     void flushBarrier(java.util.function.LongConsumer shade) {

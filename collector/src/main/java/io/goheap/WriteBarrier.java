@@ -52,26 +52,6 @@ final class WriteBarrier {
     /** Bytes of pointer slots the Mutators' assists scanned (part of the cycle's scan work). */
     final java.util.concurrent.atomic.AtomicLong scannedByMutators = new java.util.concurrent.atomic.AtomicLong();
 
-    /**
-     * Scan work the background marker did and no assist has taken yet (Go's {@code bgScanCredit}), in bytes of
-     * pointer slots: an assist takes from it first and scans only for the rest of its debt. Zeroed at each setup.
-     */
-    final java.util.concurrent.atomic.AtomicLong backgroundCredit = new java.util.concurrent.atomic.AtomicLong();
-
-    /** Takes up to {@code wanted} bytes of background credit; returns what it took. */
-    long takeCredit(long wanted) {
-        for (;;) {
-            long c = backgroundCredit.get();
-            long take = Math.min(c, wanted);
-            if (take <= 0) {
-                return 0;
-            }
-            if (backgroundCredit.compareAndSet(c, c - take)) {
-                return take;
-            }
-        }
-    }
-
     /** The phase word: a concurrent mark is running (the barrier records). */
     volatile boolean marking;
     /**

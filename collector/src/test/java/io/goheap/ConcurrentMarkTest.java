@@ -401,41 +401,4 @@ class ConcurrentMarkTest {
             assertEquals(150, heap.readMemStats().heapObjects(), "the list, and none of the garbage");
         }
     }
-
-    /**
-     * Go's credit steal: an assist pays with the background marker's published scan work before it scans anything
-     * itself, and the pool is shared exactly — threads taking from it concurrently take what was there, never more.
-     */
-    @Test
-    void anAssistPaysWithTheBackgroundMarkersCreditFirst() throws Exception {
-        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).build(); Mutator m = heap.attach()) {
-            WriteBarrier barrier = heap.collector.barrier;
-            barrier.backgroundCredit.set(10_000);
-            assertTrue(m.assist(4_000), "paid with credit");
-            assertEquals(6_000, barrier.backgroundCredit.get());
-            assertEquals(0, barrier.scannedByMutators.get(), "no scan of its own");
-            barrier.backgroundCredit.set(1_000);
-            assertTrue(m.assist(4_000), "paid part with credit (no mark runs to scan the rest)");
-            assertEquals(0, barrier.backgroundCredit.get());
-            assertFalse(m.assist(4_000), "nothing to pay with and no mark running");
-
-            barrier.backgroundCredit.set(100_000);
-            java.util.concurrent.atomic.AtomicLong taken = new java.util.concurrent.atomic.AtomicLong();
-            Thread[] ts = new Thread[4];
-            for (int t = 0; t < ts.length; t++) {
-                ts[t] = new Thread(() -> {
-                    long got;
-                    while ((got = barrier.takeCredit(7)) > 0) {
-                        taken.addAndGet(got);
-                    }
-                });
-                ts[t].start();
-            }
-            for (Thread t : ts) {
-                t.join();
-            }
-            assertEquals(100_000, taken.get());
-            assertEquals(0, barrier.backgroundCredit.get());
-        }
-    }
 }

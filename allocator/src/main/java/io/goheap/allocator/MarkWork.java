@@ -3,7 +3,6 @@ package io.goheap.allocator;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One marker's grey objects and the two steps of marking (Go's {@code gcWork} with {@code greyobject} and
@@ -171,42 +170,11 @@ public final class MarkWork {
     /** Scans grey objects until none is left. */
     public void drain() {
         Runnable shake = shaker;
-        AtomicLong credit = creditPool;
-        int sinceCredit = 0;
         while (top > 0) {
             if (shake != null) {
                 shake.run();
             }
             scan(stack[--top]);
-            if (credit != null && ++sinceCredit >= 64) {
-                sinceCredit = 0;
-                flushCredit(credit);
-            }
-        }
-        if (credit != null) {
-            flushCredit(credit);
-        }
-    }
-
-    /** Where this MarkWork publishes its scan work as it goes (Go's bgScanCredit), or null. */
-    private AtomicLong creditPool;
-    private long creditFlushed;
-
-    /**
-     * From now on {@link #drain} adds the bytes it scans to {@code pool} every 64 objects and when it ends (Go's
-     * background scan credit): assists take from it before they scan anything themselves, so a background marker
-     * that keeps pace spares the allocating threads.
-     */
-    public void publishCreditTo(AtomicLong pool) {
-        this.creditPool = pool;
-        this.creditFlushed = scannedBytes;
-    }
-
-    private void flushCredit(AtomicLong credit) {
-        long n = scannedBytes - creditFlushed;
-        if (n > 0) {
-            creditFlushed = scannedBytes;
-            credit.addAndGet(n);
         }
     }
 

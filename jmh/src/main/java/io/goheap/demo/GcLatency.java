@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import io.goheap.Heap;
 import io.goheap.HeapType;
 import io.goheap.MemStats;
+import io.goheap.PauseHistogram;
 import io.goheap.Mutator;
 import java.io.PrintStream;
 import java.lang.foreign.MemoryLayout;
@@ -148,6 +149,10 @@ public final class GcLatency {
             out.printf("gc: %d cycles, pause ns p50 %d p99 %d max %d, GCCPUFraction %.3f, HeapAlloc %d MiB%n", cycles,
                     pct(pauses, 0.5), pct(pauses, 0.99), pct(pauses, 1.0), after.gcCPUFraction(),
                     after.heapAlloc() >> 20);
+            PauseHistogram every = heap.readPauseHistogram();   // since the heap was built: the set-up's cycles too
+            out.printf("every pause (stops and handshake steps, whole run): %d, p50 <= %d ns, p99 <= %d ns, "
+                    + "max <= %d ns%n", every.total(), every.quantileNanos(0.5), every.quantileNanos(0.99),
+                    every.quantileNanos(1.0));
             return ops;
         }
     }

@@ -25,6 +25,12 @@ import java.lang.invoke.VarHandle;
  * Leaving is a Dekker pair with the stopper: the holder writes null, then reads preempt; the stopper writes STOP,
  * then reads owner and safeHolder (all volatile). So either the stopper sees null and waits for the next poll,
  * or the holder sees STOP and parks again; never both running.
+ *
+ * <h2>Handshakes (see {@link Procs#handshake})</h2>
+ * {@link #HANDSHAKE} in the preempt word asks the holder to run {@link #handshakeAction} at its next poll;
+ * {@link #handshakeState} goes pending → running → done, the first step by a CAS that the holder and the handshaker
+ * may race for, so the action runs exactly once. For a lent P the handshaker sets STOP on this P alone before it
+ * claims, so the Dekker pair above keeps a leaving holder parked while the handshaker runs the action.
  */
 final class P {
     private static final VarHandle OWNER;

@@ -291,9 +291,13 @@ final class Collector {
         if (exit == null || room == Long.MAX_VALUE) {
             return;
         }
+        if (heap.isClosed()) {
+            throw new IllegalStateException("heap is closed");   // a closed heap says so, and asks no decider
+        }
         long saturated = cpuLimiter.saturatedNanos(System.nanoTime());
         long live = heapMarkedNow;
-        if (saturated >= exit.afterNanos() && live >= room) {
+        // saturated now (even for a zero duration: the exit is for a limiter that cannot keep up), for long enough
+        if (cpuLimiter.saturated() && saturated >= exit.afterNanos() && live >= room) {
             MemoryLimitExceededException e = new MemoryLimitExceededException(live, memoryLimit, room, saturated);
             if (exit.shouldFail(e)) {
                 throw e;
@@ -975,11 +979,14 @@ final class Collector {
      * while they are released (with hard decommit they become inaccessible).
      */
     long freeOSMemory(Mutator caller) {
+        io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+        long before = scavenger.releasedBytes();           // eager and background, from the call's start
         collect(true, caller);                 // Go's FreeOSMemory: a full collection first
         lockCycle(caller);
         try {
-            long released = heap.allocator.freeOSMemory();
-            io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
+            heap.allocator.freeOSMemory();
+            // the background scavenger may have released part of it meanwhile: count what left during the call
+            long released = scavenger.releasedBytes() - before;
             scavengerPacer.trace(hooks.heapInUseBytes(), scavenger.retainedBytes(), heap.allocator.scavengedBytes(),
                     true);
             return released;

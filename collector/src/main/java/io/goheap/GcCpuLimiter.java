@@ -99,6 +99,11 @@ final class GcCpuLimiter {
     }
 
     /** How long the bucket has stayed saturated at {@code now}, 0 when it is not. */
+    /** Whether the bucket is saturated now (at least {@link #SATURATED_FILL} full at the last account). */
+    synchronized boolean saturated() {
+        return saturatedSince >= 0;
+    }
+
     synchronized long saturatedNanos(long now) {
         return saturatedSince < 0 ? 0 : now - saturatedSince;
     }

@@ -275,7 +275,8 @@ public final class Heap implements AutoCloseable {
     /**
      * Returns every free page to the OS now (Go's {@code debug.FreeOSMemory}): spans waiting for sweeping are
      * swept, the caches of Ps no live thread holds (and the caller's own) give their spans back, then every free
-     * page is released. Returns the bytes released.
+     * page is released. Returns the bytes returned to the OS during the call: by it, and by the background
+     * scavenger if it released some of the same free pages meanwhile.
      */
     public long freeOSMemory() {
         return collector.freeOSMemory(Mutator.current(this));

@@ -13,6 +13,10 @@ package io.goheap;
  * @param counts      the pauses in each bucket; one entry fewer than {@code boundsNanos}
  */
 public record PauseHistogram(long[] boundsNanos, long[] counts) {
+    /**
+     * @throws IllegalArgumentException unless {@code boundsNanos} has one entry more than {@code counts}, starts at
+     *                                  0 or above and increases strictly, and no count is negative
+     */
     public PauseHistogram {
         boundsNanos = boundsNanos.clone();
         counts = counts.clone();
@@ -20,6 +24,43 @@ public record PauseHistogram(long[] boundsNanos, long[] counts) {
             throw new IllegalArgumentException("bounds must have one entry more than counts: "
                     + boundsNanos.length + " and " + counts.length);
         }
+        if (boundsNanos[0] < 0) {
+            throw new IllegalArgumentException("the first bound is negative: " + boundsNanos[0]);
+        }
+        for (int i = 0; i + 1 < boundsNanos.length; i++) {
+            if (boundsNanos[i + 1] <= boundsNanos[i]) {
+                throw new IllegalArgumentException("bounds must increase: " + boundsNanos[i] + " then "
+                        + boundsNanos[i + 1] + " at " + i);
+            }
+            if (counts[i] < 0) {
+                throw new IllegalArgumentException("count " + i + " is negative: " + counts[i]);
+            }
+        }
+    }
+
+    /** Equal when the bounds and the counts are equal, element by element. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PauseHistogram h && java.util.Arrays.equals(boundsNanos, h.boundsNanos)
+                && java.util.Arrays.equals(counts, h.counts);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * java.util.Arrays.hashCode(boundsNanos) + java.util.Arrays.hashCode(counts);
+    }
+
+    /** The non-empty buckets as {@code [lower, upper) ns: count}, and the total. */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("PauseHistogram[total=").append(total());
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] > 0) {
+                b.append(", [").append(boundsNanos[i]).append(", ").append(boundsNanos[i + 1]).append(") ns: ")
+                        .append(counts[i]);
+            }
+        }
+        return b.append(']').toString();
     }
 
     @Override

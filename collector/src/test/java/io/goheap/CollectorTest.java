@@ -399,6 +399,15 @@ class CollectorTest {
             assertTrue(p.quantileNanos(1.0) > 0 && p.quantileNanos(0.5) <= p.quantileNanos(1.0));
             assertThrows(IllegalArgumentException.class, () -> p.quantileNanos(1.5));
             assertEquals(0, new PauseHistogram(new long[] {0, 5}, new long[] {0}).quantileNanos(0.9));
+            // a value type: equal snapshots are equal; bad bounds or counts are refused (hostile pass)
+            assertEquals(h.readPauseHistogram(), h.readPauseHistogram());
+            assertEquals(h.readPauseHistogram().hashCode(), h.readPauseHistogram().hashCode());
+            assertTrue(h.readPauseHistogram().toString().startsWith("PauseHistogram[total=9, ["),
+                    h.readPauseHistogram().toString());
+            assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {5, 1}, new long[] {1}));
+            assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {0, 1}, new long[] {-3}));
+            assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {-1, 1}, new long[] {1}));
+            assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {0, 1}, new long[] {1, 2}));
         }
     }
 

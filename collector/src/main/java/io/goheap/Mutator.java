@@ -201,6 +201,11 @@ public final class Mutator implements AutoCloseable {
         if (bytes > 0) {
             long src = checkedSlot(from);
             long dst = checkedSlot(to);
+            if (bytes - 8 > maxSlotOffset - Math.max(src, dst)) {
+                throw new IllegalArgumentException(String.format(
+                        "copying %d bytes from 0x%x to 0x%x runs past the end of the heap at 0x%x",
+                        bytes, from, to, base + heap.reservation()));
+            }
             if (barrier.marking) {                       // Go's bulkBarrierPreWrite: every old and new pointer
                 for (long i = 0; i < bytes; i += 8) {
                     shadeForStore(dst + i, memory.get(SLOT, src + i));

@@ -419,6 +419,11 @@ class CollectorTest {
             assertThrows(IllegalArgumentException.class, () -> m.storePointer(16, 0));
             assertThrows(IllegalArgumentException.class, () -> m.loadPointer(heap.base() + heap.reservation()));
             assertThrows(IllegalArgumentException.class, () -> m.copyPointers(heap.base(), heap.base() + 8, 12));
+            long end = heap.base() + heap.reservation();
+            IllegalArgumentException past = assertThrows(IllegalArgumentException.class,
+                    () -> m.copyPointers(end - 16, heap.base(), 32));     // a range running past the heap's end
+            assertTrue(past.getMessage().contains("runs past the end of the heap"), past.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> m.copyPointers(heap.base(), end - 8, 16));
             Root r = heap.newRoot();
             r.close();
             assertThrows(IllegalStateException.class, () -> r.set(1));

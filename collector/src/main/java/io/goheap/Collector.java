@@ -425,8 +425,8 @@ final class Collector {
             // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal (with GOGC
             // off only gc() marks, and nothing paces the allocating threads)
             long goal = nextGC;
-            long done = barrier.scannedByMarker.get() + barrier.scannedByMutators.get();
-            long budget = assistBudget(bytes, lastScanWork, done, goal, live);
+            long distance = Math.max(goal - live, 1L << 20);
+            long budget = (long) Math.min((double) bytes * lastScanWork / distance, 64L << 20);
             if (caller != null && budget > 0) {
                 caller.assist(budget);
             }
@@ -444,17 +444,6 @@ final class Collector {
         } else if (live >= trigger) {
             cycleRunner.request(this::backgroundCycle);   // the mark runs beside this thread
         }
-    }
-
-    /**
-     * The scan work an allocation of {@code bytes} pays for (Go's {@code revise}): the scan work still to do — the
-     * last cycle's, less what this mark has {@code done} so far, at least a sixteenth of it (the estimate may be
-     * short) — over the heap still to allocate before the goal (at least 1 MiB), at most 64 MiB at a time.
-     */
-    static long assistBudget(long bytes, long expectedScan, long done, long goal, long live) {
-        long distance = Math.max(goal - live, 1L << 20);
-        long remaining = Math.max(expectedScan - done, expectedScan / 16);
-        return (long) Math.min((double) bytes * remaining / distance, 64L << 20);
     }
 
     /** Scan work per round of a Mutator past the hard goal helping the mark to its end. */

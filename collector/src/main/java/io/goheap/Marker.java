@@ -99,8 +99,6 @@ final class Marker {
      */
     void shareWithAssists(WriteBarrier barrier) {
         work.shareWith(() -> barrier.assistsWaiting.get() > 0 && !barrier.hasFull(), barrier::giveGrey);
-        barrier.scannedByMarker.set(0);
-        work.publishProgressTo(barrier.scannedByMarker);
     }
 
     /** Bad slots found by other threads' marking (assists), to be treated as this marker's own suspects. */

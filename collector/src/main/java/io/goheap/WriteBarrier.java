@@ -49,8 +49,6 @@ final class WriteBarrier {
     final java.util.concurrent.atomic.AtomicLong markedByMutators = new java.util.concurrent.atomic.AtomicLong();
     /** Nanoseconds Mutators spent in assists this cycle (gctrace's assist CPU). */
     final java.util.concurrent.atomic.AtomicLong assistNanos = new java.util.concurrent.atomic.AtomicLong();
-    /** Bytes of pointer slots the background marker has scanned so far this cycle, published as it goes. */
-    final java.util.concurrent.atomic.AtomicLong scannedByMarker = new java.util.concurrent.atomic.AtomicLong();
     /** Bytes of pointer slots the Mutators' assists scanned (part of the cycle's scan work). */
     final java.util.concurrent.atomic.AtomicLong scannedByMutators = new java.util.concurrent.atomic.AtomicLong();
 

@@ -411,20 +411,6 @@ class CollectorTest {
         }
     }
 
-    /** The assist budget is Go's: the work still to do over the heap still to allocate. */
-    @Test
-    void anAssistPaysForTheScanWorkStillToDoOverTheHeapStillToAllocate() {
-        long mib = 1L << 20;
-        // half the runway left, nothing scanned yet: 64 KiB of allocation pays 64 KiB x 100 MiB / 50 MiB
-        assertEquals(128L << 10, Collector.assistBudget(64L << 10, 100 * mib, 0, 150 * mib, 100 * mib));
-        // the mark is half done: half as much
-        assertEquals(64L << 10, Collector.assistBudget(64L << 10, 100 * mib, 50 * mib, 150 * mib, 100 * mib));
-        // past the estimate: a sixteenth of it is still owed, never nothing
-        assertEquals(8L << 10, Collector.assistBudget(64L << 10, 100 * mib, 200 * mib, 150 * mib, 100 * mib));
-        // at or past the goal the distance counts as 1 MiB, and one payment is at most 64 MiB
-        assertEquals(64L << 20, Collector.assistBudget(64L << 20, 100 * mib, 0, 150 * mib, 160 * mib));
-    }
-
     @Test
     void badInputThrowsAndLeavesTheHeapUsable() {
         try (Mutator m = heap.attach()) {

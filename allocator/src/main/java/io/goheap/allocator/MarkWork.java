@@ -170,42 +170,11 @@ public final class MarkWork {
     /** Scans grey objects until none is left. */
     public void drain() {
         Runnable shake = shaker;
-        java.util.concurrent.atomic.AtomicLong progress = progressOut;
-        int sinceProgress = 0;
         while (top > 0) {
             if (shake != null) {
                 shake.run();
             }
             scan(stack[--top]);
-            if (progress != null && ++sinceProgress >= 64) {
-                sinceProgress = 0;
-                publishProgress(progress);
-            }
-        }
-        if (progress != null) {
-            publishProgress(progress);
-        }
-    }
-
-    /** Where this MarkWork publishes the bytes it has scanned as it goes, or null (see {@link #publishProgressTo}). */
-    private java.util.concurrent.atomic.AtomicLong progressOut;
-    private long progressPublished;
-
-    /**
-     * From now on {@link #drain} adds the bytes it scans to {@code out} every 64 objects and when it ends, so other
-     * threads see the mark's progress while it runs (the pacer's assist ratio is the scan work still to do over the
-     * heap still to allocate, as Go's {@code revise}).
-     */
-    public void publishProgressTo(java.util.concurrent.atomic.AtomicLong out) {
-        this.progressOut = out;
-        this.progressPublished = scannedBytes;
-    }
-
-    private void publishProgress(java.util.concurrent.atomic.AtomicLong out) {
-        long n = scannedBytes - progressPublished;
-        if (n > 0) {
-            progressPublished = scannedBytes;
-            out.addAndGet(n);
         }
     }
 

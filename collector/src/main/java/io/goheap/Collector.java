@@ -438,7 +438,12 @@ final class Collector {
                 collect(false, caller);
             }
         } else if (barrier.marking) {
-            return;                        // GOGC off: a gc() marks; allocation goes on beside it
+            // the mark is being set up (handshakes; no assist may scan yet), or GOGC is off and a gc() marks:
+            // allocation goes on beside it, but not past the hard goal
+            long goal = nextGC;
+            if (goal != Long.MAX_VALUE && live >= hardGoal(goal)) {
+                collect(false, caller);
+            }
         } else if (live >= nextGC) {
             collect(false, caller);        // at the goal with no cycle running: run one here
         } else if (live >= trigger) {

@@ -97,6 +97,9 @@ final class MSweep {
         heap.pagesToSweep = heap.inUsePages.get();
         heap.pagesSwept.set(0);
         heap.sweepgen += 2;
+        for (int i = 0; i < procs.count(); i++) {
+            heap.flushPageCache(procs.get(i).mcache.pageCache);   // free pages back where the scavenger sees them
+        }
     }
 
     /**

@@ -75,7 +75,8 @@ final class MSweep {
      * every uncached span into one that waits for sweeping and every cached collected span into a stale one, which
      * its P sweeps when it next resumes ({@link MCache#prepareForSweep}). The caller has stopped the world
      * ({@link Procs#stopTheWorld}): every P is taken, lent or its own, and every cache was prepared for the cycle
-     * that ends ({@link #prepareCaches}).
+     * that ends ({@link #prepareCaches}). Each P's page cache gives its free pages back (at most 64 each): pages a P
+     * holds are hidden from the scavenger, which a memory limit relies on.
      */
     static void startCycle(MHeap heap, Procs procs) {
         if (!procs.stoppedBy(Thread.currentThread())) {

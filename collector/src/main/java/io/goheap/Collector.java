@@ -724,10 +724,7 @@ final class Collector {
             if (failed != null) {
                 pendingReport = null;                 // the failure says more
             }
-            for (Mutator m : mutators) {
-                m.flushBarrier(p -> { });             // a failed mark: what they recorded is moot
-            }
-            barrier.discardAll();
+            dropBarrierBuffers();                     // after a failed mark what they recorded is moot
             long markedByMutators = barrier.markedByMutators.getAndSet(0);
             assistNanos = barrier.assistNanos.getAndSet(0);
             if (failed == null) {
@@ -736,7 +733,6 @@ final class Collector {
                     hooks.prepareCaches();            // gc() returns with everything swept
                 }
             } else {
-                hooks.flushCaches();
                 hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
             }
             live = marker.markedBytes() + markedByMutators + black + manual.manualBytes();
@@ -790,15 +786,19 @@ final class Collector {
         hooks.stopTheWorld();
         try {
             hooks.setAllocateBlack(false);
-            for (Mutator m : mutators) {
-                m.flushBarrier(p -> { });
-            }
-            barrier.discardAll();
-            hooks.flushCaches();                      // every span on its mcentral, for clearAllMarks
+            dropBarrierBuffers();
             hooks.clearAllMarks();
         } finally {
             hooks.startTheWorld();
         }
+    }
+
+    /** Drops every Mutator's barrier buffer and the barrier's queues (a mark ended or abandoned). World stopped. */
+    private void dropBarrierBuffers() {
+        for (Mutator m : mutators) {
+            m.flushBarrier(p -> { });
+        }
+        barrier.discardAll();
     }
 
     /** Throws what a cycle caught (after it restarted the world), if anything: only unchecked throwables occur. */

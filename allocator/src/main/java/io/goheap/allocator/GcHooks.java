@@ -146,8 +146,12 @@ public final class GcHooks {
         return new MarkWork(heap, onBad, true, false);
     }
 
-    /** Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. */
+    /**
+     * Clears every mark bit (a cycle abandoned part way: nothing may survive on its marks). World stopped. Flushes
+     * every mcache first: cached spans (the allocating spans are kept across cycles) carry marks too.
+     */
     public void clearAllMarks() {
+        flushCaches();
         for (MCentral c : heap.central) {
             if (c.collected) {
                 c.forEachSpan((s, list, set) -> s.clearMarks());

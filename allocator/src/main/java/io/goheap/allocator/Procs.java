@@ -119,7 +119,8 @@ final class Procs {
      * operations. Forbidden: an action running twice for one P, or while any other thread touches that P's
      * mcache; the handshake returning before every P's action is done (so, afterwards, every operation any P
      * begins starts after its action — what a phase change needs); a lost wake-up (the handshaker parks for at
-     * most 50 µs, and holders and releasers unpark it).
+     * most 50 µs at a time and then looks again; a holder entering a blocking region and a releaser unpark it, a
+     * holder that ran its step does not: see {@link #runPendingHandshake}).
      *
      * <p>Handshakes and stops of the world do not overlap: both are run by the collector under its cycle lock
      * (each checks the other is not running).
@@ -145,7 +146,7 @@ final class Procs {
                     if (attempt < HANDSHAKE_SPINS) {
                         Thread.onSpinWait();
                     } else {
-                        LockSupport.parkNanos(this, HANDSHAKE_PARK_NANOS);   // the holder unparks it when done
+                        LockSupport.parkNanos(this, HANDSHAKE_PARK_NANOS);   // then look again
                     }
                 }
             }
@@ -252,7 +253,7 @@ final class Procs {
         return longestHandshakeNanos.getAndSet(0);
     }
 
-    /** Wakes the handshaker, if any (a P it waits for was lent, released or did its action). */
+    /** Wakes the handshaker, if any (a P it waits for was lent or released: it has the step to run itself). */
     void wakeHandshaker() {
         Thread h = handshaker;
         if (h != null) {
@@ -547,18 +548,21 @@ final class Procs {
         int start = homeIndex(me.threadId(), n);
         P p = all[start];
         if (stopper == null && p.tryAcquire(me) && keepAfterTaking(p, me)) {
-            p.mcache.prepareForSweep();
-            if ((p.preempt & P.HANDSHAKE) != 0) {
-                runPendingHandshake(p);
-            }
-            return p;
+            return taken(p);
         }
-        P slow = acquireSlow(me, start);
-        slow.mcache.prepareForSweep();                    // (see MSweep: no allocation in a stale span)
-        if ((slow.preempt & P.HANDSHAKE) != 0) {
-            runPendingHandshake(slow);
+        return taken(acquireSlow(me, start));
+    }
+
+    /**
+     * A P just taken, before its new holder's first operation: its cache prepared for the current sweep cycle (see
+     * MSweep: no allocation in a stale span) and a pending handshake step run.
+     */
+    private P taken(P p) {
+        p.mcache.prepareForSweep();
+        if ((p.preempt & P.HANDSHAKE) != 0) {
+            runPendingHandshake(p);
         }
-        return slow;
+        return p;
     }
 
     /**

@@ -27,7 +27,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *       read here: termination reads them with the world stopped, and a pointer a frame held at the start is
  *       either still there then or was stored through the barrier.</li>
  *   <li><b>Concurrent mark</b>, world running: this thread scans the manual roots and drains grey objects and
- *       the barrier's full buffers ({@link Marker#drainConcurrently}). Mutators allocate (black), store (through
+ *       the barrier's full buffers with the background mark workers ({@link BackgroundMarkWorkers}: 25% of GOMAXPROCS
+ *       as Go's, plus idle Ps; {@link Marker#markConcurrently}). Mutators allocate (black), store (through
  *       the barrier) and free.</li>
  *   <li><b>Mark termination</b>, world stopped (the second pause): barrier and allocate-black off; every Mutator's
  *       partial buffer and the queue shaded; global roots and local frames shaded again (a pointer taken from a
@@ -107,6 +108,8 @@ final class Collector {
      * next mark starts, while a reachable bad slot is found every cycle.
      */
     private long[] unconfirmedBadSlots = new long[0];
+    /** The last concurrent mark's background workers (their shares and times), for tests. */
+    volatile BackgroundMarkWorkers lastMarkWorkers;
     /** Tests only: runs on the cycle's thread when a concurrent mark starts, before it scans anything. */
     volatile Runnable concurrentMarkStartForTests;
     /** Tests only: runs between the mark and the checkmark pass (to break the heap the way a missed barrier would). */
@@ -127,6 +130,8 @@ final class Collector {
     final BackgroundSweeper sweeper;
     /** The helpers of a parallel mark (see {@link MarkWorkers}). */
     final MarkWorkers markWorkers;
+    /** Rounds of background marking a concurrent mark runs at most before termination takes what is left. */
+    static final int MAX_MARK_ROUNDS = 8;
     /** Heaps with at least this many bytes in use are marked with the helper threads. */
     static final long PARALLEL_MARK_BYTES = 8L << 20;
     /** heapLive when the current sweep cycle began, and the pages to sweep per byte allocated since (Go's). */
@@ -624,6 +629,8 @@ final class Collector {
         long liveAtSetup;
         io.goheap.allocator.ManualRoots manual;
         Marker marker = Marker.concurrent(hooks, reportInvalid);
+        MarkUtilization utilization = MarkUtilization.of(procs);
+        BackgroundMarkWorkers workers;
         boolean setUp = false;
         try {
             hooks.prepareCachesByHandshake();         // no P keeps a span the last cycle marked...
@@ -633,7 +640,9 @@ final class Collector {
             barrier.marking = true;                   // the write barrier on, seen by every P when the next returns
             manual = hooks.snapshotManualRootsByHandshake();
             marker.deferBadPointers(true);
-            marker.shareWithAssists(barrier);
+            workers = new BackgroundMarkWorkers(hooks, barrier, markWorkers, utilization, Thread.currentThread(),
+                    heap::isClosed);
+            marker.shareWithAssists(workers);
             hooks.setAllocateBlack(true);             // only now: a black object never gets an unbarriered store
             barrier.scanning = true;                  // assists may scan from now on
             roots.forEach(p -> {
@@ -650,9 +659,9 @@ final class Collector {
         long expectedScan = lastScanWork;
         if (pacerTrace) {
             double ratio = goalOfCycle == Long.MAX_VALUE ? 0 : (double) expectedScan / Math.max(1, goalOfCycle - liveAtSetup);
-            trace.println(GcTrace.pacerStart(ratio, expectedScan, liveAtSetup, goalOfCycle, 1, 0));
+            trace.println(GcTrace.pacerStart(ratio, expectedScan, liveAtSetup, goalOfCycle, utilization.dedicated(),
+                    utilization.fractionalGoal()));
         }
-        long cpuRun = THREADS.getCurrentThreadCpuTime();
         // ---- concurrent mark
         Throwable failed = null;
         try {
@@ -660,14 +669,23 @@ final class Collector {
             if (hook != null) {
                 hook.run();
             }
-            manual.forEachObject(marker::scanRootObject);
-            marker.drainConcurrently(barrier);
+            Runnable scanManualRoots = () -> manual.forEachObject(marker::scanRootObject);
+            // rounds until a round ends with no buffer queued (mutators flush theirs meanwhile); termination takes
+            // whatever the last round left
+            for (int round = 0; round == 0 || barrier.hasFull() && round < MAX_MARK_ROUNDS; round++) {
+                marker.markConcurrently(workers, round == 0 ? scanManualRoots : null);
+            }
+            lastMarkWorkers = workers;
         } catch (Throwable e) {
             failed = e;
         }
         // ---- mark termination: the second pause
         long tStop2 = System.nanoTime();
-        long markCpu = THREADS.getCurrentThreadCpuTime() - cpuRun;   // the marker's own CPU time, not its wall
+        long workersCpu = workers.cpuNanos();         // the workers' CPU time, not their wall
+        long idleWall = workers.idleNanos();
+        long idleCpu = idleWall == 0 ? 0
+                : (long) (workersCpu * ((double) idleWall / (idleWall + workers.backgroundNanos())));
+        long markCpu = workersCpu - idleCpu;
         hooks.stopTheWorld();
         long liveAtEnd = heapLive.get();
         long heap1 = heap0 + (liveAtEnd - liveAtSetup);
@@ -749,11 +767,12 @@ final class Collector {
         long handshakePause = hooks.takeLongestHandshakeNanos();
         long pause = (tEnd - tStop2) + handshakePause;
         hooks.pauses().record(tEnd - tStop2);         // (each handshake step was recorded as it ran)
-        long gcCpu = (tRun - tStop1) + (tEnd - tStop2) * procs + markCpu + assistNanos;
+        long gcCpu = (tRun - tStop1) + (tEnd - tStop2) * procs + workersCpu + assistNanos;
         if (pacerTrace) {
-            double utilization = (double) (markCpu + assistNanos) / Math.max(1, (tStop2 - tRun) * procs);
+            double used = (double) (markCpu + assistNanos) / Math.max(1, (tStop2 - tRun) * procs);
             long heapScan = lastScanWork;
-            trace.println(GcTrace.pacerEnd(utilization, 100 / procs, heapScan, frameScanBytes, rootScanBytes,
+            trace.println(GcTrace.pacerEnd(used, (int) (MarkUtilization.BACKGROUND_UTILIZATION * 100), heapScan,
+                    frameScanBytes, rootScanBytes,
                     expectedScan, liveAtSetup, liveAtEnd, goalOfCycle));
         }
         rootScanBytes = 0;
@@ -761,7 +780,8 @@ final class Collector {
         endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
         if (gctrace) {
             trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tRun - tStop1,
-                    tStop2 - tRun, assistNanos, markCpu, tEnd - tStop2, procs, heap0, heap1, live, goalOfCycle, forced));
+                    tStop2 - tRun, assistNanos, markCpu, idleCpu, tEnd - tStop2, procs, heap0, heap1, live,
+                    goalOfCycle, forced));
         }
         long[] report = pendingReport;
         pendingReport = null;

@@ -6,8 +6,10 @@ package io.goheap;
  * and {@code (forced)} for an explicit collection. The three clock phases are Go's: the first pause (sweep
  * termination and mark setup), the mark (concurrent; with {@code gcstoptheworld=1}, with the world stopped), the
  * second pause (mark termination). The CPU column counts the pauses on every P, and the mark's CPU as Go's
- * assist/background/idle split: assists (the Mutators' time in them), the background thread's measured CPU time
- * (or the mark's wall time when the world is stopped), and no idle workers yet. Stateless.
+ * assist/background/idle split: assists (the Mutators' time in them), then the mark workers' measured CPU time
+ * split between background (dedicated and fractional workers) and idle marking in proportion to the wall time each
+ * mode marked (see {@link BackgroundMarkWorkers}); with the world stopped, the mark's wall time is background.
+ * Stateless.
  */
 final class GcTrace {
     private GcTrace() {
@@ -15,16 +17,17 @@ final class GcTrace {
 
     static String line(int gc, long sinceStartNanos, double cpuFraction, long stopNanos, long markNanos,
                        long endNanos, int procs, long heap0, long heap1, long live, long goal, boolean forced) {
-        return line(gc, sinceStartNanos, cpuFraction, stopNanos, stopNanos * procs, markNanos, 0, markNanos, endNanos,
-                procs, heap0, heap1, live, goal, forced);
+        return line(gc, sinceStartNanos, cpuFraction, stopNanos, stopNanos * procs, markNanos, 0, markNanos, 0,
+                endNanos, procs, heap0, heap1, live, goal, forced);
     }
 
     /**
      * As above, for a concurrent cycle: its setup's wall time and CPU time apart (handshakes, run by one thread while
-     * the others go on), the mark's CPU time apart from its wall time, assists apart.
+     * the others go on), the mark's CPU time apart from its wall time: assists, background workers, idle workers.
      */
     static String line(int gc, long sinceStartNanos, double cpuFraction, long setupNanos, long setupCpuNanos,
-                       long markNanos, long assistNanos, long markCpuNanos, long endNanos, int procs, long heap0,
+                       long markNanos, long assistNanos, long markCpuNanos, long idleCpuNanos, long endNanos,
+                       int procs, long heap0,
                        long heap1, long live, long goal, boolean forced) {
         StringBuilder b = new StringBuilder();
         b.append("gc ").append(gc).append(" @").append(itoaDiv(sinceStartNanos / 1_000_000, 3)).append("s ")
@@ -32,7 +35,7 @@ final class GcTrace {
                 .append(ms(setupNanos)).append('+').append(ms(markNanos)).append('+').append(ms(endNanos))
                 .append(" ms clock, ")
                 .append(ms(setupCpuNanos)).append('+').append(ms(assistNanos)).append('/').append(ms(markCpuNanos))
-                .append('/').append(ms(0)).append('+').append(ms(endNanos * procs)).append(" ms cpu, ")
+                .append('/').append(ms(idleCpuNanos)).append('+').append(ms(endNanos * procs)).append(" ms cpu, ")
                 .append(heap0 >> 20).append("->").append(heap1 >> 20).append("->").append(live >> 20).append(" MB, ")
                 .append(goal == Long.MAX_VALUE ? 0 : goal >> 20).append(" MB goal, 0 MB stacks, 0 MB globals, ")
                 .append(procs).append(" P");
@@ -45,7 +48,7 @@ final class GcTrace {
     /**
      * gcpacertrace's line at a mark's start, as Go's {@code startCycle} prints it: the assist ratio (scan bytes owed
      * per byte allocated), the scan work expected, the heap at the trigger and the goal (MB), and the mark workers —
-     * dedicated, then the fractional utilization goal. goheap's marker is one background thread.
+     * dedicated, then the fractional utilization goal (see {@link MarkUtilization}).
      */
     static String pacerStart(double assistRatio, long scanExpected, long liveAtStart, long goal, int dedicated,
                              double fractional) {

@@ -8,10 +8,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * The helper threads of a stop-the-world mark (Go's dedicated mark workers, here all of them during the stop):
- * {@code GOMAXPROCS − 1} daemon threads, at most one fewer than the machine's processors, made on the first
- * parallel mark and shared with nothing else. While the world is stopped the mutators' processors are free, so
- * the collector's thread and the helpers drain one {@link io.goheap.allocator.MarkPool} together.
+ * The helper threads of a mark: {@code GOMAXPROCS − 1} daemon threads, at most one fewer than the machine's
+ * processors, made on the first mark that needs them and shared with nothing else. A stop-the-world mark runs all
+ * of them (the mutators' processors are free during the stop): the collector's thread and the helpers drain one
+ * {@link io.goheap.allocator.MarkPool} together. A concurrent mark runs them as background mark workers, each
+ * deciding when it may mark ({@link BackgroundMarkWorkers}).
  *
  * <p>The threads hold no reference to the public {@link Heap} (a running thread is a GC root; a dropped heap must
  * stay collectable so its cleaner closes it); {@link #shutdown} on close ends them. Used by one cycle at a time

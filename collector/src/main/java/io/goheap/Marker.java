@@ -19,7 +19,7 @@ import java.util.List;
  *
  * <h2>Concurrent marking</h2>
  * A concurrent Marker ({@link #concurrent}) also runs while mutators do: it scans the manual roots and drains grey
- * objects and the write barrier's buffers ({@link #drainConcurrently}), then finishes at mark termination with the
+ * objects and the write barrier's buffers with the background mark workers ({@link #markConcurrently}), then finishes at mark termination with the
  * world stopped. A slot value that hits no object, found by a concurrent mark, proves nothing by itself: it may be
  * a racy view of an object allocated or freed meanwhile, or it may sit in an object that is garbage — the snapshot
  * rule scans whatever was reachable when the mark started, and a program may legitimately free what a dropped
@@ -42,6 +42,8 @@ final class Marker {
     /** What the helpers of finished parallel drains marked and scanned. */
     private long helpersMarked;
     private long helpersScanned;
+    /** A concurrent mark's background workers, whose helpers' work counts as this marker's; or null. */
+    private BackgroundMarkWorkers background;
 
     /**
      * A marker; with {@code checkmark}, a checkmark pass (GODEBUG {@code gccheckmark=1}) that verifies the marks of
@@ -59,7 +61,7 @@ final class Marker {
         this.workers = checkmark || workers == null || workers.helpers() == 0 ? null : workers;
     }
 
-    /** A marker for a concurrent mark: it marks on one thread, beside the mutators, until termination. */
+    /** A marker for a concurrent mark: beside the mutators, with the background mark workers, until termination. */
     private Marker(GcHooks hooks, boolean reportInvalid) {
         this.reportInvalid = reportInvalid;
         this.hooks = hooks;
@@ -77,28 +79,22 @@ final class Marker {
     }
 
     /**
-     * The concurrent phase: scans grey objects and the barrier's full buffers until neither has work (mutators may
-     * still fill buffers and assists may still hold work; termination takes what is left).
+     * One round of the concurrent phase: the background mark workers ({@code workers}; this thread is worker 0 and
+     * runs {@code first}, the manual roots' scan, before it) scan grey objects and the barrier's full buffers until
+     * none of them and no assist holds work (mutators may still fill buffers: the collector runs another round, and
+     * termination takes what is left).
      */
-    void drainConcurrently(WriteBarrier barrier) {
-        for (;;) {
-            work.drain();
-            if (barrier.drainGrey(work::enqueueGrey) > 0) {
-                continue;
-            }
-            if (barrier.assistsHolding.get() == 0 && !barrier.hasFull()) {
-                return;                      // ends: each object turns grey once per cycle, assists' work is bounded
-            }
-            Thread.onSpinWait();             // an assist holds work: its leftovers come back to the queue
-        }
+    void markConcurrently(BackgroundMarkWorkers workers, Runnable first) {
+        background = workers;
+        workers.run(work, first);
     }
 
     /**
-     * A concurrent marker shares its work with assists through {@code barrier}'s queue: one buffer at a time, and
-     * only while an assist waits with nothing queued (see {@link MarkWork#shareWith}).
+     * A concurrent marker shares its work with assists and the other mark workers through the barrier's queue: one
+     * buffer at a time, and only while one of them waits with nothing queued (see {@link MarkWork#shareWith}).
      */
-    void shareWithAssists(WriteBarrier barrier) {
-        work.shareWith(() -> barrier.assistsWaiting.get() > 0 && !barrier.hasFull(), barrier::giveGrey);
+    void shareWithAssists(BackgroundMarkWorkers workers) {
+        workers.share(work);
     }
 
     /** Bad slots found by other threads' marking (assists), to be treated as this marker's own suspects. */
@@ -221,12 +217,12 @@ final class Marker {
 
     /** Bytes of pointer slots scanned (Go's heapScanWork). */
     long scannedBytes() {
-        return work.scannedBytes() + helpersScanned;
+        return work.scannedBytes() + helpersScanned + (background == null ? 0 : background.helpersScannedBytes());
     }
 
     /** Bytes of the collected objects marked. */
     long markedBytes() {
-        return work.markedBytes() + helpersMarked;
+        return work.markedBytes() + helpersMarked + (background == null ? 0 : background.helpersMarkedBytes());
     }
 
     private void badSlot(long pointer, long slot) {

@@ -281,7 +281,7 @@ public final class Mutator implements AutoCloseable {
                     barrier.assistsHolding.decrementAndGet();   // nothing held (the local stack is empty here):
                     holding = false;                            // the marker may end its phase meanwhile
                     if (!waiting) {
-                        barrier.assistsWaiting.incrementAndGet();
+                        barrier.waitingForWork.incrementAndGet();
                         waiting = true;
                     }
                     if (++idle > ASSIST_IDLE_SPINS) {
@@ -305,7 +305,7 @@ public final class Mutator implements AutoCloseable {
             }
         } finally {
             if (waiting) {
-                barrier.assistsWaiting.decrementAndGet();
+                barrier.waitingForWork.decrementAndGet();
             }
             w.takeRemaining(barrier::giveGrey);
             if (holding) {

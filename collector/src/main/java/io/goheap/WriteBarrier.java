@@ -124,8 +124,11 @@ final class WriteBarrier {
         }
     }
 
-    /** Assisting mutators waiting for grey work (the marker shares its stack while this is positive). */
-    final java.util.concurrent.atomic.AtomicInteger assistsWaiting = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * Assisting mutators and idle background mark workers waiting for grey work (a marker with a long stack shares it
+     * while this is positive and the queue is empty).
+     */
+    final java.util.concurrent.atomic.AtomicInteger waitingForWork = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Queues {@code count} grey objects from {@code objects[from...]} for whichever marker takes them next. */
     void giveGrey(long[] objects, int from, int count) {

@@ -322,7 +322,7 @@ class CollectorTest {
         assertFalse(GcSettings.resolve(null, "gctrace=1", k -> null).gcpacertrace());
 
         String f = "[+-]\\d\\.\\d{6}e[+-]\\d{3}";
-        Pattern start = Pattern.compile("pacer: assist ratio=" + f + " \\(scan \\d+ MB in \\d+->\\d+ MB\\) workers=1\\+" + f);
+        Pattern start = Pattern.compile("pacer: assist ratio=" + f + " \\(scan \\d+ MB in \\d+->\\d+ MB\\) workers=0\\+\\+2\\.500000e-001");
         Pattern end = Pattern.compile("pacer: \\d+% CPU \\(\\d+ exp\\.\\) for \\d+\\+\\d+\\+48 B work \\(\\d+ B exp\\.\\) "
                 + "in \\d+ B -> \\d+ B \\(\u2206goal -?\\d+, cons/mark " + f + "\\)");
         Pattern sweep = Pattern.compile("pacer: sweep done at heap size \\d+MB; allocated \\d+MB during sweep; "

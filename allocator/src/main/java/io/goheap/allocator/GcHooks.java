@@ -238,6 +238,14 @@ public final class GcHooks {
         heap.releaseRetainedEmpty();                      // as a full flush does: a collection gives them back
     }
 
+    /**
+     * How many Ps no running thread uses now (idle, lent, dead-held, or held by {@code marking}, the thread running
+     * the mark): where idle mark workers may run (see {@link Procs#idleCount}). Racy; any thread.
+     */
+    public int idleProcs(Thread marking) {
+        return procs.idleCount(marking);
+    }
+
     /** Sweeps one span waiting for sweeping, if any (Go's {@code sweepone}); any thread. Whether it found one. */
     public boolean sweepOne() {
         return MSweep.sweepOne(heap);

@@ -212,11 +212,15 @@ public final class MarkWork {
 
     /**
      * Scans grey objects until none is left or {@code maxScanBytes} of pointer slots were scanned (an assist's
-     * budget); what is left stays queued here (see {@link #takeRemaining}). Returns the bytes scanned.
+     * budget, a background worker's slice); what is left stays queued here (see {@link #takeRemaining}). Returns the bytes scanned.
      */
     public long drainBudget(long maxScanBytes) {
         long start = scannedBytes;
+        Runnable shake = shaker;
         while (top > 0 && scannedBytes - start < maxScanBytes) {
+            if (shake != null) {
+                shake.run();
+            }
             scan(stack[--top]);
         }
         return scannedBytes - start;

@@ -67,6 +67,23 @@ final class Procs {
     }
 
     /**
+     * How many Ps no running thread uses now: idle, held by a thread that terminated, lent by a holder parked at a
+     * safepoint or inside a blocking region, or held by {@code marking} (the thread that runs the collector's mark,
+     * which holds its P but does not run the program meanwhile). Go's idle Ps, on which its idle mark workers run.
+     * A racy count, read without any lock: a scheduling hint, never a guarantee.
+     */
+    int idleCount(Thread marking) {
+        int idle = 0;
+        for (P p : all) {
+            Thread owner = p.ownerPlain();
+            if (owner == null || owner == marking || p.safeHolder == owner || !owner.isAlive()) {
+                idle++;
+            }
+        }
+        return idle;
+    }
+
+    /**
      * Flushes the caches of the Ps no live thread holds — idle ones, and those whose holder terminated without
      * letting go (Go flushes every mcache before it frees OS memory): their spans go back to the mcentrals, which
      * merges pending remote frees and returns empty spans to the heap. Ps held by live threads are left alone.

@@ -29,9 +29,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li><b>Concurrent mark</b>, world running: this thread scans the manual roots and drains grey objects and
  *       the barrier's full buffers with the background mark workers ({@link BackgroundMarkWorkers}: 25% of GOMAXPROCS
  *       as Go's, plus idle Ps; {@link Marker#markConcurrently}). Mutators allocate (black), store (through
- *       the barrier) and free.</li>
+ *       the barrier) and free. A round ends when no worker or assist holds work; then the <em>ragged barrier</em>
+ *       (a handshake) takes every Mutator's partial barrier buffer, and if that or the buffers filled meanwhile
+ *       greyed anything, another round runs (Go's {@code gcMarkDone} loop; at most {@link #MAX_MARK_ROUNDS}).</li>
  *   <li><b>Mark termination</b>, world stopped (the second pause): barrier and allocate-black off; every Mutator's
- *       partial buffer and the queue shaded; global roots and local frames shaded again (a pointer taken from a
+ *       partial buffer (what it stored since the ragged barrier) and the queue shaded; global roots and local frames shaded again (a pointer taken from a
  *       manual object freed during the mark may now live only there); drained to the end; finalizers, bad-pointer
  *       confirmation, {@code gccheckmark}; sweepgen advanced. No mcache is flushed in the pause: each P's cached
  *       collected spans go stale and the P sweeps them when it resumes (Go's lazy mcache flush); this thread does
@@ -108,6 +110,8 @@ final class Collector {
      * next mark starts, while a reachable bad slot is found every cycle.
      */
     private long[] unconfirmedBadSlots = new long[0];
+    /** Pointers the ragged barrier took from Mutators' partial buffers since the last concurrent mark began (tests). */
+    volatile long raggedPointers;
     /** The last concurrent mark's background workers (their shares and times), for tests. */
     volatile BackgroundMarkWorkers lastMarkWorkers;
     /** Tests only: runs on the cycle's thread when a concurrent mark starts, before it scans anything. */
@@ -669,11 +673,16 @@ final class Collector {
             if (hook != null) {
                 hook.run();
             }
+            raggedPointers = 0;
             Runnable scanManualRoots = () -> manual.forEachObject(marker::scanRootObject);
-            // rounds until a round ends with no buffer queued (mutators flush theirs meanwhile); termination takes
-            // whatever the last round left
-            for (int round = 0; round == 0 || barrier.hasFull() && round < MAX_MARK_ROUNDS; round++) {
+            // Rounds (Go's gcMarkDone loop): after a round, buffers the mutators filled meanwhile make another; with
+            // none, the ragged barrier takes every Mutator's partial buffer, and what it greys makes another. At
+            // most MAX_MARK_ROUNDS: termination takes whatever is left, so the bound costs pause, never soundness.
+            for (int round = 0; round < MAX_MARK_ROUNDS; round++) {
                 marker.markConcurrently(workers, round == 0 ? scanManualRoots : null);
+                if (!barrier.hasFull() && !raggedFlush(marker)) {
+                    break;
+                }
             }
             lastMarkWorkers = workers;
         } catch (Throwable e) {
@@ -790,6 +799,35 @@ final class Collector {
             throw new InvalidPointerException(report[0], report[1], String.format(
                     "the pointer slot at 0x%x (found by two consecutive concurrent marks)", report[1]), false);
         }
+    }
+
+    /**
+     * The ragged barrier (Go's flush of every P's write-barrier buffer in {@code gcMarkDone}): a handshake in which
+     * each Mutator's partial buffer is taken — an O(1) step for its thread — then shaded here into {@code marker}.
+     * Returns whether that greyed anything (or buffers were queued meanwhile): then another round of marking runs
+     * before the stop, which would otherwise shade and drain it all with the world stopped.
+     */
+    private boolean raggedFlush(Marker marker) {
+        java.util.concurrent.ConcurrentLinkedQueue<WriteBarrier.Buffer> taken =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        hooks.handshakeHolders(holder -> {
+            if (holder != null) {
+                for (Mutator m : mutators) {
+                    if (m.owner() == holder) {
+                        WriteBarrier.Buffer b = m.takeBarrierBuffer();
+                        if (b != null) {
+                            taken.add(b);
+                        }
+                    }
+                }
+            }
+        });
+        for (WriteBarrier.Buffer b : taken) {
+            raggedPointers += b.count;
+            barrier.collect(b, marker::shadeFromBarrier);
+            barrier.recycle(b);
+        }
+        return marker.hasWork() || barrier.hasFull();
     }
 
     /**

@@ -102,6 +102,11 @@ final class Marker {
         barrier.takeSuspects(this::badSlot);
     }
 
+    /** Whether grey objects wait in this marker's own stack. */
+    boolean hasWork() {
+        return !work.isEmpty();
+    }
+
     /** Queues an object a Mutator's barrier flush turned grey (see {@link WriteBarrier}). */
     void enqueueGrey(long object) {
         work.enqueueGrey(object);

@@ -324,6 +324,26 @@ public final class Mutator implements AutoCloseable {
     /** Spins an assist waits for the marker to share work (it checks every 64 objects, ~20 µs) before giving up. */
     private static final int ASSIST_IDLE_SPINS = 2_000;
 
+    /**
+     * The ragged barrier before mark termination (a handshake step: on this Mutator's thread at its poll, or on the
+     * collector's thread while this one is parked at a safepoint or in a blocking region, so never beside a store):
+     * takes the raw pointers the barrier recorded since the last flush, leaving an empty buffer; null when there are
+     * none. The caller shades them. O(1), so the step pauses this thread for no time worth measuring.
+     */
+    WriteBarrier.Buffer takeBarrierBuffer() {
+        WriteBarrier.Buffer b = barrierBuffer;
+        if (b.count == 0) {
+            return null;
+        }
+        barrierBuffer = barrier.take();
+        return b;
+    }
+
+    /** The thread this Mutator belongs to. */
+    Thread owner() {
+        return owner;
+    }
+
     /** Mark termination, world stopped: the pointers this Mutator's barrier recorded since its last flush. */
     void flushBarrier(java.util.function.LongConsumer shade) {
         barrier.collect(barrierBuffer, shade);

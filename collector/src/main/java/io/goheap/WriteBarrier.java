@@ -25,7 +25,9 @@ import java.util.function.LongConsumer;
  * after that handshake does anything scan an object ({@link #scanning}) or allocate black. It is turned off with the
  * world stopped (mark termination). A Mutator's buffer is
  * touched only by its owner thread, except at mark termination, when the stopper shades its raw pointers
- * ({@link #collect}): every owner is stopped then, and the stop orders its last writes before the read. Buffers of
+ * ({@link #collect}): every owner is stopped then, and the stop orders its last writes before the read; and in
+ * the ragged barrier before it, a handshake whose step swaps the partial buffer for an empty one, run by the owner
+ * at its poll or by the collector while the owner is parked (the handshake's claim orders the two). Buffers of
  * grey objects travel through a lock-free queue to the marker ({@link #drainGrey}) and come back empty through
  * another: in steady state a store allocates nothing but the queue's node once per 512 pointers. A Mutator that
  * closes during a mark flushes its buffer first, while it still holds its P, so termination (which waits for the

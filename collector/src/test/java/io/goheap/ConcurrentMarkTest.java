@@ -401,4 +401,74 @@ class ConcurrentMarkTest {
             assertEquals(150, heap.readMemStats().heapObjects(), "the list, and none of the garbage");
         }
     }
+
+    /**
+     * The ragged barrier before mark termination takes each Mutator's partial barrier buffer — pointers a thread
+     * stored during the mark, fewer than a buffer's worth, so no flush of its own queued them — whether the thread
+     * runs the handshake step itself at its poll or is parked in a blocking region and the collector runs it; the
+     * pointers are shaded before the stop (checkmark on: nothing reachable missed).
+     */
+    @Test
+    void theRaggedBarrierTakesPartialBuffersFromPollingAndBlockedThreads() throws Exception {
+        for (boolean blocked : new boolean[] {true, false}) {
+            try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(3).gcPercent(-1)
+                    .godebug("gccheckmark=1").build();
+                 Mutator m = heap.attach();
+                 Root root = heap.newRoot()) {
+                long holder = m.allocate(NODE);
+                root.set(holder);
+                long[] xs = new long[10];
+                for (int i = 0; i < xs.length; i++) {
+                    xs[i] = node(heap, m, 100 + i);
+                }
+                CountDownLatch go = new CountDownLatch(1);
+                CountDownLatch stored = new CountDownLatch(1);
+                java.util.concurrent.atomic.AtomicBoolean cycleOver = new java.util.concurrent.atomic.AtomicBoolean();
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try (Mutator other = heap.attach()) {
+                        go.await();
+                        for (long x : xs) {                      // 10 stores through the barrier: 20 entries
+                            other.storePointer(holder + 8, x);
+                        }
+                        stored.countDown();
+                        if (blocked) {
+                            try (var region = other.blocking()) {
+                                while (!cycleOver.get()) {
+                                    Thread.onSpinWait();
+                                }
+                            }
+                        } else {
+                            while (!cycleOver.get()) {
+                                other.poll();                    // runs the handshake step itself
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                });
+                t.start();
+                heap.collector.concurrentMarkStartForTests = () -> {
+                    go.countDown();
+                    try {
+                        assertTrue(stored.await(10, TimeUnit.SECONDS));
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                };
+                try (var region = m.blocking()) {
+                    heap.collector.runPacedCycleForTests();
+                } finally {
+                    heap.collector.concurrentMarkStartForTests = null;
+                    cycleOver.set(true);
+                    t.join();
+                }
+                assertNull(failure.get());
+                assertTrue(heap.collector.raggedPointers >= 19, (blocked ? "blocked" : "polling")
+                        + " thread: the ragged barrier took its partial buffer, got " + heap.collector.raggedPointers);
+                assertEquals(xs[xs.length - 1], m.loadPointer(holder + 8));
+                assertEquals(109, heap.segment().get(JAVA_LONG, xs[xs.length - 1] - heap.base()), "intact");
+            }
+        }
+    }
 }

@@ -124,6 +124,15 @@ public final class GcHooks {
     }
 
     /**
+     * A handshake with every P (see {@link Procs#handshake}) whose step gets the thread holding the P when the step
+     * runs — on that thread at its poll, or on the calling thread while the holder is parked at a safepoint or in a
+     * blocking region; for an idle or dead-held P, the calling thread, which took it. World running.
+     */
+    public void handshakeHolders(java.util.function.Consumer<Thread> step) {
+        procs.handshake(p -> step.accept(p.ownerPlain()));
+    }
+
+    /**
      * The heap's pause histogram: every handshake action a thread ran at its poll is recorded in it; the collector
      * records its stops of the world.
      */

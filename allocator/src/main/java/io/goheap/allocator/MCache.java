@@ -123,7 +123,9 @@ final class MCache {
      * local free ever touches a stale span. One volatile load when there is nothing to do.
      *
      * <p>Manual spans stay cached (the stash and the retained large spans are why they are cached at all): they
-     * hold no garbage, and a manual span's sweepgen is brought up to date when it is uncached.
+     * hold no garbage, and a manual span's sweepgen is brought up to date when it is uncached. The P's page cache
+     * (at most 64 free pages) is given back too, once per cycle: pages a P holds are hidden from the scavenger. Not
+     * in mark termination's pause, where it took 20–450 µs of the heap lock with the world stopped.
      */
     void prepareForSweep() {
         int sg = heap.sweepgen;
@@ -138,6 +140,7 @@ final class MCache {
             }
         }
         lastSpan = null;
+        heap.flushPageCache(pageCache);     // free pages back where the scavenger sees them (a memory limit needs it)
         flushGen = sg;
     }
 

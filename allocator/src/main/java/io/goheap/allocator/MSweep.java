@@ -75,8 +75,8 @@ final class MSweep {
      * every uncached span into one that waits for sweeping and every cached collected span into a stale one, which
      * its P sweeps when it next resumes ({@link MCache#prepareForSweep}). The caller has stopped the world
      * ({@link Procs#stopTheWorld}): every P is taken, lent or its own, and every cache was prepared for the cycle
-     * that ends ({@link #prepareCaches}). Each P's page cache gives its free pages back (at most 64 each): pages a P
-     * holds are hidden from the scavenger, which a memory limit relies on.
+     * that ends ({@link #prepareCaches}). Each P's page cache is given back when the P is next prepared, not here:
+     * the pause stays short.
      */
     static void startCycle(MHeap heap, Procs procs) {
         if (!procs.stoppedBy(Thread.currentThread())) {
@@ -98,9 +98,6 @@ final class MSweep {
         heap.pagesToSweep = heap.inUsePages.get();
         heap.pagesSwept.set(0);
         heap.sweepgen += 2;
-        for (int i = 0; i < procs.count(); i++) {
-            heap.flushPageCache(procs.get(i).mcache.pageCache);   // free pages back where the scavenger sees them
-        }
     }
 
     /**

@@ -284,8 +284,8 @@ public final class Mutator implements AutoCloseable {
                         barrier.waitingForWork.incrementAndGet();
                         waiting = true;
                     }
-                    if (++idle > ASSIST_IDLE_SPINS) {
-                        break;
+                    if (++idle > ASSIST_IDLE_SPINS || allocator.pollRequested()) {
+                        break;                           // no work came, or a stop or handshake waits for us
                     }
                     Thread.onSpinWait();
                     continue;
@@ -295,12 +295,12 @@ public final class Mutator implements AutoCloseable {
                     w.enqueueGrey(b.entries[i]);
                 }
                 barrier.recycle(b);
-                // in chunks, so a stop of the world (mark termination) waits for one chunk at most
-                while (done < scanBudget && !allocator.stopPending() && !w.isEmpty()) {
+                // in chunks, so a stop of the world or a handshake waits for one chunk at most
+                while (done < scanBudget && !allocator.pollRequested() && !w.isEmpty()) {
                     done += w.drainBudget(Math.min(scanBudget - done, ASSIST_CHUNK_BYTES));
                 }
                 if (!w.isEmpty()) {
-                    break;                               // budget spent or a stop pending: hand the rest back
+                    break;                               // budget spent or a poll requested: hand the rest back
                 }
             }
         } finally {

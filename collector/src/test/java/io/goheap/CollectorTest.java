@@ -361,8 +361,8 @@ class CollectorTest {
 
     /**
      * The pause histogram counts every pause a thread sees: each cycle's stop at termination, and each handshake
-     * step a polling thread runs itself at mark setup (two per cycle) — never the handshaker's own work for idle
-     * Ps, which pauses nobody.
+     * step a polling thread runs itself — two at mark setup and one in the ragged barrier before termination, per
+     * cycle — never the handshaker's own work for idle Ps, which pauses nobody.
      */
     @Test
     void thePauseHistogramCountsEveryStopAndEveryHandshakeStepAThreadRan() throws Exception {
@@ -394,7 +394,7 @@ class CollectorTest {
                 looping.join();
             }
             PauseHistogram p = h.readPauseHistogram();
-            assertEquals(3 + 2 * 3, p.total(), "3 stops and the looping thread's 6 handshake steps");
+            assertEquals(3 + 3 * 3, p.total(), "3 stops and the looping thread's 9 handshake steps");
             assertEquals(3, h.readMemStats().numGC());
             assertTrue(p.quantileNanos(1.0) > 0 && p.quantileNanos(0.5) <= p.quantileNanos(1.0));
             assertThrows(IllegalArgumentException.class, () -> p.quantileNanos(1.5));
@@ -402,7 +402,7 @@ class CollectorTest {
             // a value type: equal snapshots are equal; bad bounds or counts are refused (hostile pass)
             assertEquals(h.readPauseHistogram(), h.readPauseHistogram());
             assertEquals(h.readPauseHistogram().hashCode(), h.readPauseHistogram().hashCode());
-            assertTrue(h.readPauseHistogram().toString().startsWith("PauseHistogram[total=9, ["),
+            assertTrue(h.readPauseHistogram().toString().startsWith("PauseHistogram[total=12, ["),
                     h.readPauseHistogram().toString());
             assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {5, 1}, new long[] {1}));
             assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {0, 1}, new long[] {-3}));

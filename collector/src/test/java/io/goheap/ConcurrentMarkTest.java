@@ -427,7 +427,9 @@ class ConcurrentMarkTest {
                 AtomicReference<Throwable> failure = new AtomicReference<>();
                 Thread t = new Thread(() -> {
                     try (Mutator other = heap.attach()) {
-                        go.await();
+                        try (var waiting = other.blocking()) {   // (a holder waiting outside a region stalls handshakes)
+                            go.await();
+                        }
                         for (long x : xs) {                      // 10 stores through the barrier: 20 entries
                             other.storePointer(holder + 8, x);
                         }

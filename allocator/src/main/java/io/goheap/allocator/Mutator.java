@@ -147,10 +147,13 @@ public final class Mutator implements AutoCloseable {
         return p != null && Thread.currentThread() == thread;
     }
 
-    /** Whether a stop of the world waits for this Mutator's P (long work — a mark assist — should end soon). */
-    public boolean stopPending() {
+    /**
+     * Whether a stop of the world or a handshake waits for this Mutator's P: long work between two polls — a mark
+     * assist — should end soon.
+     */
+    public boolean pollRequested() {
         P held = p;
-        return held != null && (held.preempt & P.STOP) != 0;
+        return held != null && (held.preempt & (P.STOP | P.HANDSHAKE)) != 0;
     }
 
     /** Throws if this Mutator is closed, used from another thread, inside a blocking region or its heap closed; never parks. */

@@ -38,13 +38,16 @@ import java.util.Arrays;
  * 15% on the span). So the drain takes the last {@code BATCH} queued objects at once and runs each step for all
  * of them before the next: first a loop of independent loads — each object's first word, its heap-bits word,
  * its span ({@link #touchSpan}) — whose misses are all in flight together, then the scans, which only collect
- * the pointers they find ({@link #found}), then the spans and mark words of all those pointers loaded together,
- * and only then each pointer shaded, in the order found (so the queue's order is as before). The loads of the
+ * the pointers they find ({@link #found}), then the spans, mark words, first words and heap-bits words of all
+ * those pointers loaded together (so the next batch, mostly these objects, finds them cached), and only then
+ * each pointer shaded, in the order found (so the queue's order is as before). The loads of the
  * first passes are racy and their values are never used: every check {@link #mark} and {@link #scan} made before
  * is still made, on the same data, when it is their turn, so the batch changes when lines are loaded and in
  * which order within the batch objects are shaded, nothing else. MarkRateBench (random two-pointer nodes, one
  * marker): 256 MiB from ~1440 to ~670 ms per mark (2.1x), 64 MiB from ~180 to ~105 ms (1.7x). Batches of 4 were
  * ~15% slower than 8; 12, 16 and 32 no faster (the core's miss buffers and page walkers are the limit then).
+ * Loading the pointed-to objects with their spans (rather than in the next batch's first pass) took 256 MiB
+ * from ~720 to ~540 ms more (64 MiB: no change, ~110-120 ms): one wait for both instead of two in turn.
  *
  * <h2>Checkmark mode (Go's {@code gccheckmark})</h2>
  * A checkmark MarkWork ({@link GcHooks#newCheckmarkWork}) marks into its own bits (per span, kept here) and
@@ -217,10 +220,7 @@ public final class MarkWork {
         System.arraycopy(stack, top, b, 0, n);
         long t = 0;
         for (int i = 0; i < n; i++) {
-            long object = b[i];
-            t += memory.get(WORD, object - base);
-            t += memory.get(WORD, heapBitsLineOf(object));
-            t += touchSpan(object);
+            t += touchSpan(b[i]);          // mostly cached already: loaded when shadeFound greyed them
         }
         touched += t;
         deferShade = true;
@@ -251,10 +251,12 @@ public final class MarkWork {
     }
 
     /**
-     * Loads what {@link #mark} and {@link #scan} will read of the span holding {@code pointer} — the page index
-     * entry, the span's state and the mark word the pointer's object would use — to start their cache misses;
-     * returns them summed, for {@link #touched}. Racy and unchecked (the span may be gone or another by now): the
-     * values are never used, and an index out of the span's objects loads nothing.
+     * Loads what {@link #mark} and {@link #scan} will read for {@code pointer} — the page index entry, the span's
+     * state, the mark word of the pointer's object and, for a small object, the word it points to and its
+     * heap-bits word — to start their cache misses; returns them summed, for {@link #touched}. Racy and unchecked
+     * (the span may be gone or another by now): the values are never used. Only addresses inside the objects of a
+     * span the index holds are loaded: the span's pages, which no one unmaps or makes {@code PROT_NONE} while a
+     * mark runs (see {@link #scan}'s reads, which rely on the same).
      */
     private long touchSpan(long pointer) {
         MSpan s = heap.spans.get(pointer);
@@ -269,6 +271,8 @@ public final class MarkWork {
             if (w < bits.length) {
                 t += bits[w];
             }
+            t += memory.get(WORD, (pointer & ~7L) - base);  // in a span's objects: its own pages, mapped
+            t += memory.get(WORD, heapBitsLineOf(pointer));
         }
         return t;
     }

@@ -40,16 +40,25 @@ import java.util.Arrays;
  * its span ({@link #touchSpan}) — whose misses are all in flight together, then the scans, which only collect
  * the pointers they find ({@link #found}), then the spans, mark words, first words and heap-bits words of all
  * those pointers loaded together (so the next batch, mostly these objects, finds them cached), and only then
- * each pointer shaded, in the order found (so the queue's order is as before). The loads of the
- * first passes are racy and their values are never used: every check {@link #mark} and {@link #scan} made before
- * is still made, on the same data, when it is their turn, so the batch changes when lines are loaded and in
- * which order within the batch objects are shaded, nothing else. MarkRateBench (random two-pointer nodes, one
- * marker): 256 MiB from ~1440 to ~670 ms per mark (2.1x), 64 MiB from ~180 to ~105 ms (1.7x). Batches of 4 were
- * ~15% slower than 8; 12, 16 and 32 no faster (the core's miss buffers and page walkers are the limit then).
+ * each pointer shaded, in the order found. The loads of the first passes are racy and their values are never
+ * used: every check {@link #mark} and {@link #scan} made before is still made, on the same data, when it is
+ * their turn, so the batch changes when lines are loaded and in which order objects are shaded, nothing else.
+ * MarkRateBench (random two-pointer nodes, one marker): 256 MiB from ~1440 to ~670 ms per mark (2.1x), 64 MiB
+ * from ~180 to ~105 ms (1.7x). Batches of 4 were ~15% slower than 8; 12, 16 and 32 no faster (the core's miss
+ * buffers and page walkers are the limit then).
  * Loading the pointed-to objects with their spans (rather than in the next batch's first pass) took 256 MiB
  * from ~720 to ~540 ms more (64 MiB: no change, ~110-120 ms): one wait for both instead of two in turn. Those
  * object loads in a loop of their own after the span loads ({@link #touchObjects}), whose short body lets the
  * reorder window hold more misses at once: 64 MiB ~114 to ~86 ms, 256 MiB ~550 to ~527 ms.
+ *
+ * <p>A heap built in order (the same tree unshuffled: each node's children are the next lines) is the other
+ * side: there the hardware prefetcher follows the old depth-first walk, and the batches first made it ~1.9x
+ * slower (110 to 205 ms). Three things take most of that back (to ~150-165 ms; the shuffled tree unchanged
+ * within the noise): the batch is scanned oldest first, so the last object's pointers are pushed last and its
+ * subtree is walked next, depth first as before, rather than the first object's; {@link #touchSpan} keeps the
+ * span it last found ({@link #lastTouched}), as {@link #spanOf} does, so neighbours cost one range check; and
+ * a batch does not load again the objects the previous batch's {@link #shadeFound} just loaded ({@link
+ * #loadedFrom}). The rest is the extra passes' instructions and misses the prefetcher no longer hides.
  *
  * <h2>Checkmark mode (Go's {@code gccheckmark})</h2>
  * A checkmark MarkWork ({@link GcHooks#newCheckmarkWork}) marks into its own bits (per span, kept here) and
@@ -222,14 +231,18 @@ public final class MarkWork {
         top -= n;
         long[] b = batch;
         System.arraycopy(stack, top, b, 0, n);
-        long[] at = loadAt;
-        for (int i = 0; i < n; i++) {
-            at[i] = touchSpan(b[i]);       // mostly cached already: loaded when shadeFound greyed them
+        int unloaded = (int) Math.min(n, (long) loadedFrom - top);  // b[i] for i >= this: loaded by shadeFound
+        loadedFrom = Integer.MAX_VALUE;       // what stays queued waited a batch or more: not counted as loaded
+        if (unloaded > 0) {
+            long[] at = loadAt;
+            for (int i = 0; i < unloaded; i++) {
+                at[i] = touchSpan(b[i]);
+            }
+            touchObjects(at, unloaded);
         }
-        touchObjects(at, n);
         deferShade = true;
         try {
-            for (int i = n - 1; i >= 0; i--) {            // the newest first, as popping one by one would
+            for (int i = 0; i < n; i++) {                 // the oldest first: see "Batches" on the order
                 if (shake != null) {
                     shake.run();
                 }
@@ -244,9 +257,9 @@ public final class MarkWork {
 
     /**
      * Offset in the heap segment of the heap-bits word {@link HeapBits#read} reads first for the object at
-     * {@code offset} in the heap segment if its span is a one-page scan span: in the last 128 bytes of the object's 8 KiB page, one word per 64 words of
-     * the page. The page is the object's own (pages are 8 KiB aligned from the heap's base), so it is mapped
-     * whatever the span is; for other spans the load is merely wasted.
+     * {@code offset} in the heap segment if its span is a one-page scan span: in the last 128 bytes of the object's
+     * 8 KiB page, one word per 64 words of the page. The page is the object's own (the heap's base is 64 MiB
+     * aligned), so it is mapped whatever the span is; for other spans the load is merely wasted.
      */
     private static long heapBitsOffset(long offset) {
         long inPage = offset & (SizeClasses.PAGE_SIZE - 1);
@@ -263,12 +276,18 @@ public final class MarkWork {
      * reads of {@link #scan} rely on the same).
      */
     private long touchSpan(long pointer) {
-        MSpan s = heap.spans.get(pointer);
+        MSpan s = lastTouched;
+        long offset = pointer - s.base;
+        if (Long.compareUnsigned(offset, s.limit - s.base) < 0 && s.state() == MSpan.IN_USE) {   // EMPTY: never
+            return (pointer & ~7L) - base;   // the span's lines were loaded when it was cached: load the object's
+        }
+        s = heap.spans.get(pointer);
         if (s == null) {
             return -1;
         }
-        long offset = pointer - s.base;
-        long t = s.state();
+        offset = pointer - s.base;
+        int state = s.state();
+        long t = state;
         long at = -1;
         if (s.sizeClass != 0 && Long.compareUnsigned(offset, s.limit - s.base) < 0) {
             long[] bits = s.allocBits;
@@ -276,11 +295,20 @@ public final class MarkWork {
             if (w < bits.length) {
                 t += bits[w];
             }
-            at = (pointer & ~7L) - base;
+            if (state == MSpan.IN_USE) {
+                at = (pointer & ~7L) - base;
+                lastTouched = s;
+            }
         }
         touched += t;
         return at;
     }
+
+    /**
+     * The small span {@link #touchSpan} last found in use, or {@link MSpan#EMPTY}: most pointers of a heap built in
+     * order hit it. Its state is checked again at every use (a MarkWork may serve several marks: an assist's).
+     */
+    private MSpan lastTouched = MSpan.EMPTY;
 
     /**
      * Loads, for each of the first {@code n} offsets of {@code at} that is not -1 (see {@link #touchSpan}), the word
@@ -309,10 +337,25 @@ public final class MarkWork {
         }
         touchObjects(at, n >>> 1);
         foundCount = 0;
+        int from = top;
+        int shifts = stackShifts;
         for (int i = 0; i < n; i += 2) {
             shadeSlot(f[i], f[i + 1]);
         }
+        if (shifts == stackShifts) {
+            loadedFrom = Math.min(loadedFrom, from);    // min: an earlier round of this batch's finds is loaded too
+        }
     }
+
+    /**
+     * Stack entries from this index up to {@link #top} were pushed by the last batch's {@link #shadeFound} after it
+     * loaded them, so the next batch need not load them again; {@link Integer#MAX_VALUE}: none. Only a hint for
+     * speed (a wrong value costs or saves loads, nothing else): a push from elsewhere and a shift of the stack
+     * (sharing) reset it to none.
+     */
+    private int loadedFrom = Integer.MAX_VALUE;
+    /** Counts the shifts of the stack's entries (sharing its oldest): {@link #loadedFrom} no longer holds then. */
+    private int stackShifts;
 
     /** Where a concurrent marker gives grey objects to threads that want work (see {@link #shareWith}). */
     @FunctionalInterface
@@ -343,6 +386,8 @@ public final class MarkWork {
             shareSink.give(stack, 0, give);
             System.arraycopy(stack, give, stack, 0, top - give);
             top -= give;
+            stackShifts++;
+            loadedFrom = Integer.MAX_VALUE;
         }
     }
 
@@ -393,6 +438,8 @@ public final class MarkWork {
                         pool.give(Arrays.copyOfRange(stack, 0, give));
                         System.arraycopy(stack, give, stack, 0, top - give);
                         top -= give;
+                        stackShifts++;
+                        loadedFrom = Integer.MAX_VALUE;
                     }
                 }
                 scanBatch(null);
@@ -422,6 +469,9 @@ public final class MarkWork {
             stack = Arrays.copyOf(stack, stack.length * 2);
         }
         stack[top++] = object;
+        if (!deferShade) {
+            loadedFrom = Integer.MAX_VALUE;               // not loaded by shadeFound (see loadedFrom)
+        }
         if (shareSink != null && ++pushesSinceShare >= 64) {
             pushesSinceShare = 0;
             maybeShare();

@@ -22,7 +22,7 @@ import java.util.function.BooleanSupplier;
  * Before every slice of work ({@link #SLICE_SCAN_BYTES} of pointer slots, ~0.1–0.5 ms) worker {@code i} takes its
  * mode from {@link MarkUtilization} and the Ps' state now:
  * <ul>
- *   <li>{@code i < dedicated}: {@link Mode#DEDICATED}, always;</li>
+ *   <li>{@code i < dedicated}: {@link Mode#DEDICATED}, always (and {@code i == dedicated} past the goal: below);</li>
  *   <li>{@code i − dedicated <} the idle workers allowed now — the Ps no running thread uses (idle, lent from a
  *       blocking region or safepoint, or held by the thread running this mark), at most the CPUs that neither the
  *       Ps' busy holders nor the dedicated workers take: {@link Mode#IDLE} (Go's idle worker);</li>
@@ -32,6 +32,14 @@ import java.util.function.BooleanSupplier;
  * </ul>
  * So with GOMAXPROCS = 2 and two busy mutators one fractional worker marks half of one CPU (25% of the two), as
  * Go's; with one busy mutator the other P is idle and a worker marks all the time on it; with none, two do.
+ *
+ * <h2>Past the goal (goheap's, not Go's)</h2>
+ * Once the heap passes its goal while the mark runs, worker {@code dedicated} (the fractional one, when there is
+ * one) marks all the time, as a dedicated worker. Go keeps 25% and lets assists, paced by the scan work still to
+ * do, absorb the rest; goheap's assists are paced by the last cycle's scan work over the whole runway, so past the
+ * goal they fall behind, and allocating threads would reach the hard goal and wait there for the rest of the mark
+ * (measured: 0.3–0.7 s stalls with two mutators on two CPUs). A worker taking a CPU of its own there costs the
+ * mutators that CPU's share, which the assists would take anyway.
  *
  * <h2>Work distribution</h2>
  * Grey objects travel between workers and assists through the write barrier's queue of buffers: a worker whose
@@ -77,6 +85,8 @@ final class BackgroundMarkWorkers {
     private final int cpus;
     private final Thread cycleThread;
     private final BooleanSupplier closed;
+    /** Whether the heap has passed its goal while this mark runs (see "Past the goal"). */
+    private final BooleanSupplier pastGoal;
     /** The helpers' markers (workers 1...); their bad slots become suspects through the barrier. */
     private final MarkWork[] helperWork;
     private final long markStart;
@@ -89,7 +99,7 @@ final class BackgroundMarkWorkers {
     private final AtomicLong cpuNanos = new AtomicLong();
 
     BackgroundMarkWorkers(GcHooks hooks, WriteBarrier barrier, MarkWorkers threads, MarkUtilization plan,
-                          Thread cycleThread, BooleanSupplier closed) {
+                          Thread cycleThread, BooleanSupplier closed, BooleanSupplier pastGoal) {
         this.hooks = hooks;
         this.barrier = barrier;
         this.threads = threads;
@@ -97,6 +107,7 @@ final class BackgroundMarkWorkers {
         this.cpus = Runtime.getRuntime().availableProcessors();
         this.cycleThread = cycleThread;
         this.closed = closed;
+        this.pastGoal = pastGoal;
         int workers = Math.max(1, Math.min(plan.procs(), threads.helpers() + 1));
         this.helperWork = new MarkWork[workers - 1];
         for (int i = 0; i < helperWork.length; i++) {
@@ -267,6 +278,9 @@ final class BackgroundMarkWorkers {
         if (index == dedicated && plan.hasFractional()
                 && fractionalNanos.get() < plan.fractionalCpus() * (now - markStart)) {
             return Mode.FRACTIONAL;
+        }
+        if (index == dedicated && pastGoal.getAsBoolean()) {
+            return Mode.DEDICATED;                  // past the goal: see "Past the goal" in the class comment
         }
         return Mode.NONE;
     }

@@ -645,7 +645,7 @@ final class Collector {
             manual = hooks.snapshotManualRootsByHandshake();
             marker.deferBadPointers(true);
             workers = new BackgroundMarkWorkers(hooks, barrier, markWorkers, utilization, Thread.currentThread(),
-                    heap::isClosed);
+                    heap::isClosed, () -> heapLive.get() >= goalOfCycle);
             marker.shareWithAssists(workers);
             hooks.setAllocateBlack(true);             // only now: a black object never gets an unbarriered store
             barrier.scanning = true;                  // assists may scan from now on

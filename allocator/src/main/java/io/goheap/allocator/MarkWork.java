@@ -200,9 +200,21 @@ public final class MarkWork {
                 + " not marked by the cycle's mark: the collector would have freed a live object", pointer, where));
     }
 
-    /** Scans the object at {@code object} (as malloc returned it) now, without marking it: a root object. */
+    /**
+     * Scans the object at {@code object} (as malloc returned it) now, without marking it: a root object. Its pointers
+     * are shaded in groups, as a batch's are (see "Batches"): a manual table of millions of random pointers — a
+     * program's index of its off-heap data — is a mark's biggest single job, and shading its pointers one by one
+     * took a cache miss at a time.
+     */
     public void scanRoot(long object) {
-        scan(object);
+        deferShade = true;
+        try {
+            scan(object);
+            shadeFound();
+        } finally {
+            deferShade = false;
+            foundCount = 0;                               // left over only when a shade threw
+        }
     }
 
     /** Tests only (shaking mode, concurrent marks): run before each object is scanned. */

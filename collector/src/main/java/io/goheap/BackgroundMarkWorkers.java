@@ -242,11 +242,20 @@ final class BackgroundMarkWorkers {
         if (done) {
             return true;
         }
-        if (busy.get() == 0 && barrier.assistsHolding.get() == 0 && !barrier.hasFull()) {
+        if (nothingLeft(busy, barrier)) {
             done = true;
             return true;
         }
         return false;
+    }
+
+    /**
+     * The round-end rule (see the class comment): no worker ({@code busy}) and no assist holds grey objects, and
+     * none is queued — the counts read first, then the queue. A worker or an assist gives its objects to the queue
+     * before it counts itself out, so whatever it held is seen in one or the other.
+     */
+    static boolean nothingLeft(AtomicInteger busy, WriteBarrier barrier) {
+        return busy.get() == 0 && barrier.assistsHolding.get() == 0 && !barrier.hasFull();
     }
 
     /** Waits a little for work to come: spins, then yields, then parks. Returns whether it parked. */

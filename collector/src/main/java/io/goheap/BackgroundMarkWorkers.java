@@ -168,6 +168,10 @@ final class BackgroundMarkWorkers {
                 long now = System.nanoTime();
                 Mode mode = mode(index, now);
                 if (mode == Mode.NONE) {
+                    if (waiting) {
+                        barrier.waitingForWork.decrementAndGet();   // parked, it wants no work shared with it
+                        waiting = false;
+                    }
                     w.takeRemaining(barrier::giveGrey);
                     if (holding) {
                         busy.decrementAndGet();     // after the give: see the class comment

@@ -130,6 +130,14 @@ public final class Mutator implements AutoCloseable {
      */
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
+        try {
+            return allocateCollected(type);
+        } catch (IllegalStateException e) {
+            throw heap.allocator.closedOr(e);           // an assist or a sweep that met the close: "heap is closed"
+        }
+    }
+
+    private long allocateCollected(HeapType type) {
         long size = type.size();
         long bytes = sinceCheck + type.allocationBytes;
         if (bytes >= Collector.TRIGGER_CHECK_BYTES) {
@@ -172,10 +180,14 @@ public final class Mutator implements AutoCloseable {
     public boolean compareAndSetPointer(long slot, long expected, long value) {
         allocator.checkUsable();
         long offset = checkedSlot(slot);
-        if (barrier.marking) {
-            shadeForStore(offset, value);                // as Go's atomicwb: before the swap, whatever its result
+        try {
+            if (barrier.marking) {
+                shadeForStore(offset, value);            // as Go's atomicwb: before the swap, whatever its result
+            }
+            return LONG.compareAndSet(memory, offset, expected, value);
+        } catch (IllegalStateException e) {
+            throw heap.allocator.closedOr(e);           // the close unmapped the heap under the call
         }
-        return LONG.compareAndSet(memory, offset, expected, value);
     }
 
     /** The pointer in the slot at {@code slot} (a plain read). */
@@ -206,12 +218,16 @@ public final class Mutator implements AutoCloseable {
                         "copying %d bytes from 0x%x to 0x%x runs past the end of the heap at 0x%x",
                         bytes, from, to, base + heap.reservation()));
             }
-            if (barrier.marking) {                       // Go's bulkBarrierPreWrite: every old and new pointer
-                for (long i = 0; i < bytes; i += 8) {
-                    shadeForStore(dst + i, memory.get(SLOT, src + i));
+            try {
+                if (barrier.marking) {                   // Go's bulkBarrierPreWrite: every old and new pointer
+                    for (long i = 0; i < bytes; i += 8) {
+                        shadeForStore(dst + i, memory.get(SLOT, src + i));
+                    }
                 }
+                MemorySegment.copy(memory, src, memory, dst, bytes);
+            } catch (IllegalStateException e) {
+                throw heap.allocator.closedOr(e);       // the close unmapped the heap under the call
             }
-            MemorySegment.copy(memory, src, memory, dst, bytes);
         }
     }
 
@@ -437,13 +453,23 @@ public final class Mutator implements AutoCloseable {
 
     /** A safepoint: if a collection is pending, waits here for it. For long loops that do not allocate. */
     public void poll() {
-        allocator.poll();
+        try {
+            allocator.poll();
+        } catch (IllegalStateException e) {
+            throw heap.allocator.closedOr(e);           // a handshake step (a sweep) that met the close
+        }
     }
 
     /**
      * Enters a blocking region (Go's {@code entersyscall}) for a call that may block (I/O, a lock, waiting for
      * another thread): until the region is closed, collections go on without this thread, which must not use this
      * Mutator meanwhile. Closing the region waits for a collection in progress to end.
+     *
+     * <p>Unlike a goroutine in a system call, the thread keeps its P: the collector may use the P meanwhile (its
+     * handshakes and stops, and idle mark workers, treat it as idle), but another thread that needs a P — {@link
+     * Heap#attach()}, or {@link Heap#malloc} from a thread without a Mutator — does not get this one, and with every
+     * P held that way waits until a region closes or a Mutator is closed. Size GOMAXPROCS ({@code maxProcs}) for
+     * the threads that may hold Mutators at once.
      */
     public Region blocking() {
         return new Region(allocator.blocking());

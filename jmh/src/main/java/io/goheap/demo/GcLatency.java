@@ -99,7 +99,8 @@ public final class GcLatency {
     /** Runs the workload and prints its report to {@code out}; returns the replacements made. */
     public static long run(int mib, int mutators, int seconds, PrintStream out) throws InterruptedException {
         long n = ((long) mib << 20) / 64 / 2;             // table slots: one pair each
-        try (Heap heap = Heap.builder().reservation(Math.max(4L << 30, (long) mib << 24)).build()) {
+        // address space only: GOGC=off runs allocate ~4 GiB in 10 s with two mutators, and never free
+        try (Heap heap = Heap.builder().reservation(Math.max(64L << 30, (long) mib << 24)).build()) {
             long table;
             try (Mutator m = heap.attach()) {
                 table = m.malloc(HeapType.of(MemoryLayout.sequenceLayout(n, ADDRESS)));
@@ -115,17 +116,27 @@ public final class GcLatency {
             Histogram[] hists = new Histogram[mutators];
             long[] counts = new long[mutators];
             List<Thread> threads = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             long start = System.nanoTime();
             for (int t = 0; t < mutators; t++) {
                 int id = t;
                 hists[t] = new Histogram();
-                Thread th = new Thread(() -> counts[id] = mutate(heap, table, n, 1000 + id, deadline, hists[id]),
-                        "gc-latency-" + t);
+                Thread th = new Thread(() -> {
+                    try {
+                        counts[id] = mutate(heap, table, n, 1000 + id, deadline, hists[id]);
+                    } catch (RuntimeException | Error e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "gc-latency-" + t);
                 threads.add(th);
                 th.start();
             }
             for (Thread th : threads) {
                 th.join();
+            }
+            if (failure.get() != null) {
+                throw new IllegalStateException("a mutator failed: no report", failure.get());
             }
             double elapsed = (System.nanoTime() - start) / 1e9;
             MemStats after = heap.readMemStats();

@@ -326,19 +326,19 @@ final class BackgroundMarkWorkers {
         return n;
     }
 
-    /** Wall time of dedicated and fractional slices (gctrace's background CPU). */
-    long backgroundNanos() {
-        return dedicatedNanos.get() + fractionalNanos.get();
-    }
-
-    /** Wall time of idle slices (gctrace's idle CPU). */
+    /** Wall time of idle slices. */
     long idleNanos() {
         return idleNanos.get();
     }
 
-    /** Wall time of fractional slices. */
-    long fractionalNanos() {
-        return fractionalNanos.get();
+    /**
+     * The idle workers' share of {@link #cpuNanos} (gctrace's idle CPU; the rest is background): the workers' CPU
+     * time split in proportion to the wall time each mode marked.
+     */
+    long idleCpuNanos() {
+        long idle = idleNanos.get();
+        long all = idle + dedicatedNanos.get() + fractionalNanos.get();
+        return idle == 0 ? 0 : (long) (cpuNanos.get() * ((double) idle / all));
     }
 
     /** CPU time of every worker's thread while it worked, over every round. */

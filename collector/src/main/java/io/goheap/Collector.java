@@ -141,8 +141,8 @@ final class Collector {
     /** heapLive when the current sweep cycle began, and the pages to sweep per byte allocated since (Go's). */
     private volatile long sweepBasis;
     private volatile double sweepPagesPerByte;
-    /** Live bytes after the last cycle's mark (Go's heapMarked); under cycleLock. */
-    private long heapMarked;
+    /** Live bytes after the last cycle's mark (Go's heapMarked); written under cycleLock, read by any thread. */
+    private volatile long heapMarked;
 
     // ---- statistics, under statsLock ----
     private int numGC;
@@ -304,7 +304,7 @@ final class Collector {
             throw new IllegalStateException("heap is closed");   // a closed heap says so, and asks no decider
         }
         long saturated = cpuLimiter.saturatedNanos(System.nanoTime());
-        long live = heapMarkedNow;
+        long live = heapMarked;
         // saturated now (even for a zero duration: the exit is for a limiter that cannot keep up), for long enough
         if (cpuLimiter.saturated() && saturated >= exit.afterNanos() && live >= room) {
             MemoryLimitExceededException e = new MemoryLimitExceededException(live, memoryLimit, room, saturated);
@@ -334,9 +334,6 @@ final class Collector {
     /** What the memory limit leaves for heap objects, before the headroom; MAX when no limit. */
     private volatile long limitHeapCeiling = Long.MAX_VALUE;
 
-    /** heapMarked, readable without the cycle lock. */
-    private volatile long heapMarkedNow;
-
     int gcPercent() {
         return gcPercent;
     }
@@ -350,7 +347,7 @@ final class Collector {
 
     /** The live heap the last cycle found (Go's heapMarked). */
     long liveHeap() {
-        return heapMarkedNow;
+        return heapMarked;
     }
 
     /** Where the pacer starts a cycle for a heap of {@code live} bytes and {@code goal}. */
@@ -691,9 +688,7 @@ final class Collector {
         // ---- mark termination: the second pause
         long tStop2 = System.nanoTime();
         long workersCpu = workers.cpuNanos();         // the workers' CPU time, not their wall
-        long idleWall = workers.idleNanos();
-        long idleCpu = idleWall == 0 ? 0
-                : (long) (workersCpu * ((double) idleWall / (idleWall + workers.backgroundNanos())));
+        long idleCpu = workers.idleCpuNanos();
         long markCpu = workersCpu - idleCpu;
         hooks.stopTheWorld();
         long liveAtEnd = heapLive.get();
@@ -891,7 +886,6 @@ final class Collector {
      */
     private void endCycle(boolean forced, long startWall, long t0, long tEnd, long pause, long gcCpu, long live) {
         heapMarked = live;
-        heapMarkedNow = live;
         heapLive.set(live);
         long lastGoal = nextGC;
         if (memoryLimit != Long.MAX_VALUE) {

@@ -47,8 +47,9 @@ public final class MarkPool {
         return busy.get() < markers;
     }
 
-    void give(long[] chunk) {
-        chunks.add(chunk);
+    /** Takes a copy of {@code count} grey objects from {@code objects[from...]} as one chunk. */
+    void give(long[] objects, int from, int count) {
+        chunks.add(java.util.Arrays.copyOfRange(objects, from, from + count));
     }
 
     /** Stops every marker at its next check (one of them failed). */

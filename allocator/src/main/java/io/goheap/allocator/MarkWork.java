@@ -394,13 +394,21 @@ public final class MarkWork {
 
     private void maybeShare() {
         if (top >= 2 && shareWanted.getAsBoolean()) {
-            int give = Math.min(top / 2, 512);
-            shareSink.give(stack, 0, give);
-            System.arraycopy(stack, give, stack, 0, top - give);
-            top -= give;
-            stackShifts++;
-            loadedFrom = Integer.MAX_VALUE;
+            giveOldestHalf(512, shareSink);
         }
+    }
+
+    /**
+     * Gives the oldest half of the stack, at most {@code max} entries — the widest subtrees — to {@code sink} and
+     * drops them here (so {@link #loadedFrom} no longer holds). At least two entries queued.
+     */
+    private void giveOldestHalf(int max, GreySink sink) {
+        int give = Math.min(top / 2, max);
+        sink.give(stack, 0, give);
+        System.arraycopy(stack, give, stack, 0, top - give);
+        top -= give;
+        stackShifts++;
+        loadedFrom = Integer.MAX_VALUE;
     }
 
     /**
@@ -447,12 +455,7 @@ public final class MarkWork {
                         return;
                     }
                     if (top >= 2 && pool.hungry()) {
-                        int give = Math.min(top / 2, MarkPool.CHUNK);   // the oldest: the widest subtrees
-                        pool.give(Arrays.copyOfRange(stack, 0, give));
-                        System.arraycopy(stack, give, stack, 0, top - give);
-                        top -= give;
-                        stackShifts++;
-                        loadedFrom = Integer.MAX_VALUE;
+                        giveOldestHalf(MarkPool.CHUNK, pool::give);
                     }
                 }
                 scanBatch(null);

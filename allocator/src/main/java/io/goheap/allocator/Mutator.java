@@ -183,13 +183,7 @@ public final class Mutator implements AutoCloseable {
         p = null;
         lent = held;
         held.safeHolder = thread;
-        int requests = held.preempt;
-        if ((requests & P.STOP) != 0) {
-            heap.procs().wakeStopper();
-        }
-        if ((requests & P.HANDSHAKE) != 0) {
-            heap.procs().wakeHandshaker();                // it runs the action for the lent P
-        }
+        held.wakeWaiters();                               // a stopper or handshaker may now use the lent P
         return new Region();
     }
 

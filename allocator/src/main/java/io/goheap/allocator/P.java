@@ -135,21 +135,24 @@ final class P {
         if (--holds == resafeAtHolds) {
             resafeAtHolds = -1;
             safeHolder = ownerPlain();                  // back into the blocking region the nested hold left
-            if ((preempt & STOP) != 0) {
-                procs.wakeStopper();
-            }
-            if ((preempt & HANDSHAKE) != 0) {
-                procs.wakeHandshaker();
-            }
+            wakeWaiters();
         } else if (holds == 0) {
             OWNER.setRelease(this, (Thread) null);
-            int requests = preempt;
-            if ((requests & STOP) != 0) {
-                procs.wakeStopper();                    // it waits for this P
-            }
-            if ((requests & HANDSHAKE) != 0) {
-                procs.wakeHandshaker();                 // it takes the idle P and runs the action itself
-            }
+            wakeWaiters();
+        }
+    }
+
+    /**
+     * Wakes whoever waits for this P, now that its holder lent or released it: a stopper (it takes the P or counts
+     * it stopped) or a handshaker (it runs the P's action itself).
+     */
+    void wakeWaiters() {
+        int requests = preempt;
+        if ((requests & STOP) != 0) {
+            procs.wakeStopper();
+        }
+        if ((requests & HANDSHAKE) != 0) {
+            procs.wakeHandshaker();
         }
     }
 }

@@ -222,14 +222,17 @@ final class Procs {
         return false;
     }
 
-    private static void runClaimed(P p) {
+    /** Runs {@code p}'s pending action if this call claims it; returns whether it did. */
+    private static boolean runClaimed(P p) {
         if (p.claimHandshake()) {
             try {
                 runAction(p);
             } finally {
                 p.handshakeState = P.HS_DONE;
             }
+            return true;
         }
+        return false;
     }
 
     /**
@@ -241,19 +244,14 @@ final class Procs {
      * does.
      */
     void runPendingHandshake(P p) {
-        if (p.claimHandshake()) {
-            long t0 = System.nanoTime();
-            try {
-                runAction(p);
-            } finally {
-                p.handshakeState = P.HS_DONE;
-                long spent = System.nanoTime() - t0;
-                pauses.record(spent);
-                long longest;
-                while (spent > (longest = longestHandshakeNanos.get())
-                        && !longestHandshakeNanos.compareAndSet(longest, spent)) {
-                    Thread.onSpinWait();
-                }
+        long t0 = System.nanoTime();
+        if (runClaimed(p)) {
+            long spent = System.nanoTime() - t0;
+            pauses.record(spent);
+            long longest;
+            while (spent > (longest = longestHandshakeNanos.get())
+                    && !longestHandshakeNanos.compareAndSet(longest, spent)) {
+                Thread.onSpinWait();
             }
         }
     }

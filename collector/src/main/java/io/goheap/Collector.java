@@ -8,9 +8,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One heap's collector (Go's {@code mgc} and {@code mgcpacer}): Go's concurrent mark-sweep cycle (and, with
- * {@code GODEBUG=gcstoptheworld=1}, the stop-the-world cycle it grew from, kept as the oracle), the pacer that
- * starts cycles by itself, the GC statistics of {@link MemStats} and {@code gctrace}.
+ * One heap's collector (Go's {@code mgc}): Go's concurrent mark-sweep cycle (and, with
+ * {@code GODEBUG=gcstoptheworld=1}, the stop-the-world cycle it grew from, kept as the oracle), started by the
+ * {@link GcPacer} (Go's {@code mgcpacer}: goal, trigger, assists, sweep pace, the memory limit's goal) or by
+ * {@link Heap#gc()}, and recorded in {@link GcStats} (the GC fields of {@link MemStats}) and {@code gctrace}.
  *
  * <h2>A concurrent cycle (the default)</h2>
  * <ol>
@@ -57,24 +58,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * an invalid pointer clears its marks, restarts the world and throws {@link InvalidPointerException}: nothing
  * is freed on a partial mark.
  *
- * <h2>Pacer</h2>
- * Go's GOGC goal: after a cycle, {@code goal = live × (1 + GOGC/100)}, at least {@code 4 MiB × GOGC/100}, where
- * live = bytes of marked collected objects plus every manual object; a negative GOGC ("off") starts no cycle
- * by itself. Mutators that allocate collected objects add what they allocated, every 64 KiB, to {@link #heapLive}
- * (Go's: the last cycle's live bytes plus what was allocated since) and run a cycle at that safepoint when it
- * reached the goal. Dead objects in spans not yet swept do not count, so a sweeper that lags does not make the
- * next cycle come early.
+ * <h2>Pacing</h2>
+ * Mutators that allocate collected objects report what they allocated, every 64 KiB, to {@link #allocated}: it
+ * adds it to the pacer's heapLive, sweeps in proportion, asks the {@link CycleRunner} for a background cycle at
+ * the trigger, makes the thread assist while a mark runs, and runs a cycle on the thread itself at the goal with
+ * no cycle running, or waits for the running one at the hard goal. The arithmetic is {@link GcPacer}'s; at each
+ * cycle's end {@link #endCycle} commits the live heap and scan work to it.
  *
  * <h2>Threads</h2>
  * A cycle runs on the thread that asks for it. A Mutator's thread waiting for {@link #cycleLock} does so inside a
- * blocking region, so a cycle in progress can stop it. Statistics are written under {@link #statsLock}, which is
- * never held across a stop; {@link Heap#readMemStats} stops the world itself (under the cycle lock, after any
- * cycle in progress), as Go's does.
+ * blocking region, so a cycle in progress can stop it. The pacer's state is written under {@link #cycleLock} and
+ * read by any thread (see {@link GcPacer}); statistics are {@link GcStats}'s, under its own monitor, never held
+ * across a stop; {@link Heap#readMemStats} stops the world itself (under the cycle lock, after any cycle in
+ * progress), as Go's does.
  */
 final class Collector {
-    static final long HEAP_MINIMUM = 4L << 20;
-    static final long TRIGGER_CHECK_BYTES = 64L << 10;
-
     private static final java.util.function.LongFunction<String> GLOBAL_ROOT =
             p -> String.format("a global root (holding 0x%x)", p);
 
@@ -85,7 +83,6 @@ final class Collector {
     final Specials specials = new Specials(this);
     /** Fair: a thread that asks for a cycle (a finalizer calling gc()) is not starved by threads looping gc(). */
     private final ReentrantLock cycleLock = new ReentrantLock(true);
-    private final Object statsLock = new Object();
     private final boolean gctrace;
     private final boolean reportInvalid;
     private final boolean checkmark;
@@ -95,12 +92,10 @@ final class Collector {
     final WriteBarrier barrier = new WriteBarrier();
     /** Runs the cycles the pacer starts (concurrent mode), off the allocating threads. */
     final CycleRunner cycleRunner;
-    /**
-     * heapLive at which the pacer starts a background cycle: {@link #TRIGGER_FRACTION} of the way from the live
-     * heap to the goal (Go's minimum trigger), so the concurrent mark has the rest of the runway to finish.
-     */
-    private volatile long trigger;
-    static final double TRIGGER_FRACTION = 0.7;
+    /** Goal, trigger, heapLive, assists, sweep pace, the memory limit's goal. */
+    final GcPacer pacer;
+    /** NumGC, the pause rings, GCCPUFraction. */
+    final GcStats stats;
     /** A failure of a background cycle (an invalid pointer), thrown to the next mutator the pacer sees. */
     private volatile RuntimeException backgroundFailure;
     /**
@@ -121,16 +116,6 @@ final class Collector {
     private final PrintStream trace;
     /** GODEBUG gcpacertrace=1: the pacer's lines (see {@link GcTrace#pacerStart}), on {@link #trace}. */
     private final boolean pacerTrace;
-    private final long startNanos = System.nanoTime();
-
-    private volatile int gcPercent;
-    private volatile long nextGC;
-    /**
-     * Go's {@code heapLive}: the live bytes the last cycle found, plus the bytes of collected objects allocated
-     * since (added by each Mutator every {@link #TRIGGER_CHECK_BYTES}). The trigger compares it with the goal, so
-     * spans that wait for the background sweeper do not count as a growing heap.
-     */
-    private final java.util.concurrent.atomic.AtomicLong heapLive = new java.util.concurrent.atomic.AtomicLong();
     final BackgroundSweeper sweeper;
     /** The helpers of a parallel mark (see {@link MarkWorkers}). */
     final MarkWorkers markWorkers;
@@ -138,20 +123,6 @@ final class Collector {
     static final int MAX_MARK_ROUNDS = 8;
     /** Heaps with at least this many bytes in use are marked with the helper threads. */
     static final long PARALLEL_MARK_BYTES = 8L << 20;
-    /** heapLive when the current sweep cycle began, and the pages to sweep per byte allocated since (Go's). */
-    private volatile long sweepBasis;
-    private volatile double sweepPagesPerByte;
-    /** Live bytes after the last cycle's mark (Go's heapMarked); written under cycleLock, read by any thread. */
-    private volatile long heapMarked;
-
-    // ---- statistics, under statsLock ----
-    private int numGC;
-    private int numForcedGC;
-    private final long[] pauseNs = new long[256];
-    private final long[] pauseEnd = new long[256];
-    private long pauseTotalNs;
-    private long lastGC;
-    private long gcNanos;
 
     Collector(Heap heap, GcHooks hooks, int gcPercent, boolean gctrace, boolean reportInvalid, boolean checkmark,
               boolean stopTheWorldCycles, boolean pacerTrace, PrintStream trace) {
@@ -171,86 +142,46 @@ final class Collector {
         this.cycleRunner = new CycleRunner();
         this.heap = heap;
         this.hooks = hooks;
-        this.gcPercent = gcPercent;
+        this.pacer = new GcPacer(gcPercent, memoryLimit);
+        this.stats = new GcStats(heap.maxProcs());
         this.gctrace = gctrace;
         this.reportInvalid = reportInvalid;
         this.trace = trace;
-        this.memoryLimit = memoryLimit;
         this.limitExit = limitExit;
         this.cpuLimiter = new GcCpuLimiter(heap.maxProcs(), System.nanoTime());
         io.goheap.scavenger.Scavenger scavenger = heap.allocator.scavenger();
         this.scavengerPacer = new ScavengerPacer(scavenger,
                 scavenger.mode() == io.goheap.ffi.OsMemory.DecommitMode.HARD ? cycleLock : null, scavtrace, trace);
         this.pressure = new MemoryPressure();
-        this.nextGC = heapGoal(0);
-        this.trigger = trigger(0, nextGC);
         this.sweeper = new BackgroundSweeper(hooks, cycleLock);
         this.markWorkers = new MarkWorkers(heap.maxProcs());
     }
 
-    // ------------------------------------------------------------------ memory limit (issue 11)
+    // ------------------------------------------------------------------ memory limit
 
-    /** GOMEMLIMIT in bytes; Long.MAX_VALUE when none. */
-    private volatile long memoryLimit;
-    /** The heap goal the limit allows (before the live-heap floor), at the last cycle's end; MAX when no limit. */
-    private volatile long limitHeapRoom = Long.MAX_VALUE;
-    /** Memory outside heap objects and free pages at the last cycle's end (see {@link MemoryLimitGoal#nonHeap}). */
-    private volatile long nonHeapBytes;
-    /** The heap goal the limit allows when no free page is retained (see refreshLimitRoom); MAX when no limit. */
-    private volatile long limitExitRoom = Long.MAX_VALUE;
     /** The opt-in exit from a death spiral, or null. */
     private final MemoryLimitExit limitExit;
     final GcCpuLimiter cpuLimiter;
     final ScavengerPacer scavengerPacer;
     final MemoryPressure pressure;
 
-    /** The pacer's heap goal for a live heap of {@code live} bytes: the GOGC goal, capped by the memory limit's. */
-    private long heapGoal(long live) {
-        long goal = goal(live, gcPercent);
-        long room = limitHeapRoom;
-        if (room != Long.MAX_VALUE) {
-            goal = Math.min(goal, Math.max(room, live));
-        }
-        return goal;
-    }
-
-    /**
-     * Recomputes what the memory limit leaves for the heap from a statistics snapshot (Go evaluates it live; here
-     * at every cycle's end and on {@link #setMemoryLimit}).
-     */
-    private void refreshLimitRoom(io.goheap.allocator.AllocStats s) {
-        nonHeapBytes = MemoryLimitGoal.nonHeap(s);
-        long limit = memoryLimit;
-        long mappedReady = s.sys() - s.heapReleased();
-        limitHeapRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
-                : MemoryLimitGoal.of(limit, mappedReady, s.heapIdle() - s.heapReleased(), s.heapAlloc(), 0);
-        limitHeapCeiling = limit == Long.MAX_VALUE ? Long.MAX_VALUE
-                : Math.max(0, limit - nonHeapBytes - Math.max(0, mappedReady - limit));
-        // the death-spiral test: what the limit leaves for objects once free pages are released (not the overage
-        // of free pages the scavenger has yet to release, which is no reason to refuse an allocation)
-        limitExitRoom = limit == Long.MAX_VALUE ? Long.MAX_VALUE
-                : MemoryLimitGoal.of(limit, nonHeapBytes + s.heapAlloc(), 0, s.heapAlloc(), 0);
-    }
-
     /** Go's debug.SetMemoryLimit: a negative value only reads; else sets it and re-paces. Returns the previous. */
     long setMemoryLimit(long limit) {
         if (limit < 0) {
-            return memoryLimit;
+            return pacer.memoryLimit();
         }
         lockCycle(Mutator.current(heap));
         try {
-            long previous = memoryLimit;
+            long previous = pacer.memoryLimit();
             if (previous == limit) {
                 return previous;
             }
-            memoryLimit = limit;
             io.goheap.allocator.AllocStats s = heap.allocator.readMemStats();
-            refreshLimitRoom(s);
-            long lastGoal = nextGC;
-            nextGC = heapGoal(heapMarked);
-            trigger = trigger(heapMarked, nextGC);
-            scavengerPacer.afterCycle(s.heapInuse(), nextGC, lastGoal == Long.MAX_VALUE ? nextGC : lastGoal, limit,
-                    nonHeapBytes);
+            long lastGoal = pacer.goal();
+            pacer.setMemoryLimit(limit, s);
+            long goal = pacer.goal();
+            scavengerPacer.afterCycle(s.heapInuse(), goal, lastGoal == Long.MAX_VALUE ? goal : lastGoal, limit,
+                    pacer.nonHeapBytes());
             pressure.check(this);
             return previous;
         } finally {
@@ -259,7 +190,7 @@ final class Collector {
     }
 
     long memoryLimit() {
-        return memoryLimit;
+        return pacer.memoryLimit();
     }
 
     /**
@@ -269,7 +200,7 @@ final class Collector {
      */
     private void scavengeAboveLimit(long limit) {
         io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
-        long excess = scavenger.retainedBytes() + nonHeapBytes - limit;
+        long excess = scavenger.retainedBytes() + pacer.nonHeapBytes() - limit;
         if (excess <= 0 || cpuLimiter.limiting()) {
             return;
         }
@@ -296,7 +227,7 @@ final class Collector {
      */
     void checkMemoryLimitExit() {
         MemoryLimitExit exit = limitExit;
-        long room = limitExitRoom;
+        long room = pacer.limitExitRoom();
         if (exit == null || room == Long.MAX_VALUE) {
             return;
         }
@@ -304,38 +235,22 @@ final class Collector {
             throw new IllegalStateException("heap is closed");   // a closed heap says so, and asks no decider
         }
         long saturated = cpuLimiter.saturatedNanos(System.nanoTime());
-        long live = heapMarked;
+        long live = pacer.heapMarked();
         // saturated now (even for a zero duration: the exit is for a limiter that cannot keep up), for long enough
         if (cpuLimiter.saturated() && saturated >= exit.afterNanos() && live >= room) {
-            MemoryLimitExceededException e = new MemoryLimitExceededException(live, memoryLimit, room, saturated);
+            MemoryLimitExceededException e = new MemoryLimitExceededException(live, pacer.memoryLimit(), room,
+                    saturated);
             if (exit.shouldFail(e)) {
                 throw e;
             }
         }
     }
 
-    /**
-     * Go's hard goal: where an allocating thread stops and waits for the cycle in progress — 1.1 × the goal, but
-     * under a memory limit no further than what the limit leaves for the heap (before its headroom), so the limit
-     * holds also while a mark runs.
-     */
-    private long hardGoal(long goal) {
-        long hard = goal + goal / 10;
-        long ceiling = limitHeapCeiling;
-        return ceiling == Long.MAX_VALUE ? hard : Math.min(hard, Math.max(goal, ceiling));
-    }
-
     /** The cycle thread's CPU time when the current cycle started (runCycle); under cycleLock. */
     private long cycleThreadCpuStart;
 
-    /** While the CPU limiter is on, allocating threads wait for a cycle only at this multiple of the hard goal. */
-    static final long LIMITED_OVERSHOOT = 2;
-
-    /** What the memory limit leaves for heap objects, before the headroom; MAX when no limit. */
-    private volatile long limitHeapCeiling = Long.MAX_VALUE;
-
     int gcPercent() {
-        return gcPercent;
+        return pacer.gcPercent();
     }
 
     /** The cycle in which the GC CPU limiter last turned on (Go's /gc/limiter/last-enabled:gc-cycle), 0 if never. */
@@ -347,22 +262,7 @@ final class Collector {
 
     /** The live heap the last cycle found (Go's heapMarked). */
     long liveHeap() {
-        return heapMarked;
-    }
-
-    /** Where the pacer starts a cycle for a heap of {@code live} bytes and {@code goal}. */
-    static long trigger(long live, long goal) {
-        return goal == Long.MAX_VALUE ? Long.MAX_VALUE : live + (long) ((goal - live) * TRIGGER_FRACTION);
-    }
-
-    /** Go's GOGC goal for {@code live} bytes; Long.MAX_VALUE when off. */
-    static long goal(long live, int percent) {
-        if (percent < 0) {
-            return Long.MAX_VALUE;
-        }
-        long minimum = HEAP_MINIMUM * percent / 100;
-        long goal = live + live / 100 * percent + live % 100 * percent / 100;
-        return Math.max(goal, minimum);
+        return pacer.heapMarked();
     }
 
     // ------------------------------------------------------------------ roots
@@ -380,63 +280,58 @@ final class Collector {
     int setGCPercent(int percent) {
         lockCycle(Mutator.current(heap));
         try {
-            int previous = gcPercent;
-            gcPercent = percent;
-            nextGC = heapGoal(heapMarked);
-            trigger = trigger(heapMarked, nextGC);
-            return previous;
+            return pacer.setGcPercent(percent);
         } finally {
             cycleLock.unlock();
         }
     }
 
-    /** Called by a Mutator every {@link #TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
+    /** Called by a Mutator every {@link GcPacer#TRIGGER_CHECK_BYTES} of collected allocation: collects if the goal is reached. */
     void allocated(Mutator caller, long bytes) {
         RuntimeException failure = backgroundFailure;
         if (failure != null) {
             backgroundFailure = null;
             throw surfaced(failure);       // a background cycle found an invalid pointer: the program must hear it
         }
-        long live = heapLive.addAndGet(bytes);
+        long live = pacer.addAllocated(bytes);
         sweepProportionally(live);
         long now = System.nanoTime();
         if (!barrier.marking && cpuLimiter.due(now)) {
             cpuLimiter.account(now, 0);            // program time since the last account: the bucket drains
             pressure.check(this);
         }
-        long limit = memoryLimit;
+        long limit = pacer.memoryLimit();
         if (limit != Long.MAX_VALUE) {
             scavengeAboveLimit(limit);
             if (cpuLimiter.limiting()) {
                 // Go's CPU limiter: no assists and no cycle run on this thread; the pacer's cycles run in the
                 // background. Go then lets the heap grow without a bound; here an allocating thread still waits for
                 // a cycle at twice the hard goal, so the overshoot is bounded.
-                if (!barrier.marking && live >= trigger) {
+                if (!barrier.marking && live >= pacer.trigger()) {
                     cycleRunner.request(this::backgroundCycle);
                 }
-                long goal = nextGC;
-                if (live >= LIMITED_OVERSHOOT * hardGoal(goal) && goal != Long.MAX_VALUE) {
+                long goal = pacer.goal();
+                if (live >= GcPacer.LIMITED_OVERSHOOT * pacer.hardGoal(goal) && goal != Long.MAX_VALUE) {
                     collect(false, caller);
                 }
                 return;
             }
         }
         if (stopTheWorldCycles) {
-            if (live >= nextGC) {
+            if (live >= pacer.goal()) {
                 collect(false, caller);
             }
             return;
         }
-        if (barrier.scanning && nextGC != Long.MAX_VALUE) {
+        long goal = pacer.goal();
+        if (barrier.scanning && goal != Long.MAX_VALUE) {
             // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal (with GOGC
             // off only gc() marks, and nothing paces the allocating threads)
-            long goal = nextGC;
-            long distance = Math.max(goal - live, 1L << 20);
-            long budget = (long) Math.min((double) bytes * lastScanWork / distance, 64L << 20);
+            long budget = pacer.assistBudget(bytes, live);
             if (caller != null && budget > 0) {
                 caller.assist(budget);
             }
-            if (live >= hardGoal(goal)) {
+            if (live >= pacer.hardGoal(goal)) {
                 // past the hard goal (Go's 1.1 × goal): help the mark to its end, then wait for the cycle
                 while (caller != null && barrier.scanning && caller.assist(HARD_GOAL_ASSIST_BYTES)) {
                     // each round finds work the marker shared; none means its end is near
@@ -446,22 +341,18 @@ final class Collector {
         } else if (barrier.marking) {
             // the mark is being set up (handshakes; no assist may scan yet), or GOGC is off and a gc() marks:
             // allocation goes on beside it, but not past the hard goal
-            long goal = nextGC;
-            if (goal != Long.MAX_VALUE && live >= hardGoal(goal)) {
+            if (goal != Long.MAX_VALUE && live >= pacer.hardGoal(goal)) {
                 collect(false, caller);
             }
-        } else if (live >= nextGC) {
+        } else if (live >= goal) {
             collect(false, caller);        // at the goal with no cycle running: run one here
-        } else if (live >= trigger) {
+        } else if (live >= pacer.trigger()) {
             cycleRunner.request(this::backgroundCycle);   // the mark runs beside this thread
         }
     }
 
     /** Scan work per round of a Mutator past the hard goal helping the mark to its end. */
     private static final long HARD_GOAL_ASSIST_BYTES = 1L << 20;
-
-    /** Bytes of pointer slots the last concurrent mark scanned (Go's scan work): what assists pay toward. */
-    private volatile long lastScanWork = 4L << 20;
 
     /**
      * A background cycle's failure as the mutator that hears of it throws it: the same type and message, this
@@ -479,7 +370,7 @@ final class Collector {
     private void backgroundCycle() {
         cycleLock.lock();
         try {
-            if (heap.isClosed() || heapLive.get() < trigger) {
+            if (heap.isClosed() || pacer.heapLive() < pacer.trigger()) {
                 return;                    // a cycle ran meanwhile
             }
             runCycle(false);
@@ -509,11 +400,7 @@ final class Collector {
      * Called with the caller's P held, so no cycle can start during a sweep.
      */
     private void sweepProportionally(long live) {
-        double perByte = sweepPagesPerByte;
-        if (perByte <= 0) {
-            return;
-        }
-        long target = (long) ((live - sweepBasis) * perByte);
+        long target = pacer.sweepTarget(live);
         while (hooks.pagesSwept() < target && hooks.sweepOne()) {
             // each sweepOne adds its span's pages
         }
@@ -564,8 +451,9 @@ final class Collector {
 
     /** gcpacertrace's sweep line, run by the sweeper that finishes a cycle's sweep. */
     private void traceSweepDone() {
-        long live = heapLive.get();
-        trace.println(GcTrace.pacerSweepDone(live, live - sweepBasis, hooks.pagesSwept(), sweepPagesPerByte));
+        long live = pacer.heapLive();
+        trace.println(GcTrace.pacerSweepDone(live, live - pacer.sweepBasis(), hooks.pagesSwept(),
+                pacer.sweepPagesPerByte()));
     }
 
     /**
@@ -575,7 +463,7 @@ final class Collector {
     void collect(boolean forced, Mutator caller) {
         lockCycle(caller);
         try {
-            if (!forced && heapLive.get() < nextGC) {
+            if (!forced && pacer.heapLive() < pacer.goal()) {
                 return;                      // another thread's cycle got there first
             }
             runCycle(forced);
@@ -622,7 +510,7 @@ final class Collector {
         long startWall = System.currentTimeMillis();
         long t0 = System.nanoTime();
         int procs = heap.maxProcs();
-        long goalOfCycle = nextGC;
+        long goalOfCycle = pacer.goal();
         hooks.finishSweep();                          // sweep termination's work, while mutators run
         // ---- mark setup: handshakes with each P, no stop of the world (see the class comment)
         long tStop1 = System.nanoTime();
@@ -636,13 +524,13 @@ final class Collector {
         try {
             hooks.prepareCachesByHandshake();         // no P keeps a span the last cycle marked...
             hooks.finishSweep();                      // ...and none waits on an mcentral: every mark bit is clear
-            heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : heapLive.get();
-            liveAtSetup = heapLive.get();
+            heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : pacer.heapLive();
+            liveAtSetup = pacer.heapLive();
             barrier.marking = true;                   // the write barrier on, seen by every P when the next returns
             manual = hooks.snapshotManualRootsByHandshake();
             marker.deferBadPointers(true);
             workers = new BackgroundMarkWorkers(hooks, barrier, markWorkers, utilization, Thread.currentThread(),
-                    heap::isClosed, () -> heapLive.get() >= goalOfCycle);
+                    heap::isClosed, () -> pacer.heapLive() >= goalOfCycle);
             marker.shareWithAssists(workers);
             hooks.setAllocateBlack(true);             // only now: a black object never gets an unbarriered store
             barrier.scanning = true;                  // assists may scan from now on
@@ -657,7 +545,7 @@ final class Collector {
             }
         }
         long tRun = System.nanoTime();
-        long expectedScan = lastScanWork;
+        long expectedScan = pacer.lastScanWork();
         if (pacerTrace) {
             double ratio = goalOfCycle == Long.MAX_VALUE ? 0 : (double) expectedScan / Math.max(1, goalOfCycle - liveAtSetup);
             trace.println(GcTrace.pacerStart(ratio, expectedScan, liveAtSetup, goalOfCycle, utilization.dedicated(),
@@ -691,10 +579,11 @@ final class Collector {
         long idleCpu = workers.idleCpuNanos();
         long markCpu = workersCpu - idleCpu;
         hooks.stopTheWorld();
-        long liveAtEnd = heapLive.get();
+        long liveAtEnd = pacer.heapLive();
         long heap1 = heap0 + (liveAtEnd - liveAtSetup);
         long assistNanos = 0;
         long live;
+        long scanWork;
         long tMarked;
         try {
             barrier.marking = false;
@@ -758,7 +647,7 @@ final class Collector {
                 hooks.clearAllMarks();                // nothing may survive on a partial mark's bits
             }
             live = marker.markedBytes() + markedByMutators + black + manual.manualBytes();
-            lastScanWork = Math.max(1L << 20, marker.scannedBytes() + barrier.scannedByMutators.getAndSet(0));
+            scanWork = Math.max(1L << 20, marker.scannedBytes() + barrier.scannedByMutators.getAndSet(0));
         } finally {
             hooks.startTheWorld();
         }
@@ -774,16 +663,15 @@ final class Collector {
         long gcCpu = (tRun - tStop1) + (tEnd - tStop2) * procs + workersCpu + assistNanos;
         if (pacerTrace) {
             double used = (double) (markCpu + assistNanos) / Math.max(1, (tStop2 - tRun) * procs);
-            long heapScan = lastScanWork;
-            trace.println(GcTrace.pacerEnd(used, (int) (MarkUtilization.BACKGROUND_UTILIZATION * 100), heapScan,
+            trace.println(GcTrace.pacerEnd(used, (int) (MarkUtilization.BACKGROUND_UTILIZATION * 100), scanWork,
                     frameScanBytes, rootScanBytes,
                     expectedScan, liveAtSetup, liveAtEnd, goalOfCycle));
         }
         rootScanBytes = 0;
         frameScanBytes = 0;
-        endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live);
+        endCycle(forced, startWall, t0, tEnd, pause, gcCpu, live, scanWork);
         if (gctrace) {
-            trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tRun - tStop1, tRun - tStop1,
+            trace.println(GcTrace.line(stats.numGC(), t0 - stats.startNanos(), stats.cpuFraction(), tRun - tStop1, tRun - tStop1,
                     tStop2 - tRun, assistNanos, markCpu, idleCpu, tEnd - tStop2, procs, heap0, heap1, live,
                     goalOfCycle, forced));
         }
@@ -882,38 +770,22 @@ final class Collector {
 
     /**
      * After a successful cycle: the pacer's new goal and trigger, the sweep pacer, sweeping for a forced cycle,
-     * and the statistics. {@code pause} is the cycle's stop-the-world time, {@code gcCpu} its CPU time.
+     * and the statistics. {@code pause} is the cycle's stop-the-world time, {@code gcCpu} its CPU time, {@code
+     * scanWork} the bytes of pointer slots its mark scanned (0: keep the pacer's estimate).
      */
-    private void endCycle(boolean forced, long startWall, long t0, long tEnd, long pause, long gcCpu, long live) {
-        heapMarked = live;
-        heapLive.set(live);
-        long lastGoal = nextGC;
-        if (memoryLimit != Long.MAX_VALUE) {
-            refreshLimitRoom(heap.allocator.readMemStats());
-        }
-        nextGC = heapGoal(live);
-        trigger = trigger(live, nextGC);
-        // the sweep pacer: every page in use now waits for sweeping; sweep them all before heapLive reaches the
-        // goal (Go's sweepPagesPerByte, with Go's margin: done by 95% of the distance)
-        long distance = Math.max(1, (long) ((nextGC == Long.MAX_VALUE ? live : nextGC - live) * 0.95));
-        sweepBasis = live;
-        sweepPagesPerByte = (double) hooks.pagesToSweep() / distance;
+    private void endCycle(boolean forced, long startWall, long t0, long tEnd, long pause, long gcCpu, long live,
+                          long scanWork) {
+        long lastGoal = pacer.goal();
+        long memoryLimit = pacer.memoryLimit();
+        pacer.commit(live, scanWork, hooks.pagesToSweep(),
+                memoryLimit == Long.MAX_VALUE ? null : heap.allocator.readMemStats());
+        long nextGC = pacer.goal();
         if (forced) {
             hooks.finishSweep();           // as Go's GC(): everything swept when it returns
         } else {
             sweeper.wake();                // the rest by the background sweeper and by allocation
         }
-        synchronized (statsLock) {
-            pauseNs[numGC % 256] = pause;
-            pauseEnd[numGC % 256] = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
-            numGC++;
-            if (forced) {
-                numForcedGC++;
-            }
-            pauseTotalNs += pause;
-            lastGC = TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0);
-            gcNanos += gcCpu;
-        }
+        stats.recordCycle(forced, pause, TimeUnit.MILLISECONDS.toNanos(startWall) + (tEnd - t0), gcCpu);
         long enabledBefore = cpuLimiter.enabledCount();
         // the limiter counts the whole cycle as the collector's: the CPU its thread used from start to now (sweep
         // termination and this bookkeeping included, which gcCpu leaves out) and every other P standing still in
@@ -921,11 +793,11 @@ final class Collector {
         long cycleCpu = THREADS.getCurrentThreadCpuTime() - cycleThreadCpuStart;
         cpuLimiter.account(System.nanoTime(), Math.max(gcCpu, cycleCpu + pause * (heap.maxProcs() - 1)));
         if (cpuLimiter.enabledCount() != enabledBefore || cpuLimiter.limiting()) {
-            limiterLastEnabledCycle = numGCNow() + 1;      // as Go: the cycle after the one that turned it on
+            limiterLastEnabledCycle = stats.numGC() + 1;      // as Go: the cycle after the one that turned it on
         }
         // the background scavenger's goal (Go's gcPaceScavenger) and its trace line
         long inUse = hooks.heapInUseBytes();
-        scavengerPacer.afterCycle(inUse, nextGC, lastGoal, memoryLimit, nonHeapBytes);
+        scavengerPacer.afterCycle(inUse, nextGC, lastGoal, memoryLimit, pacer.nonHeapBytes());
         io.goheap.scavenger.Scavenger scavenger = scavengerPacer.scavenger;
         long retained = scavenger.retainedBytes();
         scavengerPacer.trace(inUse, retained, heap.allocator.scavengedBytes(), false);
@@ -937,8 +809,8 @@ final class Collector {
         long startWall = System.currentTimeMillis();
         long t0 = System.nanoTime();
         int procs = heap.maxProcs();
-        long heap0 = heapLive.get();                 // replaced below for gctrace by the exact figure
-        long goalOfCycle = nextGC;
+        long heap0 = pacer.heapLive();               // replaced below for gctrace by the exact figure
+        long goalOfCycle = pacer.goal();
         hooks.stopTheWorld();
         long tStopped = System.nanoTime();
         long live;
@@ -986,24 +858,11 @@ final class Collector {
         hooks.pauses().record(tEnd - t0);
         rethrow(failed);
         long pause = tEnd - t0;
-        endCycle(forced, startWall, t0, tEnd, pause, pause * procs, live);
+        endCycle(forced, startWall, t0, tEnd, pause, pause * procs, live, 0);
         // gctrace's heap at mark end is heap0: the world stayed stopped from the start to the end of the mark
         if (gctrace) {
-            trace.println(GcTrace.line(numGCNow(), t0 - startNanos, cpuFraction(), tStopped - t0, tMarked - tStopped,
+            trace.println(GcTrace.line(stats.numGC(), t0 - stats.startNanos(), stats.cpuFraction(), tStopped - t0, tMarked - tStopped,
                     tEnd - tMarked, procs, heap0, heap0, live, goalOfCycle, forced));
-        }
-    }
-
-    private int numGCNow() {
-        synchronized (statsLock) {
-            return numGC;
-        }
-    }
-
-    private double cpuFraction() {
-        synchronized (statsLock) {
-            long elapsed = System.nanoTime() - startNanos;
-            return elapsed <= 0 ? 0 : (double) gcNanos / ((double) elapsed * heap.maxProcs());
         }
     }
 
@@ -1054,18 +913,6 @@ final class Collector {
 
     /** The collector's fields of MemStats. */
     void fill(MemStats m) {
-        double fraction = cpuFraction();
-        synchronized (statsLock) {
-            m.numGC = numGC;
-            m.numForcedGC = numForcedGC;
-            System.arraycopy(pauseNs, 0, m.pauseNs, 0, 256);
-            System.arraycopy(pauseEnd, 0, m.pauseEnd, 0, 256);
-            m.pauseTotalNs = pauseTotalNs;
-            m.lastGC = lastGC;
-        }
-        m.nextGC = nextGC;
-        m.gcCPUFraction = fraction;
-        m.enableGC = true;
-        m.debugGC = false;
+        stats.fill(m, pacer.goal());
     }
 }

@@ -140,7 +140,7 @@ public final class Mutator implements AutoCloseable {
     private long allocateCollected(HeapType type) {
         long size = type.size();
         long bytes = sinceCheck + type.allocationBytes;
-        if (bytes >= Collector.TRIGGER_CHECK_BYTES) {
+        if (bytes >= GcPacer.TRIGGER_CHECK_BYTES) {
             heap.collector.checkMemoryLimitExit();      // the opt-in death-spiral exit: throws before allocating
             sinceCheck = 0;
             heap.collector.allocated(this, bytes);

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * Model-based randomized test of the collector (issue 8): several threads, each with a plain-Java shadow of its
+ * Model-based randomized test of the collector: several threads, each with a plain-Java shadow of its
  * part of the object graph, allocate typed objects, store pointers, change global roots, local frames and manual
  * holders (manual objects with pointers), free manual objects, and collect at random moments while the pacer
  * collects by itself too. After each of a thread's own collections, every object reachable in its model is live

@@ -32,8 +32,13 @@ import java.util.function.LongConsumer;
  * <h2>Local frames</h2>
  * {@link #keep} pushes an address on this Mutator's local stack (Java's answer to Go's stack scanning, like JNI
  * local references); {@link #enterFrame()} marks the stack's height and its {@link Frame#close()} pops back to
- * it. Written only by the owner thread; read by the collector with the world stopped (the owner is then parked
- * at a safepoint, whose volatile hand-off orders its writes before the read).
+ * it. Written only by the owner thread. A concurrent mark reads them once, at this thread's step of a handshake
+ * ({@link #scanFrames}), and from then on every {@code keep} records its address in the write barrier, so
+ * nothing is read again at the mark's end (see {@link WriteBarrier}); a stop-the-world mark reads them with the
+ * world stopped (the owner is then parked at a safepoint, whose volatile hand-off orders its writes before the
+ * read). An address handed to another thread through a Java object must stay rooted here until that thread has
+ * rooted it ({@code keep}, a store, {@link Root#set}); a thread that dies with this Mutator open drops its
+ * frames, as {@link #close()} does.
  */
 public final class Mutator implements AutoCloseable {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -398,11 +403,66 @@ public final class Mutator implements AutoCloseable {
     public long keep(long address) {
         checkOwner();
         allocator.checkUsable();                 // not inside a blocking region: the collector may be reading
+        if (barrier.marking && address != 0) {
+            shadeForKeep(address);               // the frame may have been read already: see WriteBarrier
+        }
         if (localCount == locals.length) {
             locals = Arrays.copyOf(locals, locals.length * 2);
         }
         locals[localCount++] = address;
         return address;
+    }
+
+    /** The barrier for a frame (a concurrent mark runs): records the kept address as a store's new value. */
+    private void shadeForKeep(long address) {
+        WriteBarrier.Buffer b = barrierBuffer;
+        if (b.count == WriteBarrier.ENTRIES) {
+            b = barrierBuffer = barrier.flush(b, barrierWork());
+        }
+        b.entries[b.count++] = address;
+        Runnable shake = barrier.shaker;
+        if (shake != null) {
+            shake.run();                                 // tests: let the marker and other threads run here
+        }
+    }
+
+    /** The last mark whose frame scan read this Mutator's frames (see {@link #scanFrames}). */
+    private long framesScannedInMark;
+
+    /**
+     * The frame scan of a concurrent mark (Go's {@code scanstack}), once per mark: shades every address the local
+     * frames hold, handing the objects it turns grey to the marker, and returns how many slots it read (0 when this
+     * mark already scanned them). A handshake step: on this Mutator's thread at its poll, or on the collector's
+     * while this thread is parked at a safepoint or in a blocking region (the handshake's claim orders the
+     * owner's last writes before the read); never beside a {@code keep} or a frame's close.
+     */
+    synchronized long scanFrames(long mark) {
+        if (framesScannedInMark == mark || closed) {
+            return 0;
+        }
+        framesScannedInMark = mark;
+        long[] l = locals;
+        int n = Math.min(localCount, l.length);
+        io.goheap.allocator.MarkWork work = barrierWork();
+        WriteBarrier.Buffer b = barrier.take();
+        for (int i = 0; i < n; i++) {
+            if (l[i] == 0) {
+                continue;
+            }
+            if (b.count == WriteBarrier.ENTRIES) {
+                b = barrier.flush(b, work);
+            }
+            b.entries[b.count++] = l[i];
+        }
+        if (b.count > 0) {
+            b = barrier.flush(b, work);
+        }
+        barrier.recycle(b);
+        Runnable shake = barrier.shaker;
+        if (shake != null) {
+            shake.run();
+        }
+        return n;
     }
 
     /** Marks the local stack's height; closing the frame drops what was kept since. Nest them like blocks. */

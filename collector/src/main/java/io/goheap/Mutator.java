@@ -3,7 +3,6 @@ package io.goheap;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.LongConsumer;
 
@@ -50,8 +49,7 @@ public final class Mutator implements AutoCloseable {
     private final long base;
     /** The largest offset of a pointer slot in the heap's segment. */
     private final long maxSlotOffset;
-    private long[] locals = new long[32];
-    private int localCount;
+    private final LocalFrames frames;
     /** Bytes of collected objects allocated since the pacer last looked. */
     private long sinceCheck;
     private boolean closed;
@@ -67,6 +65,7 @@ public final class Mutator implements AutoCloseable {
         this.maxSlotOffset = heap.reservation() - 8;
         this.barrier = heap.collector.barrier;
         this.barrierBuffer = barrier.take();
+        this.frames = new LocalFrames(barrier, this::shadeForKeep);
         heap.collector.mutators.add(this);
     }
 
@@ -360,6 +359,11 @@ public final class Mutator implements AutoCloseable {
         return b;
     }
 
+    /** The last concurrent mark that read this Mutator's frames, 0 for none (tests). */
+    long framesScannedInMark() {
+        return frames.scannedInMark();
+    }
+
     /** The thread this Mutator belongs to. */
     Thread owner() {
         return owner;
@@ -403,13 +407,7 @@ public final class Mutator implements AutoCloseable {
     public long keep(long address) {
         checkOwner();
         allocator.checkUsable();                 // not inside a blocking region: the collector may be reading
-        if (barrier.marking && address != 0) {
-            shadeForKeep(address);               // the frame may have been read already: see WriteBarrier
-        }
-        if (localCount == locals.length) {
-            locals = Arrays.copyOf(locals, locals.length * 2);
-        }
-        locals[localCount++] = address;
+        frames.keep(address);                    // recorded in the barrier while a mark runs: see LocalFrames
         return address;
     }
 
@@ -426,38 +424,27 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
-    /** The last mark whose frame scan read this Mutator's frames (see {@link #scanFrames}). */
-    private long framesScannedInMark;
-
     /**
      * The frame scan of a concurrent mark (Go's {@code scanstack}), once per mark: shades every address the local
      * frames hold, handing the objects it turns grey to the marker, and returns how many slots it read (0 when this
-     * mark already scanned them). A handshake step: on this Mutator's thread at its poll, or on the collector's
-     * while this thread is parked at a safepoint or in a blocking region (the handshake's claim orders the
-     * owner's last writes before the read); never beside a {@code keep} or a frame's close.
+     * mark already read them). A handshake step (see {@link LocalFrames}).
      */
-    synchronized long scanFrames(long mark) {
-        if (framesScannedInMark == mark || closed) {
+    long scanFrames(long mark) {
+        if (closed) {
             return 0;
         }
-        framesScannedInMark = mark;
-        long[] l = locals;
-        int n = Math.min(localCount, l.length);
         io.goheap.allocator.MarkWork work = barrierWork();
-        WriteBarrier.Buffer b = barrier.take();
-        for (int i = 0; i < n; i++) {
-            if (l[i] == 0) {
-                continue;
+        WriteBarrier.Buffer[] b = {barrier.take()};
+        int n = frames.scanOnce(mark, address -> {
+            if (b[0].count == WriteBarrier.ENTRIES) {
+                b[0] = barrier.flush(b[0], work);
             }
-            if (b.count == WriteBarrier.ENTRIES) {
-                b = barrier.flush(b, work);
-            }
-            b.entries[b.count++] = l[i];
+            b[0].entries[b[0].count++] = address;
+        });
+        if (b[0].count > 0) {
+            b[0] = barrier.flush(b[0], work);
         }
-        if (b.count > 0) {
-            b = barrier.flush(b, work);
-        }
-        barrier.recycle(b);
+        barrier.recycle(b[0]);
         Runnable shake = barrier.shaker;
         if (shake != null) {
             shake.run();
@@ -468,7 +455,7 @@ public final class Mutator implements AutoCloseable {
     /** Marks the local stack's height; closing the frame drops what was kept since. Nest them like blocks. */
     public Frame enterFrame() {
         checkOwner();
-        return new Frame(localCount);
+        return new Frame(frames.height());
     }
 
     /** A local frame ({@link #enterFrame()}). */
@@ -494,19 +481,14 @@ public final class Mutator implements AutoCloseable {
                 checkOwner();
                 allocator.checkUsable();
                 open = false;
-                localCount = Math.min(localCount, height);   // the collector reads below localCount only
+                frames.popTo(height);
             }
         }
     }
 
     /** Every non-zero local root (the collector, world stopped). */
     void forEachLocal(LongConsumer visitor) {
-        long[] l = locals;
-        for (int i = 0, n = Math.min(localCount, l.length); i < n; i++) {
-            if (l[i] != 0) {
-                visitor.accept(l[i]);
-            }
-        }
+        frames.forEach(visitor);
     }
 
     // ------------------------------------------------------------------ safepoints and collection
@@ -591,7 +573,7 @@ public final class Mutator implements AutoCloseable {
         }
         allocator.close();
         closed = true;
-        localCount = 0;
+        frames.popTo(0);
         heap.collector.mutators.remove(this);
     }
 

@@ -540,7 +540,9 @@ final class Collector {
             barrier.scanning = true;                  // assists may scan from now on
             roots.forEach(p -> {
                 rootScanBytes += 8;
-                marker.shadeRootConcurrently(p);      // a bad root is reported by termination's rescan
+                if (marker.shadeRootConcurrently(p)) {
+                    barrier.addRootSuspect(p);        // reported at termination if still bad and still a root
+                }
             });
             setUp = true;
         } finally {
@@ -615,6 +617,7 @@ final class Collector {
                     long scannedBefore = marker.scannedBytes();
                     marker.drainLocal();              // what the last buffers greyed: little, whatever the heap
                     terminationScanBytes = marker.scannedBytes() - scannedBefore;
+                    reportBadRoots(marker, barrier.takeRootSuspects());
                     java.lang.foreign.MemorySegment memory = heap.segment();
                     long base = heap.base();
                     long[] stillBad = marker.stillBadSuspects(
@@ -696,6 +699,30 @@ final class Collector {
             // the cycle completed (a value that hits no object marks nothing); the program hears of the slot now
             throw new InvalidPointerException(report[0], report[1], String.format(
                     "the pointer slot at 0x%x (found by two consecutive concurrent marks)", report[1]), false);
+        }
+    }
+
+    /**
+     * Mark termination, world stopped: of the values a concurrent read of a root or frame found hitting no object,
+     * those that still hit none and still sit in a global root or a live Mutator's frame are reported (the first
+     * found throws when invalidptr is on). Reads the roots and frames only when there is a suspect.
+     */
+    private void reportBadRoots(Marker marker, Set<Long> suspects) {
+        suspects.removeIf(p -> !marker.isBad(p));
+        if (suspects.isEmpty()) {
+            return;
+        }
+        roots.forEach(p -> {
+            if (suspects.contains(p)) {
+                marker.markRoot(p, GLOBAL_ROOT);
+            }
+        });
+        for (Mutator m : mutators) {
+            m.forEachLocal(p -> {
+                if (suspects.contains(p)) {
+                    marker.markRoot(p, q -> "a local frame of " + m.ownerName());
+                }
+            });
         }
     }
 

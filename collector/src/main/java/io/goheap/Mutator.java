@@ -434,17 +434,23 @@ public final class Mutator implements AutoCloseable {
             return 0;
         }
         io.goheap.allocator.MarkWork work = barrierWork();
-        WriteBarrier.Buffer[] b = {barrier.take()};
+        long marked = work.markedBytes();
+        long[] grey = new long[WriteBarrier.ENTRIES];
+        int[] count = new int[1];
         int n = frames.scanOnce(mark, address -> {
-            if (b[0].count == WriteBarrier.ENTRIES) {
-                b[0] = barrier.flush(b[0], work);
+            long object = work.mark(address);
+            if (object > 0) {
+                if (count[0] == grey.length) {
+                    barrier.giveGrey(grey, 0, count[0]);
+                    count[0] = 0;
+                }
+                grey[count[0]++] = object;
+            } else if (object == io.goheap.allocator.MarkWork.BAD) {
+                barrier.addRootSuspect(address);     // a racy view or a bad frame entry: termination decides
             }
-            b[0].entries[b[0].count++] = address;
         });
-        if (b[0].count > 0) {
-            b[0] = barrier.flush(b[0], work);
-        }
-        barrier.recycle(b[0]);
+        barrier.giveGrey(grey, 0, count[0]);
+        barrier.markedByMutators.addAndGet(work.markedBytes() - marked);
         Runnable shake = barrier.shaker;
         if (shake != null) {
             shake.run();

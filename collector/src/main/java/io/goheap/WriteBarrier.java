@@ -210,6 +210,28 @@ final class WriteBarrier {
         }
     }
 
+    /**
+     * Values a concurrent read of a global root or a local frame found hitting no object: a racy view, or a bad
+     * root; termination looks for them in the roots and frames, with the world stopped, only when there are any.
+     */
+    private final ConcurrentLinkedQueue<Long> rootSuspects = new ConcurrentLinkedQueue<>();
+
+    void addRootSuspect(long pointer) {
+        if (rootSuspects.size() < 1024) {
+            rootSuspects.add(pointer);
+        }
+    }
+
+    /** Mark termination: the root suspects ({@link #addRootSuspect}), removed from here. */
+    java.util.Set<Long> takeRootSuspects() {
+        java.util.Set<Long> taken = new java.util.HashSet<>();
+        Long p;
+        while ((p = rootSuspects.poll()) != null) {
+            taken.add(p);
+        }
+        return taken;
+    }
+
     /** Mark termination: hands every suspect the assists found to {@code into}, removing it from here. */
     void takeSuspects(io.goheap.allocator.MarkWork.BadPointerHandler into) {
         long[] p;
@@ -277,6 +299,7 @@ final class WriteBarrier {
         synchronized (this) {
             rootRecordCount = 0;
         }
+        rootSuspects.clear();
         Buffer b;
         while ((b = full.poll()) != null) {
             b.count = 0;

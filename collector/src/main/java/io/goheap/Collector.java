@@ -24,18 +24,19 @@ import java.util.concurrent.locks.ReentrantLock;
  *       ({@link WriteBarrier}) turned on, then a second handshake that records each P's cached manual spans
  *       ({@code ManualRoots}) and guarantees every P stores through the barrier from then on; (3) only then
  *       allocate-black and scanning (assists) on — an object scanned or allocated black while some P still stored
- *       without the barrier could lose a pointer moved into it — and the global roots shaded. Local frames are not
- *       read here: termination reads them with the world stopped, and a pointer a frame held at the start is
- *       either still there then or was stored through the barrier.</li>
- *   <li><b>Concurrent mark</b>, world running: this thread scans the manual roots and drains grey objects and
- *       the barrier's full buffers with the background mark workers ({@link BackgroundMarkWorkers}: 25% of GOMAXPROCS
+ *       without the barrier could lose a pointer moved into it — and the global roots shaded, once.</li>
+ *   <li><b>Concurrent mark</b>, world running: this thread first reads every thread's local frames, once, by a
+ *       handshake (each thread shades its own frames at its poll; this thread does it for one parked in a
+ *       blocking region, and drops the Mutators of threads that died), then scans the manual roots and what
+ *       finalizable objects point to, and drains grey objects and the barrier's full buffers with the background
+ *       mark workers ({@link BackgroundMarkWorkers}: 25% of GOMAXPROCS
  *       as Go's, plus idle Ps; {@link Marker#markConcurrently}). Mutators allocate (black), store (through
  *       the barrier) and free. A round ends when no worker or assist holds work; then the <em>ragged barrier</em>
  *       (a handshake) takes every Mutator's partial barrier buffer, and if that or the buffers filled meanwhile
  *       greyed anything, another round runs (Go's {@code gcMarkDone} loop; at most {@link #MAX_MARK_ROUNDS}).</li>
  *   <li><b>Mark termination</b>, world stopped (the second pause): barrier and allocate-black off; every Mutator's
- *       partial buffer (what it stored since the ragged barrier) and the queue shaded; global roots and local frames shaded again (a pointer taken from a
- *       manual object freed during the mark may now live only there); drained to the end; finalizers, bad-pointer
+ *       partial buffer (what it stored or kept since the ragged barrier), the root records and the queue shaded
+ *       and drained — little, whatever the heap holds: no root or frame is read again; finalizers, bad-pointer
  *       confirmation, {@code gccheckmark}; sweepgen advanced. No mcache is flushed in the pause: each P's cached
  *       collected spans go stale and the P sweeps them when it resumes (Go's lazy mcache flush); this thread does
  *       it for idle Ps once the world runs again. A forced cycle ({@link Heap#gc()}) prepares every P in the pause
@@ -43,10 +44,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li><b>Sweep</b>, world running, as in the stop-the-world cycle below.</li>
  * </ol>
  * Soundness is the snapshot-at-the-beginning argument of Go's hybrid barrier (see {@link WriteBarrier}):
- * everything reachable at mark setup is reached, since a pointer can leave a slot only through the barrier; an
- * object allocated during the mark is black; what the mutators can newly reach was either reachable at setup or
- * stored through the barrier, or sits in a root or frame, which termination rescans. {@code gccheckmark=1} checks
- * it every cycle with a stop-the-world re-mark.
+ * every holder (heap slot, root, frame) is read once after the barrier is on everywhere, and every pointer put
+ * into any holder while it is on is recorded; an object allocated during the mark is black. {@code gccheckmark=1}
+ * checks it every cycle with a stop-the-world re-mark.
  *
  * <h2>The stop-the-world cycle ({@code GODEBUG=gcstoptheworld=1})</h2>
  * Under {@link #cycleLock}: stop the world (every P stopped at a safepoint, lent, idle or the caller's own);
@@ -105,6 +105,10 @@ final class Collector {
      * next mark starts, while a reachable bad slot is found every cycle.
      */
     private long[] unconfirmedBadSlots = new long[0];
+    /** Bytes of pointer slots the last concurrent mark's termination scanned with the world stopped (tests). */
+    volatile long terminationScanBytes;
+    /** Tests only: runs on the cycle's thread when a concurrent mark has read every thread's frames. */
+    volatile Runnable framesScannedForTests;
     /** Pointers the ragged barrier took from Mutators' partial buffers since the last concurrent mark began (tests). */
     volatile long raggedPointers;
     /** The last concurrent mark's background workers (their shares and times), for tests. */
@@ -536,7 +540,9 @@ final class Collector {
             barrier.scanning = true;                  // assists may scan from now on
             roots.forEach(p -> {
                 rootScanBytes += 8;
-                marker.shadeRootConcurrently(p);      // a bad root is reported by termination's rescan
+                if (marker.shadeRootConcurrently(p)) {
+                    barrier.addRootSuspect(p);        // reported at termination if still bad and still a root
+                }
             });
             setUp = true;
         } finally {
@@ -559,7 +565,14 @@ final class Collector {
                 hook.run();
             }
             raggedPointers = 0;
-            Runnable scanManualRoots = () -> manual.forEachObject(marker::scanRootObject);
+            long mark = ++marksStarted;
+            // the mark's first job, on this thread while the other workers drain: every thread's frames (a
+            // handshake), the manual roots, what finalizable objects point to
+            Runnable scanManualRoots = () -> {
+                scanFramesByHandshake(mark);
+                manual.forEachObject(marker::scanRootObject);
+                specials.scanFinalizable(marker);
+            };
             // Rounds (Go's gcMarkDone loop): after a round, buffers the mutators filled meanwhile make another; with
             // none, the ragged barrier takes every Mutator's partial buffer, and what it greys makes another. At
             // most MAX_MARK_ROUNDS: termination takes whatever is left, so the bound costs pause, never soundness.
@@ -591,15 +604,20 @@ final class Collector {
             long black = hooks.setAllocateBlack(false);
             if (failed == null) {
                 try {
+                    // the last buffers and root records; no root or frame is read again (see WriteBarrier)
                     for (Mutator m : mutators) {
                         m.flushBarrier(marker::shadeFromBarrier);
+                        if (!m.ownerAlive()) {
+                            mutators.remove(m);       // its thread died holding it: its frames root nothing now
+                        }
                     }
+                    barrier.takeRootRecords(marker::shadeFromBarrier);
                     marker.addSuspectsFrom(barrier);
                     barrier.drainGrey(marker::enqueueGrey);
-                    markRootsAndFrames(marker);       // again: see the class comment
-                    marker.drainLocal();
-                    specials.scanFinalizable(marker);
-                    marker.drainLocal();
+                    long scannedBefore = marker.scannedBytes();
+                    marker.drainLocal();              // what the last buffers greyed: little, whatever the heap
+                    terminationScanBytes = marker.scannedBytes() - scannedBefore;
+                    reportBadRoots(marker, barrier.takeRootSuspects());
                     java.lang.foreign.MemorySegment memory = heap.segment();
                     long base = heap.base();
                     long[] stillBad = marker.stillBadSuspects(
@@ -685,6 +703,81 @@ final class Collector {
     }
 
     /**
+     * Mark termination, world stopped: of the values a concurrent read of a root or frame found hitting no object,
+     * those that still hit none and still sit in a global root or a live Mutator's frame are reported (the first
+     * found throws when invalidptr is on). Reads the roots and frames only when there is a suspect.
+     */
+    private void reportBadRoots(Marker marker, Set<Long> suspects) {
+        suspects.removeIf(p -> !marker.isBad(p));
+        if (suspects.isEmpty()) {
+            return;
+        }
+        roots.forEach(p -> {
+            if (suspects.contains(p)) {
+                marker.markRoot(p, GLOBAL_ROOT);
+            }
+        });
+        for (Mutator m : mutators) {
+            m.forEachLocal(p -> {
+                if (suspects.contains(p)) {
+                    marker.markRoot(p, q -> "a local frame of " + m.ownerName());
+                }
+            });
+        }
+    }
+
+    /** Concurrent marks started (each frame scan's number: see {@link Mutator#scanFrames}); under cycleLock. */
+    private long marksStarted;
+
+    /**
+     * The frame scan of a concurrent mark (Go's stack scan in {@code markroot}): a handshake whose step shades the
+     * local frames of the Mutators of the thread holding the P — on that thread at its poll, or here while it is
+     * parked in a blocking region or at a safepoint. Frames are read once per mark: every {@code keep} from now on
+     * records its address in the barrier (see {@link WriteBarrier}). A Mutator whose thread died is dropped here,
+     * its frames with it (they root nothing), its barrier buffer shaded. Runs while the mark runs.
+     */
+    private void scanFramesByHandshake(long mark) {
+        long[] slots = new long[1];
+        hooks.handshakeHolders(holder -> {
+            if (holder != null) {
+                for (Mutator m : mutators) {
+                    if (m.owner() == holder) {
+                        long n = m.scanFrames(mark);
+                        synchronized (slots) {
+                            slots[0] += n;
+                        }
+                    }
+                }
+            }
+        });
+        for (Mutator m : mutators) {
+            if (!m.ownerAlive()) {
+                dropDeadMutator(m);
+            }
+        }
+        Runnable hook = framesScannedForTests;
+        if (hook != null) {
+            hook.run();
+        }
+        synchronized (slots) {
+            frameScanBytes += 8 * slots[0];
+        }
+    }
+
+    /**
+     * Forgets a Mutator whose thread terminated holding it (its frames root nothing from now on); a concurrent
+     * mark gets the pointers its barrier recorded, which the dead thread can no longer flush.
+     */
+    private void dropDeadMutator(Mutator m) {
+        if (mutators.remove(m) && barrier.marking) {
+            WriteBarrier.Buffer b = m.takeBarrierBuffer();
+            if (b != null) {
+                barrier.recordBuffer(b);
+            }
+        }
+    }
+
+    /**
      * The ragged barrier (Go's flush of every P's write-barrier buffer in {@code gcMarkDone}): a handshake in which
      * each Mutator's partial buffer is taken — an O(1) step for its thread — then shaded here into {@code marker}.
      * Returns whether that greyed anything (or buffers were queued meanwhile): then another round of marking runs
@@ -710,6 +803,7 @@ final class Collector {
             barrier.collect(b, marker::shadeFromBarrier);
             barrier.recycle(b);
         }
+        barrier.takeRootRecords(marker::shadeFromBarrier);   // every root set before the handshake recorded
         return marker.hasWork() || barrier.hasFull();
     }
 

@@ -166,11 +166,16 @@ final class Marker {
     }
 
     /**
-     * Shades what a global root holds, read while mutators run (mark setup): a value that hits no object may be a
-     * racy view, so it is left to termination's rescan of the roots, with the world stopped, to report.
+     * Shades what a global root holds, read while mutators run (mark setup). Returns whether the value hits no
+     * object: that may be a racy view, so the collector looks for it again at termination, world stopped.
      */
-    void shadeRootConcurrently(long pointer) {
-        work.shade(pointer);
+    boolean shadeRootConcurrently(long pointer) {
+        return work.shade(pointer) == MarkWork.BAD;
+    }
+
+    /** Whether {@code pointer} hits no object (termination, world stopped: a root suspect that is still bad). */
+    boolean isBad(long pointer) {
+        return work.shade(pointer) == MarkWork.BAD;
     }
 
     /** Scans a manual object that holds pointers: it is a root while it lives (Go scans its stacks). */

@@ -3,7 +3,6 @@ package io.goheap;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.LongConsumer;
 
@@ -32,8 +31,13 @@ import java.util.function.LongConsumer;
  * <h2>Local frames</h2>
  * {@link #keep} pushes an address on this Mutator's local stack (Java's answer to Go's stack scanning, like JNI
  * local references); {@link #enterFrame()} marks the stack's height and its {@link Frame#close()} pops back to
- * it. Written only by the owner thread; read by the collector with the world stopped (the owner is then parked
- * at a safepoint, whose volatile hand-off orders its writes before the read).
+ * it. Written only by the owner thread. A concurrent mark reads them once, at this thread's step of a handshake
+ * ({@link #scanFrames}), and from then on every {@code keep} records its address in the write barrier, so
+ * nothing is read again at the mark's end (see {@link WriteBarrier}); a stop-the-world mark reads them with the
+ * world stopped (the owner is then parked at a safepoint, whose volatile hand-off orders its writes before the
+ * read). An address handed to another thread through a Java object must stay rooted here until that thread has
+ * rooted it ({@code keep}, a store, {@link Root#set}); a thread that dies with this Mutator open drops its
+ * frames, as {@link #close()} does.
  */
 public final class Mutator implements AutoCloseable {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -45,8 +49,7 @@ public final class Mutator implements AutoCloseable {
     private final long base;
     /** The largest offset of a pointer slot in the heap's segment. */
     private final long maxSlotOffset;
-    private long[] locals = new long[32];
-    private int localCount;
+    private final LocalFrames frames;
     /** Bytes of collected objects allocated since the pacer last looked. */
     private long sinceCheck;
     private boolean closed;
@@ -62,6 +65,7 @@ public final class Mutator implements AutoCloseable {
         this.maxSlotOffset = heap.reservation() - 8;
         this.barrier = heap.collector.barrier;
         this.barrierBuffer = barrier.take();
+        this.frames = new LocalFrames(barrier, this::shadeForKeep);
         heap.collector.mutators.add(this);
     }
 
@@ -392,6 +396,11 @@ public final class Mutator implements AutoCloseable {
         return b;
     }
 
+    /** The last concurrent mark that read this Mutator's frames, 0 for none (tests). */
+    long framesScannedInMark() {
+        return frames.scannedInMark();
+    }
+
     /** The thread this Mutator belongs to. */
     Thread owner() {
         return owner;
@@ -440,17 +449,61 @@ public final class Mutator implements AutoCloseable {
     public long keep(long address) {
         checkOwner();
         allocator.checkUsable();                 // not inside a blocking region: the collector may be reading
-        if (localCount == locals.length) {
-            locals = Arrays.copyOf(locals, locals.length * 2);
-        }
-        locals[localCount++] = address;
+        frames.keep(address);                    // recorded in the barrier while a mark runs: see LocalFrames
         return address;
+    }
+
+    /** The barrier for a frame (a concurrent mark runs): records the kept address as a store's new value. */
+    private void shadeForKeep(long address) {
+        WriteBarrier.Buffer b = barrierBuffer;
+        if (b.count == WriteBarrier.ENTRIES) {
+            b = barrierBuffer = barrier.flush(b, barrierWork());
+        }
+        b.entries[b.count++] = address;
+        Runnable shake = barrier.shaker;
+        if (shake != null) {
+            shake.run();                                 // tests: let the marker and other threads run here
+        }
+    }
+
+    /**
+     * The frame scan of a concurrent mark (Go's {@code scanstack}), once per mark: shades every address the local
+     * frames hold, handing the objects it turns grey to the marker, and returns how many slots it read (0 when this
+     * mark already read them). A handshake step (see {@link LocalFrames}).
+     */
+    long scanFrames(long mark) {
+        if (closed) {
+            return 0;
+        }
+        io.goheap.allocator.MarkWork work = barrierWork();
+        long marked = work.markedBytes();
+        long[] grey = new long[WriteBarrier.ENTRIES];
+        int[] count = new int[1];
+        int n = frames.scanOnce(mark, address -> {
+            long object = work.mark(address);
+            if (object > 0) {
+                if (count[0] == grey.length) {
+                    barrier.giveGrey(grey, 0, count[0]);
+                    count[0] = 0;
+                }
+                grey[count[0]++] = object;
+            } else if (object == io.goheap.allocator.MarkWork.BAD) {
+                barrier.addRootSuspect(address);     // a racy view or a bad frame entry: termination decides
+            }
+        });
+        barrier.giveGrey(grey, 0, count[0]);
+        barrier.markedByMutators.addAndGet(work.markedBytes() - marked);
+        Runnable shake = barrier.shaker;
+        if (shake != null) {
+            shake.run();
+        }
+        return n;
     }
 
     /** {@return marks the local stack's height; closing the frame drops what was kept since. Nest them like blocks} */
     public Frame enterFrame() {
         checkOwner();
-        return new Frame(localCount);
+        return new Frame(frames.height());
     }
 
     /** A local frame ({@link #enterFrame()}). */
@@ -481,19 +534,14 @@ public final class Mutator implements AutoCloseable {
                 checkOwner();
                 allocator.checkUsable();
                 open = false;
-                localCount = Math.min(localCount, height);   // the collector reads below localCount only
+                frames.popTo(height);
             }
         }
     }
 
     /** Every non-zero local root (the collector, world stopped). */
     void forEachLocal(LongConsumer visitor) {
-        long[] l = locals;
-        for (int i = 0, n = Math.min(localCount, l.length); i < n; i++) {
-            if (l[i] != 0) {
-                visitor.accept(l[i]);
-            }
-        }
+        frames.forEach(visitor);
     }
 
     // ------------------------------------------------------------------ safepoints and collection
@@ -580,7 +628,7 @@ public final class Mutator implements AutoCloseable {
         }
         allocator.close();
         closed = true;
-        localCount = 0;
+        frames.popTo(0);
         heap.collector.mutators.remove(this);
     }
 

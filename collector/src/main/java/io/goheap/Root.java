@@ -3,9 +3,10 @@ package io.goheap;
 /**
  * A global root slot (Go's globals): the object whose address it holds, and everything reachable from it, is
  * live. Made by {@link Heap#newRoot()}; {@link #close()} drops it. A root may be read and set from any thread.
- * A set holds a P (the caller's own, or one it borrows) while it stores, so it never overlaps a collection: the
- * marker, which reads the roots with the world stopped, cannot miss an object moved from one root to another by
- * a thread without a Mutator.
+ * A set holds a P (the caller's own, or one it borrows) while it stores. A concurrent mark reads every root once,
+ * when it starts (after a handshake with every P, so a set that began before it has finished); while it runs, a
+ * set records the root's old and new value in the write barrier, as a pointer store does ({@link WriteBarrier}),
+ * so an object moved from one root to another — by any thread, with or without a Mutator — is not missed.
  *
  * <p>Invariant: while open, the slot is in its heap's root table at {@code index}; closed, it holds nothing and
  * every call but {@link #close()} throws {@link IllegalStateException}.
@@ -40,6 +41,10 @@ public final class Root implements AutoCloseable {
             synchronized (this) {                // never after release(): the slot may belong to another root then
                 if (closed) {
                     throw new IllegalStateException("root is closed");
+                }
+                WriteBarrier barrier = collector.barrier;
+                if (barrier.marking) {
+                    barrier.recordRoot(collector.roots.get(index), address);   // as a heap slot's barrier
                 }
                 collector.roots.set(index, address);
             }

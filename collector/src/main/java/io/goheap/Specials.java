@@ -54,6 +54,12 @@ final class Specials {
             if (finalizers.putIfAbsent(address, finalizer) != null) {
                 throw new IllegalStateException(String.format("setFinalizer(0x%x): finalizer already set", address));
             }
+            WriteBarrier barrier = collector.barrier;
+            if (barrier.marking) {
+                // the mark may have scanned the finalizable objects already: this one is shaded instead, so it
+                // and what it points to survive this cycle and termination scans nothing for it
+                barrier.recordRoot(0, address);
+            }
             used = true;
         });
     }
@@ -98,7 +104,11 @@ final class Specials {
         }
     }
 
-    /** Roots step: scan what every finalizable object points to (not the object itself). World stopped. */
+    /**
+     * Roots step: scan what every finalizable object points to (not the object itself). World stopped, or, in a
+     * concurrent mark, its first job (the map is read weakly consistently: an object given a finalizer meanwhile is
+     * shaded by {@link #setFinalizer}; its slots' later values by the write barrier).
+     */
     void scanFinalizable(Marker marker) {
         for (long address : finalizers.keySet()) {
             marker.scanRootObject(address);

@@ -23,7 +23,10 @@ import org.junit.jupiter.api.Test;
  * Model-based randomized test of the collector: several threads, each with a plain-Java shadow of its
  * part of the object graph, allocate typed objects, store pointers, change global roots, local frames and manual
  * holders (manual objects with pointers), free manual objects, and collect at random moments while the pacer
- * collects by itself too. After each of a thread's own collections, every object reachable in its model is live
+ * collects by itself too. Addresses move between holders while marks run: into a thread's long-lived frame (from
+ * a node, a root or a manual holder's slot, the holder then freed), out of it into roots and slots, and from one
+ * thread's frame to another's through a Java queue (the sender keeps it in its frame until the receiver has kept
+ * it, then may close its Mutator at once). After each of a thread's own collections, every object reachable in its model is live
  * with its id and pointers intact; at the end, after a last collection, HeapObjects equals the number of objects
  * reachable in all models (nothing leaked, nothing lost). {@code -Dgoheap.test.gcCycles=N} runs longer
  * (the {@code soak} profile runs thousands of cycles).
@@ -55,6 +58,10 @@ class CollectorModelTest {
         final Map<Long, Node> nodes = new HashMap<>();
         final long[] roots = new long[ROOTS_PER_THREAD];
         final Map<Long, long[]> holders = new HashMap<>();    // manual holder address -> its 4 slots
+        /** What this thread's Mutator keeps at its outermost frame (dropped when it closes). */
+        final List<Long> frame = new ArrayList<>();
+        /** Fresh nodes this thread kept in its frame and offered to other threads; not linked by this thread. */
+        final List<Offer> offered = new ArrayList<>();
         long nextId;
 
         Set<Long> reachable() {
@@ -68,6 +75,9 @@ class CollectorModelTest {
                     push(p, seen, work);
                 }
             }
+            for (long p : frame) {
+                push(p, seen, work);
+            }
             while (!work.isEmpty()) {
                 for (long p : nodes.get(work.pop()).next) {
                     push(p, seen, work);
@@ -80,6 +90,18 @@ class CollectorModelTest {
             if (p != 0 && seen.add(p)) {
                 work.push(p);
             }
+        }
+    }
+
+    /** A node handed from one thread's frame to another's: 0 offered, 1 taken, 2 withdrawn by the sender. */
+    static final class Offer {
+        final long address;
+        final long id;
+        final AtomicInteger state = new AtomicInteger();
+
+        Offer(long address, long id) {
+            this.address = address;
+            this.id = id;
         }
     }
 
@@ -123,6 +145,7 @@ class CollectorModelTest {
                 heap.allocator.gcHooks().shakeConcurrentMarkForTests(CollectorModelTest::shake);
             }
             AtomicInteger ownCycles = new AtomicInteger();
+            java.util.concurrent.ConcurrentLinkedQueue<Offer> mailbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Model> models = new ArrayList<>();
             List<Root[]> allRoots = new ArrayList<>();
@@ -141,9 +164,16 @@ class CollectorModelTest {
                         while (heap.readMemStats().numGC() < cycles && failure.get() == null) {
                             try (Mutator m = heap.attach()) {
                                 for (int i = rnd.nextInt(100, 400); i > 0; i--) {
-                                    step(heap, m, model, roots, rnd, ownCycles);
+                                    step(heap, m, model, roots, rnd, ownCycles, mailbox);
                                 }
+                                // offers not yet taken are withdrawn (garbage once the frame goes); the rest were
+                                // kept by their receivers, so this frame may drop them now — with no poll first
+                                for (Offer o : model.offered) {
+                                    o.state.compareAndSet(0, 2);
+                                }
+                                model.offered.clear();
                             }
+                            model.frame.clear();
                         }
                     } catch (Throwable e) {
                         failure.compareAndSet(null, e);
@@ -187,7 +217,7 @@ class CollectorModelTest {
     }
 
     private static void step(Heap heap, Mutator m, Model model, Root[] roots, SplittableRandom rnd,
-                             AtomicInteger ownCycles) {
+                             AtomicInteger ownCycles, java.util.Queue<Offer> mailbox) {
         // Only objects reachable in the model may be used: any other may have been freed by a cycle at any safepoint
         // (another thread's, or the pacer's). Pruning the model each step keeps it to the reachable graph.
         Set<Long> reachableNow = model.reachable();
@@ -203,8 +233,46 @@ class CollectorModelTest {
                 model.nodes.put(node, n);
                 link(heap, m, model, roots, live, rnd, node);
             }
-        } else if (dice < 750) {
+        } else if (dice < 650) {
             link(heap, m, model, roots, live, rnd, live.get(rnd.nextInt(live.size())));
+        } else if (dice < 690) {
+            if (model.frame.size() < 64) {
+                long p = live.get(rnd.nextInt(live.size()));
+                m.keep(p);                                                     // into the long-lived frame
+                model.frame.add(p);
+            }
+        } else if (dice < 720) {
+            // a manual holder's pointer into the frame (the holder may be freed next: only the keep then saves it)
+            if (!model.holders.isEmpty() && model.frame.size() < 64) {
+                long h = List.copyOf(model.holders.keySet()).get(rnd.nextInt(model.holders.size()));
+                int k = rnd.nextInt(4);
+                long p = m.loadPointer(h + 8L * k);
+                assertEquals(model.holders.get(h)[k], p, "a holder's slot");
+                if (p != 0) {
+                    m.keep(p);
+                    model.frame.add(p);
+                    if (rnd.nextBoolean()) {
+                        m.free(h);
+                        model.holders.remove(h);
+                    }
+                }
+            }
+        } else if (dice < 735) {
+            if (model.offered.size() < 8) {                                    // a fresh node offered to others
+                long id = ++model.nextId;
+                long p = m.keep(m.allocate(NODE));
+                heap.segment().set(JAVA_LONG, p - heap.base(), id);
+                Offer o = new Offer(p, id);
+                model.offered.add(o);
+                mailbox.add(o);
+            }
+        } else if (dice < 750) {
+            Offer o = mailbox.poll();                                          // another thread's (or its own)
+            if (o != null && model.frame.size() < 64 && o.state.compareAndSet(0, 1)) {
+                m.keep(o.address);                                             // no safepoint since the take
+                model.nodes.put(o.address, new Node(o.id));
+                model.frame.add(o.address);
+            }
         } else if (dice < 850) {
             link(heap, m, model, roots, live, rnd, 0);                        // cut an edge
         } else if (dice < 900) {

@@ -309,8 +309,8 @@ class CollectorTest {
 
     /**
      * gcpacertrace=1: Go's three pacer lines — at a mark's start, at its end, when the sweep is done — in Go's
-     * format (Go's runtime float printing), with this heap's figures: three roots read at setup and again at
-     * termination are 48 bytes of globals work, and the sweep counts the pages it swept.
+     * format (Go's runtime float printing), with this heap's figures: three roots read once, at setup (termination
+     * reads no root again), are 24 bytes of globals work, and the sweep counts the pages it swept.
      */
     @Test
     void gcpacertraceLinesHaveGosFormat() {
@@ -323,7 +323,7 @@ class CollectorTest {
 
         String f = "[+-]\\d\\.\\d{6}e[+-]\\d{3}";
         Pattern start = Pattern.compile("pacer: assist ratio=" + f + " \\(scan \\d+ MB in \\d+->\\d+ MB\\) workers=0\\+\\+2\\.500000e-001");
-        Pattern end = Pattern.compile("pacer: \\d+% CPU \\(\\d+ exp\\.\\) for \\d+\\+\\d+\\+48 B work \\(\\d+ B exp\\.\\) "
+        Pattern end = Pattern.compile("pacer: \\d+% CPU \\(\\d+ exp\\.\\) for \\d+\\+\\d+\\+24 B work \\(\\d+ B exp\\.\\) "
                 + "in \\d+ B -> \\d+ B \\(\u2206goal -?\\d+, cons/mark " + f + "\\)");
         Pattern sweep = Pattern.compile("pacer: sweep done at heap size \\d+MB; allocated \\d+MB during sweep; "
                 + "swept ([1-9]\\d*) pages at " + f + " pages/byte");
@@ -361,8 +361,8 @@ class CollectorTest {
 
     /**
      * The pause histogram counts every pause a thread sees: each cycle's stop at termination, and each handshake
-     * step a polling thread runs itself — two at mark setup and one in the ragged barrier before termination, per
-     * cycle — never the handshaker's own work for idle Ps, which pauses nobody.
+     * step a polling thread runs itself — two at mark setup, one reading its frames and one in the ragged barrier
+     * before termination, per cycle — never the handshaker's own work for idle Ps, which pauses nobody.
      */
     @Test
     void thePauseHistogramCountsEveryStopAndEveryHandshakeStepAThreadRan() throws Exception {
@@ -394,7 +394,7 @@ class CollectorTest {
                 looping.join();
             }
             PauseHistogram p = h.readPauseHistogram();
-            assertEquals(3 + 3 * 3, p.total(), "3 stops and the looping thread's 9 handshake steps");
+            assertEquals(3 + 3 * 4, p.total(), "3 stops and the looping thread's 12 handshake steps");
             assertEquals(3, h.readMemStats().numGC());
             assertTrue(p.quantileNanos(1.0) > 0 && p.quantileNanos(0.5) <= p.quantileNanos(1.0));
             assertThrows(IllegalArgumentException.class, () -> p.quantileNanos(1.5));
@@ -402,7 +402,7 @@ class CollectorTest {
             // a value type: equal snapshots are equal; bad bounds or counts are refused (hostile pass)
             assertEquals(h.readPauseHistogram(), h.readPauseHistogram());
             assertEquals(h.readPauseHistogram().hashCode(), h.readPauseHistogram().hashCode());
-            assertTrue(h.readPauseHistogram().toString().startsWith("PauseHistogram[total=12, ["),
+            assertTrue(h.readPauseHistogram().toString().startsWith("PauseHistogram[total=15, ["),
                     h.readPauseHistogram().toString());
             assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {5, 1}, new long[] {1}));
             assertThrows(IllegalArgumentException.class, () -> new PauseHistogram(new long[] {0, 1}, new long[] {-3}));

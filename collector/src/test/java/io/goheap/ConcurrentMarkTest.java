@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The concurrent mark's protocols, each driven to its dangerous interleaving by a hook that runs another thread's
  * mutations when the mark starts, before it has scanned anything: what the snapshot-at-the-beginning barrier
- * alone would miss must be caught by mark termination's rescan of roots and local frames, and by the barrier
- * buffers of Mutators closed during the mark. Each runs with gccheckmark on, which fails the cycle on any
+ * alone would miss must be caught by the barrier's records of root sets and keeps (nothing is rescanned at
+ * termination), and by the barrier buffers of Mutators closed during the mark. Each runs with gccheckmark on, which fails the cycle on any
  * reachable object the mark missed, and checks the object is intact afterwards.
  */
 class ConcurrentMarkTest {
@@ -61,7 +61,7 @@ class ConcurrentMarkTest {
             heap.collector.concurrentMarkStartForTests = () -> onAnotherThread(heap, other -> {
                 long taken = other.loadPointer(holder);
                 other.free(holder);                           // no barrier sees a free: the snapshot loses x
-                root.set(taken);                              // ...and only the rescan at termination finds it
+                root.set(taken);                              // ...and only the root's barrier record saves it
             });
             m.gc();
             heap.collector.concurrentMarkStartForTests = null;
@@ -87,7 +87,7 @@ class ConcurrentMarkTest {
                     long taken = other.loadPointer(holder);
                     other.free(holder);
                     other.keep(taken);                          // in its local frame only
-                    try (Mutator.Region region = other.blocking()) {   // waits, its P lent: termination scans its frame
+                    try (Mutator.Region region = other.blocking()) {   // waits, its P lent: the collector reads its frame
                         assertTrue(other.inBlockingRegion());
                         kept.countDown();
                         release.await(30, TimeUnit.SECONDS);

@@ -265,17 +265,25 @@ public final class Heap implements AutoCloseable {
         return procs.count();
     }
 
-    /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
+    /**
+     * A statistics snapshot (Go's {@code runtime.ReadMemStats}) taken between two scavenger runs, so pages being
+     * released are never counted idle and not released (see {@link Scavenger}); it waits for the runs in flight
+     * (microseconds) and never for allocating threads. Consistent across Ps only with the world stopped (see
+     * {@link HeapStats}).
+     */
     public AllocStats readMemStats() {
         AllocStats m = new AllocStats();
         readMemStats(m);
         return m;
     }
 
-    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
+    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}; see {@link #readMemStats()}. */
     public void readMemStats(AllocStats into) {
         ensureOpen();
-        HeapStats.read(mheap, procs, into);
+        scavenger.withNoRunInFlight(() -> {
+            HeapStats.read(mheap, procs, into);
+            return null;
+        });
     }
 
     /**

@@ -3,9 +3,11 @@ package io.goheap;
 /**
  * A global root slot (Go's globals): the object whose address it holds, and everything reachable from it, is
  * live. Made by {@link Heap#newRoot()}; {@link #close()} drops it. A root may be read and set from any thread.
- * A set holds a P (the caller's own, or one it borrows) while it stores, so it never overlaps a collection: the
- * marker, which reads the roots with the world stopped, cannot miss an object moved from one root to another by
- * a thread without a Mutator.
+ * Collections run concurrently with the program; the collector reads every root once per cycle, with the world
+ * stopped, when its mark starts, and marks everything reachable then (and everything allocated since) — so what a
+ * root held at that moment survives the cycle whatever is set afterwards. A set holds a P (the caller's own, or
+ * one it borrows) while it stores, so it never overlaps that read: the marker cannot miss an object moved from one
+ * root to another by a thread without a Mutator.
  *
  * <p>Invariant: while open, the slot is in its heap's root table at {@code index}; closed, it holds nothing and
  * every call but {@link #close()} throws {@link IllegalStateException}.
@@ -32,6 +34,10 @@ public final class Root implements AutoCloseable {
     /** Makes {@code address} (an object's address, 0 for none) a root. */
     public void set(long address) {
         ensureOpen();
+        PointerChecks checks = collector.heap.pointerChecks;
+        if (checks != null) {
+            checks.checkRooted("Root.set", address);
+        }
         collector.heap.allocator.runHoldingP(() -> {
             synchronized (this) {                // never after release(): the slot may belong to another root then
                 if (closed) {

@@ -60,6 +60,12 @@ public final class Heap implements AutoCloseable {
         this.gcHooks = new GcHooks(mheap, procs);
         this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode, mheap.osCalls, space::isClosed);
         this.maxAlloc = b.reservation;
+        Procs ps = procs;
+        MHeap mh = mheap;
+        mheap.reclaimCached = () -> {
+            ps.flushIdle();
+            mh.releaseRetainedEmpty();
+        };
     }
 
     /**
@@ -200,10 +206,22 @@ public final class Heap implements AutoCloseable {
 
     /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
     public void free(long address) {
+        free(address, null);
+    }
+
+    /**
+     * As {@link #free(long)}, calling {@code first} (if not null) with the address under the same P hold before the
+     * object is freed, so no collection falls between the two. Allocates nothing on the Java heap when
+     * {@code first} does not: a service near its {@code -Xmx} can still give memory back.
+     */
+    public void free(long address, java.util.function.LongConsumer first) {
         ensureOpen();
         P p = procs.acquire();
         try {
             ensureOpen();
+            if (first != null) {
+                first.accept(address);
+            }
             p.mcache.free(address);
         } catch (IllegalStateException e) {
             throw closedOr(e);

@@ -58,6 +58,10 @@ public final class Heap implements AutoCloseable {
     final io.goheap.allocator.Heap allocator;
     final Collector collector;
     private final Cleaner.Cleanable closing;
+    /** Drops an address's finalizer and cleanups before {@link #free} frees it (one object for every free). */
+    private final java.util.function.LongConsumer forgetSpecials;
+    /** GODEBUG checkptr / gcquarantine: checks before every pointer access (see {@link PointerChecks}); or null. */
+    final PointerChecks pointerChecks;
 
     private Heap(io.goheap.allocator.Heap allocator, GcSettings settings, MemoryLimitExit limitExit,
                  System.Logger traceLogger) {
@@ -66,6 +70,13 @@ public final class Heap implements AutoCloseable {
                 settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(),
                 traceLogger == null ? System.err : TraceOutput.toLogger(traceLogger),
                 settings.scavtrace(), settings.memoryLimit(), limitExit, settings.gcpacertrace());
+        this.pointerChecks = PointerChecks.of(allocator.gcHooks(), settings.checkptr(),
+                settings.gcquarantine() > 0);
+        this.forgetSpecials = collector.specials::forget;
+        if (settings.checkptr()) {
+            allocator.gcHooks().recordTypeIds();         // so checks can name the type of small objects
+        }
+        allocator.gcHooks().setSweepDebug(settings.gcquarantine(), settings.clobberfree());
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
         MarkWorkers markWorkers = collector.markWorkers;
@@ -196,12 +207,14 @@ public final class Heap implements AutoCloseable {
      * @param address the address malloc returned
      */
     public void free(long address) {
+        if (pointerChecks != null) {
+            pointerChecks.checkRooted("free", address);
+        }
         // Specials are forgotten first (once freed, the slot may be reused and given new ones), and both steps run
-        // under one P hold, so no collection falls between them and reclaims the object forget() let go of.
-        allocator.runHoldingP(() -> {
-            collector.specials.forget(address);
-            allocator.free(address);
-        });
+        // under one P hold, so no collection falls between them and reclaims the object forget() let go of. The
+        // consumer is made once: a free allocates nothing on the Java heap, so memory can be given back when the
+        // Java heap is full.
+        allocator.free(address, forgetSpecials);
     }
 
     /**
@@ -222,13 +235,14 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Adds a cleanup to the collected object at {@code address} (Go's {@code runtime.AddCleanup}): {@code action}
+     * Adds a cleanup to the collected object containing {@code address} (Go's {@code runtime.AddCleanup}; as there,
+     * the address may point anywhere inside the object, and the cleanup belongs to the whole object): {@code action}
      * runs on the heap's finalizer thread after the object was found unreachable (and, if it has a finalizer, after
      * that ran and a later cycle found it unreachable again). The object is reclaimed in that cycle: the action
      * must not use it. Several per object; {@link Cleanup#stop()} cancels one.
      *
-     * @throws IllegalArgumentException when {@code address} is not the start of an allocated collected object
-     * @param address the start of a collected object
+     * @throws IllegalArgumentException when {@code address} is not inside an allocated collected object
+     * @param address an address inside a collected object
      * @param action what to run after the object is reclaimed
      * @return a handle that cancels this cleanup
      */
@@ -238,8 +252,16 @@ public final class Heap implements AutoCloseable {
         return collector.specials.addCleanup(address, action);
     }
 
-    /** {@return a handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path} */
+    /**
+     * A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. One per thread
+     * and heap.
+     *
+     * @return the calling thread's new Mutator
+     * @throws IllegalStateException "heap is closed" after {@link #close()}; else when this thread already has an
+     *                               open Mutator on this heap (use that one)
+     */
     public Mutator attach() {
+        allocator.ensureUsable();                       // a closed heap says so, whoever still holds a Mutator
         if (Mutator.current(this) != null) {
             throw new IllegalStateException("this thread already has an open Mutator on this heap: use it (two would"
                     + " share one P, and one could lend it to a collection while the other runs on it)");
@@ -309,9 +331,11 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * {@return a consistent statistics snapshot (Go's {@code runtime.ReadMemStats})} As Go's, it stops the world for
-     * the read: Mutators pause at their next safepoint for some microseconds, and the call waits for a collection in
-     * progress.
+     * {@return a consistent statistics snapshot (Go's {@code runtime.ReadMemStats})} As Go's, it <em>stops the
+     * world</em> for the read: it waits for a collection in progress and for every thread holding a P to reach a
+     * safepoint (an allocation, a poll, a blocking region), so every P's counters are one cut; allocating threads
+     * pause meanwhile, and a thread with an open Mutator that neither allocates, polls nor blocks delays it, as it
+     * delays a collection. Call it as often as Go programs call ReadMemStats — not per operation.
      */
     public MemStats readMemStats() {
         MemStats m = new MemStats();
@@ -320,7 +344,7 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}.
+     * Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}; stops the world as {@link #readMemStats()}.
      *
      * @param into the snapshot to fill
      */
@@ -398,9 +422,12 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Unmaps the heap. Idempotent. Every later call, and every access through {@link #segment()}, throws
+     * Closes the heap. Idempotent. Every later call, and every access through {@link #segment()}, throws
      * {@link IllegalStateException}; threads waiting for a P throw it too. Addresses from this heap must not be
-     * used through other means.
+     * used through other means. The heap's memory goes back to the OS at once; its address range is unmapped about
+     * a second later (a thread racing the close may still touch it until then, and must find it mapped: a JDK 25
+     * limitation of closing shared segments) — a heap built meanwhile whose reservation the OS refuses waits for
+     * that unmapping and tries again.
      */
     @Override
     public void close() {
@@ -507,8 +534,17 @@ public final class Heap implements AutoCloseable {
          * {@code scavtrace=1} (a line per cycle and per {@link Heap#freeOSMemory()} on stderr on what
          * the scavenger released, in Go's format), {@code madvdontneed=0} (release with {@code MADV_FREE} instead of
          * the default {@code MADV_DONTNEED}), {@code harddecommit=1} (released pages also become inaccessible, as
-         * {@link DecommitMode#HARD}; an explicit {@link #decommitMode} wins over both); other keys are ignored, as
-         * Go ignores unknown ones.
+         * {@link DecommitMode#HARD}; an explicit {@link #decommitMode} wins over both), {@code checkptr=1} (every
+         * {@link Mutator} pointer store, compare-and-set, copy and load is validated first, and one whose slot is
+         * not a pointer slot of an allocated object, or whose value points into the heap where no object is
+         * allocated, throws {@link IllegalArgumentException} naming the slot, the object and its type: for tests
+         * and debugging, it costs a lookup per access), {@code clobberfree=1} (Go's: the sweeper fills the memory of
+         * every collected object it frees with {@code 0xdeadbeef}), {@code gcquarantine=N} (collected objects the
+         * sweeper would free stay allocated, clobbered and out of reuse for N more cycles, and the first
+         * {@link Mutator} load from or store into one, store of its address, {@link Root#set}, {@link Mutator#keep}
+         * or free of it throws {@link IllegalStateException} naming the address: the mark of an address kept in a
+         * Java local across a safepoint without a root; for tests and debugging); other keys are ignored, as Go
+         * ignores unknown ones.
          *
          * @param settings {@code key=value} pairs separated by commas
          * @return this builder

@@ -63,6 +63,9 @@ public final class HeapType {
         this.pointerSlots = slots;
         this.pointerBytes = lastPointerWord(bitmap) * WORD + (slots == 0 ? 0 : WORD);
         this.gcType = slots == 0 ? null : GcType.of(size, bitmap);
+        if (gcType != null) {
+            gcType.nameIfUnnamed(layout.toString());   // for GODEBUG=checkptr's messages
+        }
         this.allocationBytes = allocationBytes(size, gcType == null);
     }
 

@@ -17,14 +17,19 @@ import java.util.function.LongConsumer;
  * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache.
  *
  * <h2>Safepoints, and the rule for addresses in Java locals</h2>
- * A collection happens only while every Mutator is at a safepoint: the start of an allocation
- * ({@code malloc}, {@code allocate}), the end of a {@code free}, {@link #poll()}, {@link #gc()}, or inside a
- * {@link #blocking()} region. Pointer stores and loads are not safepoints, so an address returned by
- * {@code allocate} may be stored into a rooted object before anything else without being rooted itself, and an
- * object held only in a local (just unlinked) may be freed. Between two safepoints the thread's work is never
- * interrupted, so an address held in a Java local is always safe there. <b>An address of a collected object kept in a Java local
- * across a safepoint must be rooted</b> — in a {@link Root}, in this Mutator's local frame ({@link #keep}), or in a
- * pointer slot of a reachable object — or the collection at that safepoint may free it. A thread that holds a
+ * Collections run concurrently with Mutators: the collector's threads (and allocating Mutators, as mark assists)
+ * mark and sweep while other threads allocate, store and load. A Mutator's thread takes part in a cycle only at its
+ * safepoints — the start of an allocation ({@code malloc}, {@code allocate}), the end of a {@code free},
+ * {@link #poll()}, {@link #gc()}, or inside a {@link #blocking()} region: there the collector's handshakes and
+ * stops reach it (a cycle's start, which reads the roots and this Mutator's local frame; the end of marking, which
+ * takes its write-barrier buffer; {@link Heap#readMemStats()}). Pointer stores and loads are not safepoints, so an
+ * address returned by {@code allocate} may be stored into a rooted object before anything else without being
+ * rooted itself, and an object held only in a local (just unlinked) may be passed to {@link #free}. An object this
+ * thread allocated, or loaded from a pointer slot or root, since its last safepoint is never freed before its next
+ * one, so an address held in a Java local is always safe between two safepoints. <b>An address of a collected
+ * object kept in a Java local across a safepoint must be rooted</b> — in a {@link Root}, in this Mutator's local
+ * frame ({@link #keep}), or in a pointer slot of a reachable object — or the cycle that reads the roots at that
+ * safepoint may not see it, and free it. A thread that holds a
  * Mutator and neither polls nor blocks inside a region delays every collection (as a Go loop without preemption
  * points did before Go 1.14): call {@link #poll()} in long loops and wrap blocking calls in {@link #blocking()}.
  *
@@ -56,6 +61,8 @@ public final class Mutator implements AutoCloseable {
     /** The heap's write barrier (its phase word) and this Mutator's buffer; see {@link WriteBarrier}. */
     private final WriteBarrier barrier;
     private WriteBarrier.Buffer barrierBuffer;
+    /** GODEBUG checkptr / gcquarantine: the checks run before every pointer access; null when neither is on. */
+    private final PointerChecks checks;
 
     Mutator(Heap heap, io.goheap.allocator.Mutator allocator) {
         this.heap = heap;
@@ -66,6 +73,7 @@ public final class Mutator implements AutoCloseable {
         this.barrier = heap.collector.barrier;
         this.barrierBuffer = barrier.take();
         this.frames = new LocalFrames(barrier, this::shadeForKeep);
+        this.checks = heap.pointerChecks;
         heap.collector.mutators.add(this);
     }
 
@@ -134,6 +142,9 @@ public final class Mutator implements AutoCloseable {
      * @param address the address an allocation returned
      */
     public void free(long address) {
+        if (checks != null) {
+            checks.checkRooted("free", address);
+        }
         heap.collector.specials.forget(address);  // first: once freed, the slot may be reused and given specials
         allocator.free(address);
     }
@@ -184,12 +195,22 @@ public final class Mutator implements AutoCloseable {
      * Stores {@code value} (an object's address, or 0) into the pointer slot at {@code slot}: the one way to store a
      * pointer, so the collector sees every store. Not a safepoint.
      *
-     * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap
+     * <p>A slot that is not a pointer slot of a live object (a data word, a header, past the object's end, a free
+     * slot) is not checked by default — the store changes data, as a C store would, but never the collector's own
+     * metadata, which lives off the heap's memory, so no reachable object is freed for it — and with
+     * {@code GODEBUG=checkptr=1} it is refused (see {@link Heap.Builder#godebug}).
+     *
      * @param slot the address of an 8-byte-aligned slot in the heap
      * @param value the pointer to store (0: none)
+     * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap; with
+     *                                  checkptr, when it is not a pointer slot of an allocated object or
+     *                                  {@code value} points into the heap where no object is allocated
      */
     public void storePointer(long slot, long value) {
         long offset = usableSlot(slot);
+        if (checks != null) {
+            checks.checkStore("storePointer", slot, value);
+        }
         try {
             if (barrier.marking) {
                 shadeForStore(offset, value);
@@ -203,6 +224,7 @@ public final class Mutator implements AutoCloseable {
 
     /**
      * Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. Not a safepoint.
+     * Slots and values are checked as by {@link #storePointer}.
      *
      * @param slot the address of an 8-byte-aligned slot in the heap
      * @param expected the pointer the slot must hold
@@ -212,6 +234,9 @@ public final class Mutator implements AutoCloseable {
     public boolean compareAndSetPointer(long slot, long expected, long value) {
         allocator.checkUsable();
         long offset = checkedSlot(slot);
+        if (checks != null) {
+            checks.checkStore("compareAndSetPointer", slot, value);
+        }
         try {
             if (barrier.marking) {
                 shadeForStore(offset, value);            // as Go's atomicwb: before the swap, whatever its result
@@ -223,13 +248,16 @@ public final class Mutator implements AutoCloseable {
     }
 
     /**
-     * The pointer in the slot at {@code slot} (a plain read).
+     * The pointer in the slot at {@code slot} (a plain read); with checkptr the slot is checked as a store's.
      *
      * @param slot the address of an 8-byte-aligned slot in the heap
      * @return the pointer it holds (0: none)
      */
     public long loadPointer(long slot) {
         long offset = usableSlot(slot);
+        if (checks != null) {
+            checks.checkLoad(slot);
+        }
         try {
             return memory.get(SLOT, offset);
         } catch (IllegalStateException e) {
@@ -240,7 +268,8 @@ public final class Mutator implements AutoCloseable {
 
     /**
      * Copies {@code bytes} (a multiple of 8) of pointer slots from {@code from} to {@code to} (Go's
-     * {@code typedmemmove}). Not a safepoint.
+     * {@code typedmemmove}). Not a safepoint. With checkptr every word of both ranges must be a pointer slot of an
+     * allocated object and every value copied must pass {@link #storePointer}'s value check.
      *
      * @param to the first destination slot
      * @param from the first source slot
@@ -260,6 +289,9 @@ public final class Mutator implements AutoCloseable {
                         bytes, from, to, base + heap.reservation()));
             }
             try {
+                if (checks != null) {
+                    checks.checkCopy(memory, base, to, from, bytes);
+                }
                 if (barrier.marking) {                   // Go's bulkBarrierPreWrite: every old and new pointer
                     for (long i = 0; i < bytes; i += 8) {
                         shadeForStore(dst + i, memory.get(SLOT, src + i));
@@ -449,6 +481,9 @@ public final class Mutator implements AutoCloseable {
     public long keep(long address) {
         checkOwner();
         allocator.checkUsable();                 // not inside a blocking region: the collector may be reading
+        if (checks != null) {
+            checks.checkRooted("keep", address);
+        }
         frames.keep(address);                    // recorded in the barrier while a mark runs: see LocalFrames
         return address;
     }

@@ -37,6 +37,10 @@ public final class Root implements AutoCloseable {
      */
     public void set(long address) {
         ensureOpen();
+        PointerChecks checks = collector.heap.pointerChecks;
+        if (checks != null) {
+            checks.checkRooted("Root.set", address);
+        }
         collector.heap.allocator.runHoldingP(() -> {
             synchronized (this) {                // never after release(): the slot may belong to another root then
                 if (closed) {

@@ -64,18 +64,34 @@ final class Specials {
         });
     }
 
+    /**
+     * As Go's AddCleanup, {@code address} may point anywhere inside the object: the cleanup is attached to the
+     * object that contains it (its start), and runs when that object is found unreachable.
+     */
     Cleanup addCleanup(long address, Runnable action) {
-        Cleanup c = new Cleanup(this, address, action);
+        Cleanup[] made = new Cleanup[1];
         collector.heap.allocator.runHoldingP(() -> {
-            requireCollectedObject(address, "addCleanup");
-            cleanups.compute(address, (a, list) -> {
+            long base = objectContaining(address, "addCleanup");
+            requireCollectedObject(base, "addCleanup");
+            Cleanup c = made[0] = new Cleanup(this, base, action);
+            cleanups.compute(base, (a, list) -> {
                 List<Cleanup> l = list == null ? new ArrayList<>() : list;
                 l.add(c);
                 return l;
             });
             used = true;
         });
-        return c;
+        return made[0];
+    }
+
+    /** The start of the allocated object containing {@code address}, or the IllegalArgumentException of {@code op}. */
+    private long objectContaining(long address, String op) {
+        try {
+            return collector.heap.allocator.baseOf(address);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(String.format("%s(0x%x): not inside an allocated collected object (%s)",
+                    op, address, e.getMessage()), e);
+        }
     }
 
     void stop(Cleanup c) {

@@ -55,12 +55,63 @@ public final class GcHooks {
         if (s.isLarge()) {
             s.largeCount = count;
             s.largeType = type;                       // volatile: after the count
-        } else if (s.hasHeader) {
-            long header = type == null ? 0 : ((long) type.id() & 0xFFFF_FFFFL) | (count << 32);
-            memory.set(ValueLayout.JAVA_LONG, address - SizeClasses.MALLOC_HEADER_SIZE - base, header);
+        } else if (s.hasHeader) {      // the header lives in the span, out of reach of stores (see MSpan#typeInfo)
+            s.typeInfo[s.objectIndex(address - s.base)] =
+                    type == null ? 0 : ((long) type.id() & 0xFFFF_FFFFL) | (count << 32);
         } else {
-            HeapBits.write(memory, base, s, address, type == null ? 0 : type.slotBits(count, (int) (s.elemSize >>> 3)));
+            HeapBits.write(s, address, type == null ? 0 : type.slotBits(count, (int) (s.elemSize >>> 3)));
+            if (recordTypeIds) {
+                int[] ids = s.typeIds;
+                if (ids == null) {
+                    s.typeIds = ids = new int[s.nelems];
+                }
+                ids[s.objectIndex(address - s.base)] = type == null ? 0 : type.id();
+            }
         }
+    }
+
+    /**
+     * Whether {@link #writeType} also records the type id of objects with heap bits, so pointer checks can name
+     * it: set once by the collector when it is built with {@code GODEBUG=checkptr=1}, before any allocation.
+     */
+    private boolean recordTypeIds;
+
+    /**
+     * Turns on the sweeper's debug modes (see {@link Quarantine}): dead collected objects stay quarantined for
+     * {@code cycles} cycles (0: none) and freed ones are clobbered ({@code clobberFree}). Call before the heap is
+     * shared with other threads.
+     */
+    public void setSweepDebug(int cycles, boolean clobberFree) {
+        heap.quarantineCycles = cycles;
+        heap.clobberFree = clobberFree;
+    }
+
+    /** The start of the quarantined collected object containing {@code address}, or 0 (see {@link Quarantine}). */
+    public long quarantinedObject(long address) {
+        return Quarantine.quarantinedObject(heap, address);
+    }
+
+    /** Quarantined objects a mark found reachable so far (memory written without a Mutator; see Quarantine). */
+    public long quarantinedReached() {
+        return heap.quarantineReached.get();
+    }
+
+    /** Turns on {@link #recordTypeIds}; call before the heap is shared with other threads. */
+    public void recordTypeIds() {
+        recordTypeIds = true;
+    }
+
+    /**
+     * GODEBUG=checkptr's check of a pointer slot: null when {@code slot} is a pointer slot of an allocated scan
+     * object, else a sentence naming the slot, the object it falls in and the object's type.
+     */
+    public String pointerSlotProblem(long slot) {
+        return PointerSlots.slotProblem(heap, slot);
+    }
+
+    /** GODEBUG=checkptr's check of a stored value: null for 0, an address outside the heap or inside an object. */
+    public String pointerValueProblem(long value) {
+        return PointerSlots.valueProblem(heap, value);
     }
 
     // ------------------------------------------------------------------ marking

@@ -35,6 +35,8 @@ public final class GcType {
     private final long size;
     private final long ptrBytes;
     private final long[] bitmap;
+    /** How messages name the type (its first user's layout, see {@link #nameIfUnnamed}); null until given. */
+    private volatile String name;
 
     private record Key(long size, long[] bitmap) {
         @Override
@@ -107,6 +109,21 @@ public final class GcType {
     static GcType byId(long id) {
         GcType[] table = byId;
         return id > 0 && id < table.length ? table[(int) id] : null;
+    }
+
+    /**
+     * Gives the type a name for messages (a layout's description), unless it has one: interned types are shared
+     * by every layout with the same size and pointers, so the first one names it.
+     */
+    public void nameIfUnnamed(String name) {
+        if (this.name == null) {
+            this.name = name;
+        }
+    }
+
+    /** The name {@link #nameIfUnnamed} gave, or null. */
+    public String name() {
+        return name;
     }
 
     public int id() {

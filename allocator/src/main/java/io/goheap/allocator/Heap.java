@@ -60,6 +60,12 @@ public final class Heap implements AutoCloseable {
         this.gcHooks = new GcHooks(mheap, procs);
         this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode, mheap.osCalls, space::isClosed);
         this.maxAlloc = b.reservation;
+        Procs ps = procs;
+        MHeap mh = mheap;
+        mheap.reclaimCached = () -> {
+            ps.flushIdle();
+            mh.releaseRetainedEmpty();
+        };
     }
 
     /**
@@ -200,10 +206,22 @@ public final class Heap implements AutoCloseable {
 
     /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
     public void free(long address) {
+        free(address, null);
+    }
+
+    /**
+     * As {@link #free(long)}, calling {@code first} (if not null) with the address under the same P hold before the
+     * object is freed, so no collection falls between the two. Allocates nothing on the Java heap when
+     * {@code first} does not: a service near its {@code -Xmx} can still give memory back.
+     */
+    public void free(long address, java.util.function.LongConsumer first) {
         ensureOpen();
         P p = procs.acquire();
         try {
             ensureOpen();
+            if (first != null) {
+                first.accept(address);
+            }
             p.mcache.free(address);
         } catch (IllegalStateException e) {
             throw closedOr(e);
@@ -265,17 +283,25 @@ public final class Heap implements AutoCloseable {
         return procs.count();
     }
 
-    /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
+    /**
+     * A statistics snapshot (Go's {@code runtime.ReadMemStats}) taken between two scavenger runs, so pages being
+     * released are never counted idle and not released (see {@link Scavenger}); it waits for the runs in flight
+     * (microseconds) and never for allocating threads. Consistent across Ps only with the world stopped (see
+     * {@link HeapStats}).
+     */
     public AllocStats readMemStats() {
         AllocStats m = new AllocStats();
         readMemStats(m);
         return m;
     }
 
-    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
+    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}; see {@link #readMemStats()}. */
     public void readMemStats(AllocStats into) {
         ensureOpen();
-        HeapStats.read(mheap, procs, into);
+        scavenger.withNoRunInFlight(() -> {
+            HeapStats.read(mheap, procs, into);
+            return null;
+        });
     }
 
     /**

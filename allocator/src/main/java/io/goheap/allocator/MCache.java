@@ -192,6 +192,17 @@ final class MCache {
      * needzero state is left alone, so the next zeroed allocation of a slot still zeroes it.
      */
     long malloc(long size, boolean noscan, boolean collected, boolean zero) {
+        try {
+            return mallocOnce(size, noscan, collected, zero);
+        } catch (AddressSpaceExhaustedError e) {
+            // Before giving up, take back what the Ps keep (this one's retained spans and page cache, idle Ps'
+            // caches, the mcentrals' retained spans): freed memory must be allocatable however it was freed.
+            heap.reclaimCached.run();
+            return mallocOnce(size, noscan, collected, zero);
+        }
+    }
+
+    private long mallocOnce(long size, boolean noscan, boolean collected, boolean zero) {
         if (size <= SizeClasses.MAX_SMALL_ALLOC) {
             boolean header = !noscan && size > SizeClasses.MIN_SIZE_FOR_MALLOC_HEADER;
             int sizeClass = SizeClasses.sizeToClass(header ? size + SizeClasses.MALLOC_HEADER_SIZE : size);

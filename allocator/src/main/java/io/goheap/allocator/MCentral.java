@@ -265,9 +265,14 @@ final class MCentral {
             s.sweepgen = sg;                   // manual objects live until freed: nothing to sweep
             return true;
         }
+        boolean debug = heap.quarantineCycles > 0 || heap.clobberFree;
         if (s.isLarge()) {
             s.sweepgen = sg;
-            if (s.isMarked(0)) {
+            boolean marked = s.isMarked(0);
+            if (marked || debug && s.isAllocatedRacy(0) && Quarantine.keepLarge(heap, s, false)) {
+                if (debug && marked) {
+                    Quarantine.keepLarge(heap, s, true);
+                }
                 s.clearMarks();
                 return true;
             }
@@ -275,6 +280,9 @@ final class MCentral {
             return false;
         }
         s.mergeRemoteFrees(true, heap);
+        if (debug) {
+            Quarantine.beforeSweep(heap, s);
+        }
         int freed = s.sweepMarks();
         s.sweepgen = sg;
         if (freed > 0) {

@@ -90,6 +90,23 @@ final class MHeap {
         }
     }
 
+    /**
+     * Takes back what the Ps keep — retained large spans, page caches, cached spans of Ps no thread holds and the
+     * caller's own — and the mcentrals' retained empty spans, so an allocation the reservation cannot otherwise
+     * hold gets their pages (set by the heap: it knows the Ps). Called by an allocating thread holding its P,
+     * between operations of its mcache, with no lock held.
+     */
+    Runnable reclaimCached = () -> { };
+
+    /**
+     * Debug modes of the sweeper (see {@link Quarantine}): cycles a dead collected object stays quarantined (0:
+     * none), and whether freed collected objects are clobbered. Set once, before the heap is shared.
+     */
+    int quarantineCycles;
+    boolean clobberFree;
+    /** Quarantined objects a mark found reachable (written to without a Mutator): counted for the collector. */
+    final java.util.concurrent.atomic.AtomicLong quarantineReached = new java.util.concurrent.atomic.AtomicLong();
+
     /** Pages swept since the current sweep cycle began (Go's {@code mheap.pagesSwept}); any sweeper adds. */
     final java.util.concurrent.atomic.AtomicLong pagesSwept = new java.util.concurrent.atomic.AtomicLong();
     /** Pages in use when the current sweep cycle began: all of them wait to be swept (Go's pagesInUse then). */
@@ -421,6 +438,9 @@ final class MHeap {
     }
 
     void freeLarge(MSpan s, long address) {
+        if (!s.isAllocatedRacy(0)) {
+            throw MCentral.largeDoubleFree(s, address);  // freed, its span kept by a P: no object lives there
+        }
         if (address != s.base) {
             throw new IllegalArgumentException(String.format(
                     "free(0x%x): address points inside the large object at 0x%x; free needs the object's own address",
@@ -508,11 +528,13 @@ final class MHeap {
     }
 
     /**
-     * Approximate Java-heap bytes describing one span: the descriptor (12-byte header, 26 fields: 136 bytes with
-     * compressed references) and its allocation and remote-free bitmaps. Mark bitmaps count in GCSys.
+     * Approximate Java-heap bytes describing one span: the descriptor (12-byte header, 27 fields: 136 bytes with
+     * compressed references), its allocation and remote-free bitmaps and its type words (heap bits or malloc
+     * headers, see {@link MSpan#typeInfo}). Mark bitmaps count in GCSys.
      */
     static long spanMetadata(MSpan s) {
-        return 136 + 2 * (16 + 8L * s.words);           // allocation and remote-free bits (marks: GCSys)
+        long types = s.typeInfo == null ? 0 : 16 + 8L * s.typeInfo.length;
+        return 136 + 2 * (16 + 8L * s.words) + types;  // allocation and remote-free bits (marks: GCSys)
     }
 
     /**
@@ -561,7 +583,7 @@ final class MHeap {
         long want = (long) npages << SizeClasses.PAGE_SHIFT;
         long addr = space.commitArenas(want);
         if (addr == 0) {
-            throw new OutOfMemoryError(String.format(
+            throw new AddressSpaceExhaustedError(String.format(
                     "goheap: the reserved address space of %d MiB is exhausted (%d MiB committed) allocating %d pages",
                     (space.limit() - space.base()) >> 20, (space.committedEnd() - space.base()) >> 20, npages));
         }

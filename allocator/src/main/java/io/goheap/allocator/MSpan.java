@@ -85,8 +85,32 @@ final class MSpan {
     final int spanClass;
     final int sizeClass;
     final boolean noscan;
-    /** Objects carry Go's 8-byte malloc header (scan objects of more than 512 bytes): user address = slot + 8. */
+    /**
+     * Objects have Go's 8-byte malloc header room (scan objects of more than 512 bytes): user address = slot + 8.
+     * The type itself is kept in {@link #typeInfo}, not in that word.
+     */
     final boolean hasHeader;
+    /**
+     * Where the collector reads a small scan object's type, on the Java heap so that no store into the heap's
+     * memory — a stray pointer store before an object, past its end or into the span's tail — can change what the
+     * marker believes about any object: for spans of objects of at most 512 bytes, the heap bits (one bit per word of
+     * the span, 1 = pointer slot; {@link HeapBits}); for the other small scan spans, one malloc header per object
+     * ({@code typeId | count << 32}, 0 = nothing to scan; {@link GcHooks#writeType}). Null for noscan and large
+     * spans. Written by the allocating owner before the object's address escapes, read by markers (see
+     * {@link HeapBits} for why plain accesses suffice).
+     */
+    final long[] typeInfo;
+    /**
+     * For spans with heap bits, while pointer checks are on ({@link GcHooks#recordTypeIds}): each object's type id,
+     * so a check can name the type (heap bits alone do not record it). Made by the owner's first typed allocation
+     * then; null otherwise. Owner writes, racy reads (for messages only).
+     */
+    int[] typeIds;
+    /**
+     * Collected spans, in the quarantine debug mode: cycles each object has left in quarantine, 0 = not
+     * quarantined; null until the span first quarantines one. Written by the span's sweeper (see {@link Quarantine}).
+     */
+    byte[] quarantine;
     final long elemSize;
     final int nelems;
     /** floor((2^32 - 1) / elemSize) + 1, so that index = (offset * divMagic) >>> 32; 0 for large spans. */
@@ -161,7 +185,7 @@ final class MSpan {
 
     private MSpan() {
         collected = false; cacheClass = 0;
-        base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false;
+        base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false; typeInfo = null;
         elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
         allocBits = new long[0]; remoteFreed = new long[0]; words = 0;
         freeIndex = 0; allocCache = 0;
@@ -182,6 +206,8 @@ final class MSpan {
         this.nelems = noscan ? SizeClasses.classObjects(sizeClass) : SizeClasses.scanObjects(sizeClass);
         this.divMagic = (0xFFFF_FFFFL / elemSize) + 1;
         this.limit = base + nelems * elemSize;
+        this.typeInfo = noscan ? null
+                : hasHeader ? new long[nelems] : new long[(int) ((npages * SizeClasses.PAGE_SIZE) >>> 9)];
         int words = (nelems + 63) >>> 6;
         this.words = words;
         this.allocBits = new long[collected ? 2 * words : words];
@@ -203,6 +229,7 @@ final class MSpan {
         this.sizeClass = 0;
         this.noscan = noscan;
         this.hasHeader = false;
+        this.typeInfo = null;
         this.elemSize = (long) npages << SizeClasses.PAGE_SHIFT;
         this.nelems = 1;
         this.divMagic = 0;
@@ -221,11 +248,6 @@ final class MSpan {
     /** The address malloc returned for object {@code idx}: its slot, past the malloc header if it has one. */
     long objectAddress(int idx) {
         return base + idx * elemSize + (hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
-    }
-
-    /** Offset in the heap segment of a one-page scan span's heap bitmap: its last 128 bytes (1 bit per word). */
-    long heapBitsOffset(long heapBase) {
-        return base + SizeClasses.PAGE_SIZE - SizeClasses.PAGE_SIZE / 64 - heapBase;
     }
 
     /** The mcentral / mcache index of span class {@code spanClass} for manual or collected objects. */

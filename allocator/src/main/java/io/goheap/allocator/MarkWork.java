@@ -30,15 +30,15 @@ import java.util.Arrays;
  *
  * <h2>Batches (why the drain scans {@link #BATCH} objects at a time)</h2>
  * In a heap that has lived a while, pointers go to random places, and per object the marker waits for a chain
- * of cache misses: the object, its heap bits (the end of its page), the page index entry and span of every
+ * of cache misses: the object, its heap bits or malloc header (its span's {@code typeInfo}), the page index entry and span of every
  * pointer it holds, their mark words. Go starts the object's miss early with a prefetch instruction; Java has
  * none, and a load whose value is kept (the old "touch" of each greyed object) is no prefetch: the core cannot
  * retire it before the line arrives, so its reorder window fills behind it within an object or two, and the
  * misses were still taken one after another (perf: 41% of the mark on that load, 19% on the heap bits word,
  * 15% on the span). So the drain takes the last {@code BATCH} queued objects at once and runs each step for all
- * of them before the next: first a loop of independent loads — each object's first word, its heap-bits word,
- * its span ({@link #touchSpan}) — whose misses are all in flight together, then the scans, which only collect
- * the pointers they find ({@link #found}), then the spans, mark words, first words and heap-bits words of all
+ * of them before the next: first a loop of independent loads — each object's first word,
+ * its span and the span's type word for it ({@link #touchSpan}) — whose misses are all in flight together, then the scans, which only collect
+ * the pointers they find ({@link #found}), then the spans, mark words, type words and first words of all
  * those pointers loaded together (so the next batch, mostly these objects, finds them cached), and only then
  * each pointer shaded, in the order found. The loads of the first passes are racy and their values are never
  * used: every check {@link #mark} and {@link #scan} made before is still made, on the same data, when it is
@@ -235,7 +235,7 @@ public final class MarkWork {
 
     /**
      * Scans the last {@code min(top, BATCH)} queued objects as one batch (see "Batches" in the class comment):
-     * loads that start the cache misses of every object, its heap bits and its span, then the scans, which only
+     * loads that start the cache misses of every object, its span and its type word, then the scans, which only
      * collect the pointers they find, then {@link #shadeFound}. {@code shake}: tests only, run before each scan.
      */
     private void scanBatch(Runnable shake) {
@@ -268,19 +268,8 @@ public final class MarkWork {
     }
 
     /**
-     * Offset in the heap segment of the heap-bits word {@link HeapBits#read} reads first for the object at
-     * {@code offset} in the heap segment if its span is a one-page scan span: in the last 128 bytes of the object's
-     * 8 KiB page, one word per 64 words of the page. The page is the object's own (the heap's base is 64 MiB
-     * aligned), so it is mapped whatever the span is; for other spans the load is merely wasted.
-     */
-    private static long heapBitsOffset(long offset) {
-        long inPage = offset & (SizeClasses.PAGE_SIZE - 1);
-        return offset - inPage + SizeClasses.PAGE_SIZE - SizeClasses.PAGE_SIZE / 64 + ((inPage >>> 9) << 3);
-    }
-
-    /**
      * Loads what {@link #mark} and {@link #scan} will read of the span of {@code pointer} — the page index entry,
-     * the span's state, the mark word of the pointer's object — to start their cache misses (the values go to
+     * the span's state, the mark word and the type word (heap bits or malloc header) of the pointer's object — to start their cache misses (the values go to
      * {@link #touched}). Returns the offset in the heap segment of the word {@code pointer} points to when it lies
      * inside the objects of a small span, for {@link #touchObjects}, else -1. Racy and unchecked (the span may be
      * gone or another by now): the values are never used. Only offsets inside the objects of a span the index
@@ -307,6 +296,13 @@ public final class MarkWork {
             if (w < bits.length) {
                 t += bits[w];
             }
+            long[] type = s.typeInfo;                // the heap bits or malloc header scan will read
+            if (type != null) {
+                int k = s.hasHeader ? s.objectIndex(offset) : (int) (offset >>> 9);
+                if (k < type.length) {
+                    t += type[k];
+                }
+            }
             if (state == MSpan.IN_USE) {
                 at = (pointer & ~7L) - base;
                 lastTouched = s;
@@ -324,7 +320,7 @@ public final class MarkWork {
 
     /**
      * Loads, for each of the first {@code n} offsets of {@code at} that is not -1 (see {@link #touchSpan}), the word
-     * there and the heap-bits word of its page, to start their cache misses. A loop of its own, apart from the
+     * there, to start its cache miss. A loop of its own, apart from the
      * span loads: its body is short, so the core's reorder window holds many of these misses at once.
      */
     private void touchObjects(long[] at, int n) {
@@ -333,7 +329,6 @@ public final class MarkWork {
             long offset = at[i];
             if (offset >= 0) {
                 t += memory.get(WORD, offset);
-                t += memory.get(WORD, heapBitsOffset(offset));
             }
         }
         touched += t;
@@ -524,7 +519,7 @@ public final class MarkWork {
                 scanElements(object, s.largeCount, t);
             }
         } else if (s.hasHeader) {
-            long header = memory.get(WORD, object - SizeClasses.MALLOC_HEADER_SIZE - base);
+            long header = s.typeInfo[s.objectIndex(object - s.base)];
             if (header == 0) {
                 return;
             }
@@ -535,12 +530,11 @@ public final class MarkWork {
                     return;              // read while a mutator freed or reused the slot: nothing to scan there
                 }
                 throw new IllegalStateException(String.format("the malloc header of the object at 0x%x holds 0x%x,"
-                        + " which names no type: something wrote over it (out of bounds of the object in front?)",
-                        object, header));
+                        + " which names no type fitting its slot", object, header));
             }
             scanElements(object, count, t);
         } else {
-            scanSlots(object, HeapBits.read(memory, base, s, object));
+            scanSlots(object, HeapBits.read(s, object));
         }
     }
 

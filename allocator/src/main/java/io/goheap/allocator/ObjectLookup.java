@@ -16,6 +16,10 @@ final class ObjectLookup {
     static Found find(MHeap heap, long address, boolean exact) {
         MSpan s = heap.spanOfObject(address);
         if (s.isLarge()) {
+            if (!s.isAllocatedRacy(0)) {                 // freed, its span kept by a P for reuse
+                throw new IllegalArgumentException(String.format(
+                        "0x%x is not inside an allocated object (the large object at 0x%x was freed)", address, s.base));
+            }
             return check(address, s.base, s.elemSize, exact);
         }
         long off = address - s.base;

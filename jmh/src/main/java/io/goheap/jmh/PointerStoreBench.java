@@ -26,8 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * mark, the slot's old and new value are recorded and every 512 entries shaded by the storing thread; turned on
  * here without a cycle through {@code BenchAccess}), beside a plain store of the same long through the heap's
  * segment, and the same for loads. One thread; the slot is in a manual object with one pointer; the value stored
- * alternates between two collected objects. The peer of the issue targets "barrier-off store ≤ +1 ns" and
- * "barrier-on store ≤ +5 ns".
+ * alternates between two collected objects. {@code *Checkptr}: the same on a heap built with
+ * {@code GODEBUG=checkptr=1}, where each store validates its slot and value and each load its slot. Targets:
+ * barrier-off store ≤ +1 ns over the plain store, barrier-on ≤ +5 ns.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -119,6 +120,49 @@ public class PointerStoreBench {
         long v = next == a ? b : a;
         m.storePointer(slot, v);
         next = v;
+    }
+
+    /** A heap built with {@code GODEBUG=checkptr=1}: every store and load validated (see the class comment). */
+    @State(Scope.Thread)
+    public static class Checkptr {
+        Heap heap;
+        Mutator m;
+        long slot;
+        long a;
+        long b;
+        long next;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            heap = Heap.builder().reservation(1L << 30).maxProcs(1).gcPercent(-1).godebug("checkptr=1").build();
+            m = heap.attach();
+            HeapType holder = HeapType.of(ValueLayout.ADDRESS);
+            HeapType node = HeapType.of(MemoryLayout.structLayout(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+            slot = m.malloc(holder);
+            a = m.allocate(node);
+            m.storePointer(slot, a);
+            b = m.allocate(node);
+            m.keep(b);
+            next = a;
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            m.close();
+            heap.close();
+        }
+    }
+
+    @Benchmark
+    public void goheapStorePointerCheckptr(Checkptr s) {
+        long v = s.next == s.a ? s.b : s.a;
+        s.m.storePointer(s.slot, v);
+        s.next = v;
+    }
+
+    @Benchmark
+    public long goheapLoadPointerCheckptr(Checkptr s) {
+        return s.m.loadPointer(s.slot);
     }
 
     @Benchmark

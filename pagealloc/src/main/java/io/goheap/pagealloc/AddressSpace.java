@@ -60,7 +60,17 @@ public final class AddressSpace implements AutoCloseable {
             throw new IllegalArgumentException("reservation " + reservationBytes
                     + " is not a positive multiple of the arena size " + ARENA_BYTES);
         }
-        long reserved = os.reserveAligned(reservationBytes, ARENA_BYTES);
+        long reserved;
+        try {
+            reserved = os.reserveAligned(reservationBytes, ARENA_BYTES);
+        } catch (RuntimeException refused) {
+            // Closed spaces keep their ranges mapped for a grace period (see close()): when some are waiting, the
+            // address space the caller needs may be theirs. Wait for them to go, then ask once more.
+            if (!awaitPendingUnmaps()) {
+                throw refused;
+            }
+            reserved = os.reserveAligned(reservationBytes, ARENA_BYTES);
+        }
         Arena shared = Arena.ofShared();
         try {
             this.segment = os.segment(reserved, reservationBytes, shared);
@@ -171,7 +181,8 @@ public final class AddressSpace implements AutoCloseable {
     /**
      * Closes the segment's arena (so every later access through {@link #segment} throws), gives the committed
      * memory back to the OS at once ({@code MADV_DONTNEED}) and unmaps the whole reservation {@link
-     * #UNMAP_GRACE_MILLIS} later. Idempotent.
+     * #UNMAP_GRACE_MILLIS} later. Idempotent. A new space whose reservation the OS refuses meanwhile waits for the
+     * pending unmappings and asks again, so closing a heap and building one as large right after works.
      *
      * <p>Why not unmap at once: closing a shared arena stops every thread in a handshake and makes any thread it
      * finds inside an access of the segment throw, but the JDK can let such a thread make one more access after
@@ -195,13 +206,52 @@ public final class AddressSpace implements AutoCloseable {
                 os.decommit(base, committed, OsMemory.DecommitMode.DONTNEED);
             }
         } finally {
+            synchronized (PENDING) {
+                pendingUnmaps++;
+            }
             UNMAPPER.schedule(() -> {
                 try {
                     os.release(base, size);
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.WARNING, "goheap: unmapping a closed heap's range failed", e);
+                } finally {
+                    synchronized (PENDING) {
+                        pendingUnmaps--;
+                        PENDING.notifyAll();
+                    }
                 }
             }, UNMAP_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Guards {@link #pendingUnmaps}; notified when one is done. */
+    private static final Object PENDING = new Object();
+    /** Closed spaces whose ranges are still mapped (their unmapping is scheduled). */
+    private static int pendingUnmaps;
+
+    /**
+     * Waits until every closed space's range scheduled for unmapping is unmapped (at most a little more than
+     * {@link #UNMAP_GRACE_MILLIS}); false when none was pending, so waiting could not free any address space.
+     */
+    static boolean awaitPendingUnmaps() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(UNMAP_GRACE_MILLIS * 5);
+        synchronized (PENDING) {
+            if (pendingUnmaps == 0) {
+                return false;
+            }
+            boolean interrupted = false;
+            long left;
+            while (pendingUnmaps > 0 && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    PENDING.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            return true;
         }
     }
 

@@ -6,7 +6,9 @@ import io.goheap.pagealloc.PageAllocator;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Returns free pages of a page allocator to the OS (Go's scavenger, {@code mgcscavenge.go}): the releasing every
@@ -27,6 +29,19 @@ import java.util.function.BooleanSupplier;
  * unmapped (and perhaps mapped again by someone else). A release that finds the heap closed throws
  * {@link IllegalStateException} "heap is closed"; the run it had hidden goes back to the (dead) page allocator.
  *
+ * <h2>Runs in flight and statistics</h2>
+ * A run being released is hidden from allocators (marked in use in the page allocator) from before its system call
+ * until it is marked released after it: meanwhile it is neither in a span nor released, so a statistics read then
+ * sees idle pages that are not released ({@code HeapIdle > HeapReleased} right after {@code FreeOSMemory}, found
+ * by a test: one 2 MiB huge page or one 64 KiB quantum of the background scavenger). Go never shows that state:
+ * its scavenger releases a run without reaching a safe point, so its stopped-world read falls between runs. Here
+ * every call into the page allocator's scavenging holds {@code runs} shared, and {@link #withNoRunInFlight} holds
+ * it exclusively: a statistics read waits for the runs in flight (one background quantum or one eager piece of at
+ * most {@link #EAGER_PIECE_BYTES}) and no run starts until it is done. Allowed: a read before or after a run.
+ * Forbidden: a read between a run's hiding and its marking as released. Lock order: the collector's cycle lock,
+ * then {@code runs}, then the heap lock and {@code osCalls}; a holder of {@code runs} never waits for the cycle
+ * lock (the background scavenger only try-locks it, before its slice).
+ *
  * <p>Raw memory: the {@link OsMemory} binding acts only on ranges reserved through that same object, so give it the
  * binding that reserved the page allocator's range; within that range the scavenger trusts the page allocator: a
  * run the allocator wrongly reports as free is zeroed (or made inaccessible). A building block, exported only to
@@ -45,6 +60,10 @@ public final class Scavenger {
     /** Pages per transparent huge page when the kernel may back the heap with them, else 0. */
     private final int hugePages;
     private final AtomicLong releasedEager = new AtomicLong();
+    /** Shared around each call into the page allocator's scavenging; exclusive in {@link #withNoRunInFlight}. */
+    private final ReentrantReadWriteLock runs = new ReentrantReadWriteLock();
+    /** An eager release goes in pieces of at most this (one chunk), so a statistics read waits for one piece only. */
+    static final long EAGER_PIECE_BYTES = PageAllocator.CHUNK_BYTES;
     private final AtomicLong releasedBackground = new AtomicLong();
 
     /**
@@ -82,9 +101,25 @@ public final class Scavenger {
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         }
-        long n = pages.scavenge(maxBytes, releaser);
-        releasedEager.addAndGet(n);
-        return n;
+        long total = 0;
+        long left = maxBytes;
+        while (left > 0) {
+            long piece = Math.min(left, EAGER_PIECE_BYTES);
+            long n;
+            runs.readLock().lock();
+            try {
+                n = pages.scavenge(piece, releaser);
+            } finally {
+                runs.readLock().unlock();
+            }
+            releasedEager.addAndGet(n);
+            total += n;
+            if (n < piece) {
+                break;                              // nothing free and unreleased is left
+            }
+            left -= n;
+        }
+        return total;
     }
 
     /** Releases every free page not yet released; returns the bytes released. */
@@ -101,9 +136,28 @@ public final class Scavenger {
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
         }
-        long n = pages.scavengeBackground(maxBytes, hugePages, releaser);
+        long n;
+        runs.readLock().lock();
+        try {
+            n = pages.scavengeBackground(maxBytes, hugePages, releaser);
+        } finally {
+            runs.readLock().unlock();
+        }
         releasedBackground.addAndGet(n);
         return n;
+    }
+
+    /**
+     * Runs {@code read} while no run is being released: waits for those in flight and holds new ones back until it
+     * returns (see the class comment). For statistics reads; {@code read} must not release memory itself.
+     */
+    public <T> T withNoRunInFlight(Supplier<T> read) {
+        runs.writeLock().lock();
+        try {
+            return read.get();
+        } finally {
+            runs.writeLock().unlock();
+        }
     }
 
     /**

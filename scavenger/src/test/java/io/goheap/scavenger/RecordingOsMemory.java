@@ -16,6 +16,8 @@ final class RecordingOsMemory implements OsMemory {
     private final OsMemory os = OsMemory.system();
     final List<long[]> decommits = new CopyOnWriteArrayList<>();
     final List<String> violations = new CopyOnWriteArrayList<>();
+    /** When set, each decommit calls it first (a test holds a release in flight with it). */
+    volatile Runnable beforeDecommit;
     private volatile long unmappedFrom = -1;
     private volatile long unmappedTo = -1;
 
@@ -51,6 +53,10 @@ final class RecordingOsMemory implements OsMemory {
 
     @Override
     public void decommit(long address, long bytes, DecommitMode mode) {
+        Runnable hook = beforeDecommit;
+        if (hook != null) {
+            hook.run();
+        }
         if (address < unmappedTo && address + bytes > unmappedFrom) {
             violations.add(String.format("decommit of [0x%x, +%d) after its range was unmapped", address, bytes));
             return;                             // the real call could hit someone else's mapping

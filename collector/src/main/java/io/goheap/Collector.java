@@ -2,7 +2,6 @@ package io.goheap;
 
 import io.goheap.allocator.GcHooks;
 import java.io.PrintStream;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -79,7 +78,8 @@ final class Collector {
     final Heap heap;
     final GcHooks hooks;
     final RootTable roots = new RootTable();
-    final Set<Mutator> mutators = ConcurrentHashMap.newKeySet();
+    /** The open Mutators, by owner thread (a thread has at most one per heap). */
+    final ConcurrentHashMap<Thread, Mutator> mutators = new ConcurrentHashMap<>();
     final Specials specials = new Specials(this);
     /** Fair: a thread that asks for a cycle (a finalizer calling gc()) is not starved by threads looping gc(). */
     private final ReentrantLock cycleLock = new ReentrantLock(true);
@@ -431,9 +431,9 @@ final class Collector {
             n[0]++;
             marker.markRoot(p, GLOBAL_ROOT);
         });
-        for (Mutator m : mutators) {
+        for (Mutator m : mutators.values()) {
             if (!m.ownerAlive()) {
-                mutators.remove(m);          // its thread died holding it: its frame roots nothing now
+                mutators.values().remove(m);          // its thread died holding it: its frame roots nothing now
                 continue;
             }
             m.forEachLocal(p -> {
@@ -591,7 +591,7 @@ final class Collector {
             long black = hooks.setAllocateBlack(false);
             if (failed == null) {
                 try {
-                    for (Mutator m : mutators) {
+                    for (Mutator m : mutators.values()) {
                         m.flushBarrier(marker::shadeFromBarrier);
                     }
                     marker.addSuspectsFrom(barrier);
@@ -694,14 +694,11 @@ final class Collector {
         java.util.concurrent.ConcurrentLinkedQueue<WriteBarrier.Buffer> taken =
                 new java.util.concurrent.ConcurrentLinkedQueue<>();
         hooks.handshakeHolders(holder -> {
-            if (holder != null) {
-                for (Mutator m : mutators) {
-                    if (m.owner() == holder) {
-                        WriteBarrier.Buffer b = m.takeBarrierBuffer();
-                        if (b != null) {
-                            taken.add(b);
-                        }
-                    }
+            Mutator m = holder != null ? mutators.get(holder) : null;
+            if (m != null) {
+                WriteBarrier.Buffer b = m.takeBarrierBuffer();
+                if (b != null) {
+                    taken.add(b);
                 }
             }
         });
@@ -736,7 +733,7 @@ final class Collector {
 
     /** Drops every Mutator's barrier buffer and the barrier's queues (a mark ended or abandoned). World stopped. */
     private void dropBarrierBuffers() {
-        for (Mutator m : mutators) {
+        for (Mutator m : mutators.values()) {
             m.flushBarrier(p -> { });
         }
         barrier.discardAll();

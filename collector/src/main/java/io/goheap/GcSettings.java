@@ -131,7 +131,12 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                 gcpacertrace};
     }
 
-    /** GOMAXPROCS from the environment: null when unset, else an integer in [1, 1024]. */
+    /**
+     * GOMAXPROCS from the environment: null when unset, empty or below 1 (Go treats {@code GOMAXPROCS=0} and
+     * negative values as unset: the CPU count), else an integer in [1, 1024].
+     *
+     * @throws IllegalArgumentException naming the value when it is not an integer, or above 1024
+     */
     static Integer gomaxprocs(Function<String, String> env) {
         String value = env.apply("GOMAXPROCS");
         if (value == null || value.isEmpty()) {
@@ -139,12 +144,16 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         }
         try {
             int n = Integer.parseInt(value.trim());
-            if (n >= 1 && n <= 1024) {
+            if (n < 1) {
+                return null;
+            }
+            if (n <= 1024) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("GOMAXPROCS=" + value + " is not an integer in [1, 1024]");
+        throw new IllegalArgumentException("GOMAXPROCS=" + value + " is not an integer of at most 1024 (below 1: the"
+                + " number of CPUs)");
     }
 }

@@ -36,6 +36,8 @@ public final class MemStats {
     final long[] pauseNs = new long[256];
     final long[] pauseEnd = new long[256];
     int numGC, numForcedGC;
+    long stallReports;
+    int procs;
     double gcCPUFraction;
     boolean enableGC, debugGC;
     final BySize[] bySize = new BySize[61];
@@ -58,6 +60,8 @@ public final class MemStats {
         heapInuse = a.heapInuse();
         heapReleased = a.heapReleased();
         heapObjects = a.heapObjects();
+        stallReports = a.stallReports();
+        procs = a.procs();
         stackInuse = a.stackInuse();
         stackSys = a.stackSys();
         mSpanInuse = a.mSpanInuse();
@@ -104,6 +108,21 @@ public final class MemStats {
     public long pauseEnd(int i) { return pauseEnd[i]; }
     public int numGC() { return numGC; }
     public int numForcedGC() { return numForcedGC; }
+
+    /**
+     * goheap's, not Go's: how many times a stop of the world or a handshake reported a thread it had waited for
+     * longer than the heap's stall report threshold (default 1 s; {@link Heap.Builder#stallReportThreshold}) — one
+     * count per report, repeated while a wait lasts. Non-zero means a thread held a Mutator outside a blocking
+     * region while it blocked or computed without polling; the log ({@code System.Logger} {@code io.goheap}) names
+     * it. Metric {@code /sched/stall-reports:reports}.
+     */
+    public long stallReports() { return stallReports; }
+
+    /**
+     * goheap's, not Go's: the Ps the heap has made — GOMAXPROCS, plus one for each thread that found every P held
+     * (Ps are reused, never freed). Metric {@code /sched/procs:procs}.
+     */
+    public int procs() { return procs; }
     public double gcCPUFraction() { return gcCPUFraction; }
     public boolean enableGC() { return enableGC; }
     public boolean debugGC() { return debugGC; }
@@ -152,6 +171,8 @@ public final class MemStats {
         b.append(String.format("%-13s %s%n", "PauseEnd", recent(pauseEnd)));
         line(b, "NumGC", numGC);
         line(b, "NumForcedGC", numForcedGC);
+        line(b, "StallReports", stallReports);
+        line(b, "Procs", procs);
         b.append(String.format("%-13s %.6f%n", "GCCPUFraction", gcCPUFraction));
         b.append(String.format("%-13s %s%n", "EnableGC", enableGC));
         b.append(String.format("%-13s %s%n", "DebugGC", debugGC));

@@ -62,18 +62,17 @@ public final class Mutator implements AutoCloseable {
         this.maxSlotOffset = heap.reservation() - 8;
         this.barrier = heap.collector.barrier;
         this.barrierBuffer = barrier.take();
-        heap.collector.mutators.add(this);
+        heap.collector.mutators.put(owner, this);
     }
 
     /** The calling thread's open Mutator on {@code heap}, or null. */
     static Mutator current(Heap heap) {
-        Thread me = Thread.currentThread();
-        for (Mutator m : heap.collector.mutators) {
-            if (m.owner == me) {
-                return m;
-            }
-        }
-        return null;
+        return heap.collector.mutators.get(Thread.currentThread());
+    }
+
+    /** The allocator's Mutator under this one (for {@link LendingMutator}). */
+    io.goheap.allocator.Mutator allocatorMutator() {
+        return allocator;
     }
 
     String ownerName() {
@@ -495,6 +494,15 @@ public final class Mutator implements AutoCloseable {
         heap.collector.collect(true, this);
     }
 
+    /**
+     * As {@link Heap#gc(java.time.Duration)}, from this Mutator's thread: a safepoint, then its P is lent while it
+     * waits at most {@code timeout} for a full collection.
+     */
+    public boolean gc(java.time.Duration timeout) {
+        allocator.poll();
+        return heap.boundedGc.run(timeout, this);
+    }
+
     /** The heap this Mutator allocates in. */
     public Heap heap() {
         return heap;
@@ -532,10 +540,10 @@ public final class Mutator implements AutoCloseable {
         allocator.close();
         closed = true;
         localCount = 0;
-        heap.collector.mutators.remove(this);
+        heap.collector.mutators.remove(owner, this);
     }
 
-    private void checkOwner() {
+    void checkOwner() {
         if (closed) {
             throw new IllegalStateException("Mutator is closed");
         }

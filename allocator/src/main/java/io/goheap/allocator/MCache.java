@@ -548,6 +548,21 @@ final class MCache {
         flushGen = heap.sweepgen;                         // nothing stale is left
     }
 
+    /** Whether this cache holds no span and no free page (as {@link #releaseAll} leaves it). Its owner only. */
+    boolean holdsNothing() {
+        for (MSpan s : alloc) {
+            if (s != MSpan.EMPTY) {
+                return false;
+            }
+        }
+        for (int cc = 0; cc < stashFullHead.length; cc++) {
+            if (stashFullHead[cc] != null || stashPartial[cc] != null) {
+                return false;
+            }
+        }
+        return retainedCount == 0 && pageCache.isEmpty();
+    }
+
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
         return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24

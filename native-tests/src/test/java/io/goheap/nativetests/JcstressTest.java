@@ -33,7 +33,7 @@ class JcstressTest {
         int exit = child.waitFor();
         for (String test : List.of("SafepointHandshakeStress", "StaleSafeHolderStress", "LargeFreeClaimStress",
                 "RemoteFreeMergeStress", "PHandOffStress", "PageCacheIndexStress", "AllocateBlackStress",
-                "BarrierHandoffStress", "HandshakeClaimStress", "MarkRoundEndStress")) {
+                "BarrierHandoffStress", "HandshakeClaimStress", "MarkRoundEndStress", "PCreationStress")) {
             assertTrue(out.contains(test), test + " ran:\n" + tail(out));
         }
         assertFalse(out.contains("FAILED") || out.contains("ERROR"), tail(out));

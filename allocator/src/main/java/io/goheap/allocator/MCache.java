@@ -93,6 +93,11 @@ final class MCache {
      * (see {@link MHeap#allocSmallSpan}). Only this P's holder touches it; given back by {@link #releaseAll}.
      */
     final io.goheap.pagealloc.PageCache pageCache = new io.goheap.pagealloc.PageCache();
+    /**
+     * Set for the cache of a P made beyond GOMAXPROCS (before the P is published): it never fills its page cache, so
+     * a thousand threads holding Ps at once do not hold a thousand 64-page windows (512 KiB each).
+     */
+    boolean noPageCache;
 
     /**
      * The span of the last small allocation, null after a large one: the type record that follows an allocation

@@ -15,7 +15,8 @@ import java.util.concurrent.locks.LockSupport;
  * instead. GOMAXPROCS still bounds what it bounds in Go — the collector's parallelism, its 25% CPU share and the
  * CPU limiter's capacity, all computed from {@link #maxProcs()} — and the idle-P count offered to idle mark
  * workers is GOMAXPROCS less the Ps running threads use ({@link #idleCount}). A P made beyond GOMAXPROCS (an
- * <em>extra</em> P) gives back its cached spans and page cache when its last holder lets it go
+ * <em>extra</em> P) has no page cache (its spans come from the page allocator under the heap lock, so threads
+ * holding Ps at once do not each hold a 64-page window) and gives back its cached spans when its last holder lets it go
  * ({@link #releaseHeld}) and, if it was idle, at each cycle's {@link #prepareIdle}, as a P destroyed by Go's
  * {@code procresize} does: a burst of 500 threads leaves 500 idle Ps (a few KiB of Java heap each), not 500
  * caches' worth of spans. Ps are never removed, and an idle one is reused before a new one is made.
@@ -130,7 +131,11 @@ final class Procs {
         P p;
         synchronized (growLock) {
             P[] ps = all;
-            p = new P(ps.length, caches.get(), this, true);
+            MCache cache = caches.get();
+            if (cache != null) {
+                cache.noPageCache = true;                // see MCache.noPageCache
+            }
+            p = new P(ps.length, cache, this, true);
             p.initOwner(me);
             P[] grown = java.util.Arrays.copyOf(ps, ps.length + 1);
             grown[ps.length] = p;

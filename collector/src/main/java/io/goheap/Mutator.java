@@ -14,8 +14,9 @@ import java.util.function.LongConsumer;
  * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
- * to hand the P back. A thread that terminates with its Mutator open keeps the P until another thread finds
- * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache.
+ * to hand the P back. A thread that terminates with its Mutator open keeps the P until another thread looking for
+ * an idle P takes it over, or {@link Heap#freeOSMemory()} flushes its cache. Any number of threads may hold a
+ * Mutator at once (the heap makes a P for a thread that finds every P held).
  *
  * <h2>Safepoints, and the rule for addresses in Java locals</h2>
  * A collection happens only while every Mutator is at a safepoint: the start of an allocation
@@ -466,9 +467,8 @@ public final class Mutator implements AutoCloseable {
      *
      * <p>Unlike a goroutine in a system call, the thread keeps its P: the collector may use the P meanwhile (its
      * handshakes and stops, and idle mark workers, treat it as idle), but another thread that needs a P — {@link
-     * Heap#attach()}, or {@link Heap#malloc} from a thread without a Mutator — does not get this one, and with every
-     * P held that way waits until a region closes or a Mutator is closed. Size GOMAXPROCS ({@code maxProcs}) for
-     * the threads that may hold Mutators at once.
+     * Heap#attach()}, or {@link Heap#malloc} from a thread without a Mutator — takes an idle one or has one made.
+     * For a thread that cannot keep its blocking inside regions, see {@link Heap#attachLending()}.
      */
     public Region blocking() {
         return new Region(allocator.blocking());

@@ -7,8 +7,8 @@ package io.goheap.allocator;
  * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
- * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread that
- * finds every P busy, or to {@code freeOSMemory}.
+ * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread looking
+ * for an idle P, or to {@code freeOSMemory}.
  *
  * <h2>Safepoints</h2>
  * Every operation starts with one guard that also reads the P's preempt word ({@link P}): when a stop of the

@@ -2,7 +2,6 @@ package io.goheap;
 
 import io.goheap.allocator.GcHooks;
 import java.io.PrintStream;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -79,7 +78,8 @@ final class Collector {
     final Heap heap;
     final GcHooks hooks;
     final RootTable roots = new RootTable();
-    final Set<Mutator> mutators = ConcurrentHashMap.newKeySet();
+    /** The open Mutators, by owner thread (a thread has at most one per heap). */
+    final ConcurrentHashMap<Thread, Mutator> mutators = new ConcurrentHashMap<>();
     final Specials specials = new Specials(this);
     /** Fair: a thread that asks for a cycle (a finalizer calling gc()) is not starved by threads looping gc(). */
     private final ReentrantLock cycleLock = new ReentrantLock(true);
@@ -435,9 +435,9 @@ final class Collector {
             n[0]++;
             marker.markRoot(p, GLOBAL_ROOT);
         });
-        for (Mutator m : mutators) {
+        for (Mutator m : mutators.values()) {
             if (!m.ownerAlive()) {
-                mutators.remove(m);          // its thread died holding it: its frame roots nothing now
+                mutators.remove(m.owner(), m);        // its thread died holding it: its frame roots nothing now
                 continue;
             }
             m.forEachLocal(p -> {
@@ -605,10 +605,10 @@ final class Collector {
             if (failed == null) {
                 try {
                     // the last buffers and root records; no root or frame is read again (see WriteBarrier)
-                    for (Mutator m : mutators) {
+                    for (Mutator m : mutators.values()) {
                         m.flushBarrier(marker::shadeFromBarrier);
                         if (!m.ownerAlive()) {
-                            mutators.remove(m);       // its thread died holding it: its frames root nothing now
+                            mutators.remove(m.owner(), m);   // its thread died holding it: its frames root nothing now
                         }
                     }
                     barrier.takeRootRecords(marker::shadeFromBarrier);
@@ -717,7 +717,7 @@ final class Collector {
                 marker.markRoot(p, GLOBAL_ROOT);
             }
         });
-        for (Mutator m : mutators) {
+        for (Mutator m : mutators.values()) {
             m.forEachLocal(p -> {
                 if (suspects.contains(p)) {
                     marker.markRoot(p, q -> "a local frame of " + m.ownerName());
@@ -739,18 +739,15 @@ final class Collector {
     private void scanFramesByHandshake(long mark) {
         long[] slots = new long[1];
         hooks.handshakeHolders(holder -> {
-            if (holder != null) {
-                for (Mutator m : mutators) {
-                    if (m.owner() == holder) {
-                        long n = m.scanFrames(mark);
-                        synchronized (slots) {
-                            slots[0] += n;
-                        }
-                    }
+            Mutator m = holder != null ? mutators.get(holder) : null;
+            if (m != null) {
+                long n = m.scanFrames(mark);
+                synchronized (slots) {
+                    slots[0] += n;
                 }
             }
         });
-        for (Mutator m : mutators) {
+        for (Mutator m : mutators.values()) {
             if (!m.ownerAlive()) {
                 dropDeadMutator(m);
             }
@@ -769,7 +766,7 @@ final class Collector {
      * mark gets the pointers its barrier recorded, which the dead thread can no longer flush.
      */
     private void dropDeadMutator(Mutator m) {
-        if (mutators.remove(m) && barrier.marking) {
+        if (mutators.remove(m.owner(), m) && barrier.marking) {
             WriteBarrier.Buffer b = m.takeBarrierBuffer();
             if (b != null) {
                 barrier.recordBuffer(b);
@@ -787,14 +784,11 @@ final class Collector {
         java.util.concurrent.ConcurrentLinkedQueue<WriteBarrier.Buffer> taken =
                 new java.util.concurrent.ConcurrentLinkedQueue<>();
         hooks.handshakeHolders(holder -> {
-            if (holder != null) {
-                for (Mutator m : mutators) {
-                    if (m.owner() == holder) {
-                        WriteBarrier.Buffer b = m.takeBarrierBuffer();
-                        if (b != null) {
-                            taken.add(b);
-                        }
-                    }
+            Mutator m = holder != null ? mutators.get(holder) : null;
+            if (m != null) {
+                WriteBarrier.Buffer b = m.takeBarrierBuffer();
+                if (b != null) {
+                    taken.add(b);
                 }
             }
         });
@@ -830,7 +824,7 @@ final class Collector {
 
     /** Drops every Mutator's barrier buffer and the barrier's queues (a mark ended or abandoned). World stopped. */
     private void dropBarrierBuffers() {
-        for (Mutator m : mutators) {
+        for (Mutator m : mutators.values()) {
             m.flushBarrier(p -> { });
         }
         barrier.discardAll();

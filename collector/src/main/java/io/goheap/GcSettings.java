@@ -212,7 +212,10 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
 
     /**
      * GOMAXPROCS from the system property {@code goheap.maxprocs}, else the environment: null when neither is set,
+     * or when the value is below 1 (Go treats {@code GOMAXPROCS=0} and negative values as unset: the CPU count),
      * else an integer in [1, 1024].
+     *
+     * @throws IllegalArgumentException naming the value and its source when it is not an integer, or above 1024
      */
     static Integer gomaxprocs(Function<String, String> properties, Function<String, String> env) {
         String value = properties.apply(MAXPROCS_PROPERTY);
@@ -227,17 +230,21 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         return gomaxprocs(name -> null, env);
     }
 
-    /** An integer in [1, 1024], as GOMAXPROCS; anything else an exception naming {@code source}. */
-    static int parseMaxProcs(String value, String source) {
+    /** As GOMAXPROCS: null below 1 (unset), an integer up to 1024, anything else an exception naming {@code source}. */
+    static Integer parseMaxProcs(String value, String source) {
         try {
             int n = Integer.parseInt(value.trim());
-            if (n >= 1 && n <= 1024) {
+            if (n < 1) {
+                return null;
+            }
+            if (n <= 1024) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException(source + "=" + value + " is not an integer in [1, 1024]");
+        throw new IllegalArgumentException(source + "=" + value + " is not an integer of at most 1024 (below 1: the"
+                + " number of CPUs)");
     }
 
     private static boolean isSet(String value) {

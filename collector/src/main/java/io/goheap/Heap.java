@@ -12,8 +12,8 @@ import java.util.Objects;
  *
  * <h2>Two ways in</h2>
  * <ul>
- *   <li>The methods of this class may be called from any thread. Each call borrows one of the heap's
- *       {@link #maxProcs()} Ps (Go's processors: a CAS to take one, a release store to give it back).</li>
+ *   <li>The methods of this class may be called from any thread. Each call borrows one of the heap's Ps (Go's
+ *       processors: a CAS to take one, a release store to give it back).</li>
  *   <li>{@link #attach()} returns a {@link Mutator} that keeps a P until it is closed: the hot path, with no
  *       lock, no Java allocation and no volatile write per small allocation or local free. While it is open,
  *       that P is not available to other threads (as a goroutine holds its P).</li>
@@ -57,6 +57,8 @@ public final class Heap implements AutoCloseable {
 
     final io.goheap.allocator.Heap allocator;
     final Collector collector;
+    /** Collections whose callers bound their wait ({@link #gc(java.time.Duration)}). */
+    final BoundedCollection boundedGc;
     private final Cleaner.Cleanable closing;
     /** Drops an address's finalizer and cleanups before {@link #free} frees it (one object for every free). */
     private final java.util.function.LongConsumer forgetSpecials;
@@ -77,6 +79,8 @@ public final class Heap implements AutoCloseable {
             allocator.gcHooks().recordTypeIds();         // so checks can name the type of small objects
         }
         allocator.gcHooks().setSweepDebug(settings.gcquarantine(), settings.clobberfree());
+        this.boundedGc = new BoundedCollection(collector);
+        BoundedCollection bounded = boundedGc;
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
         MarkWorkers markWorkers = collector.markWorkers;
@@ -87,6 +91,7 @@ public final class Heap implements AutoCloseable {
             scavenger.stop();               // its releases run under the close protocol; this ends the thread
             pressure.close();
             cycleRunner.shutdown();
+            bounded.shutdown();
             markWorkers.shutdown();
             sweeper.stop();
             allocator.close();
@@ -191,6 +196,29 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * As {@link #gc()}, waiting at most {@code timeout} for the collection and its sweep. A collection waits for
+     * every thread that holds a Mutator to reach a safepoint; one that blocks or computes without polling (see
+     * {@link Mutator}) delays it, and this call then returns {@code false} when the timeout elapses: the collection
+     * goes on in the background and ends once that thread polls (the log names the thread, see
+     * {@link Builder#stallReportThreshold}), and the heap stays usable meanwhile. A thread that holds a Mutator
+     * lends its P while it waits (as inside {@link Mutator#blocking()}).
+     *
+     * @param timeout how long to wait at most
+     * @return true when the collection finished within {@code timeout}; false when the timeout elapsed first or the
+     *         thread was interrupted while waiting (its interrupt status set again)
+     * @throws InvalidPointerException  as {@link #gc()}, when the collection finished in time and found one
+     * @throws IllegalArgumentException when {@code timeout} is negative
+     */
+    public boolean gc(java.time.Duration timeout) {
+        allocator.ensureUsable();
+        Mutator caller = Mutator.current(this);
+        if (caller != null && !caller.inBlockingRegion()) {
+            return caller.gc(timeout);
+        }
+        return boundedGc.run(timeout, caller);
+    }
+
+    /**
      * Sets GOGC (Go's {@code debug.SetGCPercent}); negative turns automatic collection off. Returns the previous.
      *
      * @param percent the new GOGC; negative turns automatic collection off
@@ -253,12 +281,15 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. One per thread
-     * and heap.
+     * A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. Any number of
+     * threads may hold one at once — the heap makes a P for a thread that finds every P held, so this never waits
+     * for another thread to let one go (only, briefly, for a collection that has the world stopped). A thread that
+     * holds one must block inside {@link Mutator#blocking()} and poll in long loops, or collections wait for it; see
+     * {@link #attachLending()} for a Mutator that cannot make them wait.
      *
      * @return the calling thread's new Mutator
-     * @throws IllegalStateException "heap is closed" after {@link #close()}; else when this thread already has an
-     *                               open Mutator on this heap (use that one)
+     * @throws IllegalStateException when the calling thread already has an open Mutator on this heap, or the heap
+     *                               is closed
      */
     public Mutator attach() {
         allocator.ensureUsable();                       // a closed heap says so, whoever still holds a Mutator
@@ -267,6 +298,18 @@ public final class Heap implements AutoCloseable {
                     + " share one P, and one could lend it to a collection while the other runs on it)");
         }
         return new Mutator(this, allocator.attach());
+    }
+
+    /**
+     * A Mutator that holds its P only inside its own calls, lending it to the collector between them: no collection
+     * ever waits for this thread, whatever it does between calls, at the cost of two volatile writes per call and
+     * a stricter rule for addresses in Java locals (see {@link LendingMutator}).
+     *
+     * @return the calling thread's new lending Mutator
+     * @throws IllegalStateException as {@link #attach()}
+     */
+    public LendingMutator attachLending() {
+        return new LendingMutator(attach());
     }
 
     /**
@@ -314,9 +357,24 @@ public final class Heap implements AutoCloseable {
         return allocator.reservation();
     }
 
-    /** {@return the number of Ps (Go's GOMAXPROCS): how many threads can allocate at once} */
+    /**
+     * GOMAXPROCS: the Ps the heap was made with, and what bounds the collector's parallelism (its background mark
+     * workers take 25% of it), the GC CPU limiter's capacity and gctrace's "N P". Not a bound on threads: the heap
+     * makes another P when a thread needs one and every P is held, so any number of threads may attach at once.
+     *
+     * @return GOMAXPROCS
+     */
     public int maxProcs() {
         return allocator.maxProcs();
+    }
+
+    /**
+     * How many times a stop of the world or a handshake reported a thread it waited for (as
+     * {@link MemStats#stallReports()}). Never blocks: readable while a stop waits for a thread, when
+     * {@link #readMemStats()} — a stop itself — would wait too. For health checks.
+     */
+    public long stallReports() {
+        return allocator.stallReports();
     }
 
     /**
@@ -370,7 +428,9 @@ public final class Heap implements AutoCloseable {
      * Named samples as Go's {@code runtime/metrics} names them: the memory classes ({@code /memory/classes/...},
      * summing to {@code /memory/classes/total:bytes} = Sys), {@code /gc/heap/goal:bytes},
      * {@code /gc/gomemlimit:bytes}, {@code /gc/gogc:percent}, {@code /gc/limiter/last-enabled:gc-cycle},
-     * {@code /cpu/classes/scavenge/background:cpu-seconds}, and goheap's {@code /gc/scavenge/background:bytes},
+     * {@code /cpu/classes/scavenge/background:cpu-seconds}, {@code /sched/gomaxprocs:threads}, and goheap's
+     * {@code /sched/procs:procs} (Ps made, {@link MemStats#procs()}), {@code /sched/stall-reports:reports}
+     * ({@link MemStats#stallReports()}), {@code /gc/scavenge/background:bytes},
      * {@code /gc/scavenge/eager:bytes} (released since start) and {@code /gc/scavenge/goal:bytes} (heap memory the
      * background scavenger retains; Long.MAX_VALUE when it has none). A snapshot, read as {@link #readMemStats()}.
      *
@@ -474,29 +534,50 @@ public final class Heap implements AutoCloseable {
         }
 
         /**
-         * Number of Ps (Go's GOMAXPROCS): how many threads can allocate at once. Default: the system property
-         * {@code goheap.maxprocs}, else the {@code GOMAXPROCS} environment variable, else the available processors.
+         * GOMAXPROCS (see {@link Heap#maxProcs()}); default: the system property {@code goheap.maxprocs}, else the {@code GOMAXPROCS} environment variable, else the
+         * available processors. A value below 1 means that default, as Go treats {@code GOMAXPROCS=0} as unset.
          *
-         * @param n the number of Ps
+         * @param n the number of Ps; below 1, the default
          * @return this builder
-         * @throws IllegalArgumentException unless {@code 1 <= n <= 1024}
+         * @throws IllegalArgumentException above 1024
          */
         public Builder maxProcs(int n) {
+            if (n < 1) {
+                maxProcsSet = false;
+                return this;
+            }
             allocator.maxProcs(n);
             maxProcsSet = true;
             return this;
         }
 
         /**
-         * Number of Ps in Go's GOMAXPROCS syntax, a decimal integer in [1, 1024] (see {@link #maxProcs(int)}).
+         * Number of Ps in Go's GOMAXPROCS syntax, a decimal integer of at most 1024; below 1 means the default, as
+         * Go treats {@code GOMAXPROCS=0} as unset (see {@link #maxProcs(int)}).
          *
          * @param gomaxprocs the number of Ps, as GOMAXPROCS writes it
          * @return this builder
          * @throws IllegalArgumentException naming the value when it is malformed
          */
         public Builder maxProcs(String gomaxprocs) {
-            return maxProcs(GcSettings.parseMaxProcs(Objects.requireNonNull(gomaxprocs, "gomaxprocs"),
-                    GcSettings.builder("maxProcs")));
+            Integer n = GcSettings.parseMaxProcs(Objects.requireNonNull(gomaxprocs, "gomaxprocs"),
+                    GcSettings.builder("maxProcs"));
+            return maxProcs(n == null ? 0 : n);
+        }
+
+        /**
+         * How long a stop of the world or a handshake of the collector waits for one thread before it reports it —
+         * its name, state and stack, as a warning through {@link System.Logger} {@code io.goheap} — and counts it
+         * ({@link MemStats#stallReports()}); the report repeats every such interval while the wait lasts. Default
+         * 1 s.
+         *
+         * @param threshold the wait after which a thread is reported
+         * @return this builder
+         * @throws IllegalArgumentException unless positive
+         */
+        public Builder stallReportThreshold(java.time.Duration threshold) {
+            allocator.stallReportThreshold(threshold);
+            return this;
         }
 
         /**
@@ -681,9 +762,7 @@ public final class Heap implements AutoCloseable {
             }
             if (!maxProcsSet) {
                 Integer procs = GcSettings.gomaxprocs(System::getProperty, System::getenv);
-                if (procs != null) {
-                    allocator.maxProcs(procs);
-                }
+                allocator.maxProcs(procs != null ? procs : 0);        // (0: the available processors)
             }
             return new Heap(allocator.build(), settings, limitExit, traceLogger);
         }

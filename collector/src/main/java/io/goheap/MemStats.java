@@ -42,6 +42,8 @@ public final class MemStats {
     final long[] pauseNs = new long[256];
     final long[] pauseEnd = new long[256];
     int numGC, numForcedGC;
+    long stallReports;
+    int procs;
     double gcCPUFraction;
     boolean enableGC, debugGC;
     final BySize[] bySize = new BySize[61];
@@ -64,6 +66,8 @@ public final class MemStats {
         heapInuse = a.heapInuse();
         heapReleased = a.heapReleased();
         heapObjects = a.heapObjects();
+        stallReports = a.stallReports();
+        procs = a.procs();
         stackInuse = a.stackInuse();
         stackSys = a.stackSys();
         mSpanInuse = a.mSpanInuse();
@@ -146,6 +150,25 @@ public final class MemStats {
     public int numGC() { return numGC; }
     /** {@return number of collections the application forced with {@code gc()} (Go's {@code NumForcedGC})} */
     public int numForcedGC() { return numForcedGC; }
+
+    /**
+     * goheap's, not Go's: how many times a stop of the world or a handshake reported a thread it had waited for
+     * longer than the heap's stall report threshold (default 1 s; {@link Heap.Builder#stallReportThreshold}) — one
+     * count per report, repeated while a wait lasts. Non-zero means a thread held a Mutator outside a blocking
+     * region while it blocked or computed without polling; the log ({@code System.Logger} {@code io.goheap}) names
+     * it. Metric {@code /sched/stall-reports:reports}.
+     *
+     * @return the number of stall reports
+     */
+    public long stallReports() { return stallReports; }
+
+    /**
+     * goheap's, not Go's: the Ps the heap has made — GOMAXPROCS, plus one for each thread that found every P held
+     * (Ps are reused, never freed). Metric {@code /sched/procs:procs}.
+     *
+     * @return the number of Ps
+     */
+    public int procs() { return procs; }
     /** {@return the fraction of available CPU time used by the collector since the heap was created (Go's {@code GCCPUFraction})} */
     public double gcCPUFraction() { return gcCPUFraction; }
     /** {@return true: the collector is enabled, as in Go even with {@code GOGC=off} (Go's {@code EnableGC})} */
@@ -197,6 +220,8 @@ public final class MemStats {
         b.append(String.format("%-13s %s%n", "PauseEnd", recent(pauseEnd)));
         line(b, "NumGC", numGC);
         line(b, "NumForcedGC", numForcedGC);
+        line(b, "StallReports", stallReports);
+        line(b, "Procs", procs);
         b.append(String.format("%-13s %.6f%n", "GCCPUFraction", gcCPUFraction));
         b.append(String.format("%-13s %s%n", "EnableGC", enableGC));
         b.append(String.format("%-13s %s%n", "DebugGC", debugGC));

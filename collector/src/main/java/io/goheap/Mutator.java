@@ -13,8 +13,9 @@ import java.util.function.LongConsumer;
  * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
- * to hand the P back. A thread that terminates with its Mutator open keeps the P until another thread finds
- * every P busy and takes it over, or {@link Heap#freeOSMemory()} flushes its cache.
+ * to hand the P back. A thread that terminates with its Mutator open keeps the P until another thread looking for
+ * an idle P takes it over, or {@link Heap#freeOSMemory()} flushes its cache. Any number of threads may hold a
+ * Mutator at once (the heap makes a P for a thread that finds every P held).
  *
  * <h2>Safepoints, and the rule for addresses in Java locals</h2>
  * Collections run concurrently with Mutators: the collector's threads (and allocating Mutators, as mark assists)
@@ -74,18 +75,17 @@ public final class Mutator implements AutoCloseable {
         this.barrierBuffer = barrier.take();
         this.frames = new LocalFrames(barrier, this::shadeForKeep);
         this.checks = heap.pointerChecks;
-        heap.collector.mutators.add(this);
+        heap.collector.mutators.put(owner, this);
     }
 
     /** The calling thread's open Mutator on {@code heap}, or null. */
     static Mutator current(Heap heap) {
-        Thread me = Thread.currentThread();
-        for (Mutator m : heap.collector.mutators) {
-            if (m.owner == me) {
-                return m;
-            }
-        }
-        return null;
+        return heap.collector.mutators.get(Thread.currentThread());
+    }
+
+    /** The allocator's Mutator under this one (for {@link LendingMutator}). */
+    io.goheap.allocator.Mutator allocatorMutator() {
+        return allocator;
     }
 
     String ownerName() {
@@ -597,9 +597,8 @@ public final class Mutator implements AutoCloseable {
      *
      * <p>Unlike a goroutine in a system call, the thread keeps its P: the collector may use the P meanwhile (its
      * handshakes and stops, and idle mark workers, treat it as idle), but another thread that needs a P — {@link
-     * Heap#attach()}, or {@link Heap#malloc} from a thread without a Mutator — does not get this one, and with every
-     * P held that way waits until a region closes or a Mutator is closed. Size GOMAXPROCS ({@code maxProcs}) for
-     * the threads that may hold Mutators at once.
+     * Heap#attach()}, or {@link Heap#malloc} from a thread without a Mutator — takes an idle one or has one made.
+     * For a thread that cannot keep its blocking inside regions, see {@link Heap#attachLending()}.
      *
      * @return the region; close it when the blocking call returns
      */
@@ -625,6 +624,18 @@ public final class Mutator implements AutoCloseable {
     public void gc() {
         allocator.poll();
         heap.collector.collect(true, this);
+    }
+
+    /**
+     * As {@link Heap#gc(java.time.Duration)}, from this Mutator's thread: a safepoint, then its P is lent while it
+     * waits at most {@code timeout} for a full collection.
+     *
+     * @param timeout how long to wait at most
+     * @return true when the collection finished within {@code timeout}
+     */
+    public boolean gc(java.time.Duration timeout) {
+        allocator.poll();
+        return heap.boundedGc.run(timeout, this);
     }
 
     /** {@return the heap this Mutator allocates in} */
@@ -664,10 +675,10 @@ public final class Mutator implements AutoCloseable {
         allocator.close();
         closed = true;
         frames.popTo(0);
-        heap.collector.mutators.remove(this);
+        heap.collector.mutators.remove(owner, this);
     }
 
-    private void checkOwner() {
+    void checkOwner() {
         if (closed) {
             throw new IllegalStateException("Mutator is closed");
         }

@@ -37,6 +37,9 @@ final class RuntimeMetrics {
         out.put("/gc/cycles/total:gc-cycles", m.numGC());
         out.put("/gc/cycles/forced:gc-cycles", m.numForcedGC());
         out.put("/gc/limiter/last-enabled:gc-cycle", c.limiterLastEnabledCycle());
+        out.put("/sched/gomaxprocs:threads", c.heap.maxProcs());
+        out.put("/sched/procs:procs", m.procs());
+        out.put("/sched/stall-reports:reports", m.stallReports());
         ScavengerPacer s = c.scavengerPacer;
         out.put("/cpu/classes/scavenge/background:cpu-seconds", s.background.cpuNanos() / 1e9);
         out.put("/gc/scavenge/background:bytes", s.scavenger.releasedBackgroundBytes());

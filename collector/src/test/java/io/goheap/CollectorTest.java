@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -276,8 +277,15 @@ class CollectorTest {
                 "the builder's values win over the environment (a bad GOGC there is not read)");
         assertThrows(IllegalArgumentException.class, () -> Heap.builder().godebug("gctrace"));
         assertThrows(IllegalArgumentException.class, () -> Heap.builder().godebug("gctrace=yes"));
-        assertThrows(IllegalArgumentException.class, () -> GcSettings.gomaxprocs(Map.of("GOMAXPROCS", "0")::get));
+        assertNull(GcSettings.gomaxprocs(Map.of("GOMAXPROCS", "0")::get), "Go: GOMAXPROCS=0 is unset (the CPU count)");
+        assertNull(GcSettings.gomaxprocs(Map.of("GOMAXPROCS", "-2")::get), "Go: below 1 is unset");
+        assertThrows(IllegalArgumentException.class, () -> GcSettings.gomaxprocs(Map.of("GOMAXPROCS", "two")::get));
+        assertThrows(IllegalArgumentException.class, () -> GcSettings.gomaxprocs(Map.of("GOMAXPROCS", "2000")::get));
         assertEquals(3, GcSettings.gomaxprocs(Map.of("GOMAXPROCS", "3")::get));
+        try (Heap zero = Heap.builder().reservation(256L << 20).maxProcs(0).build();
+             Heap unset = Heap.builder().reservation(256L << 20).build()) {
+            assertEquals(unset.maxProcs(), zero.maxProcs(), "maxProcs(0) is the default, as GOMAXPROCS=0");
+        }
     }
 
     /** Go's gctrace line, parsed with the pattern Go's own tests use for it. */
@@ -300,7 +308,7 @@ class CollectorTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Collector c = new Collector(heap, heap.allocator.gcHooks(), 100, true, true, false, false, false,
                 new PrintStream(out, true));
-        heap.collector.mutators.forEach(x -> { });
+        heap.collector.mutators.values().forEach(x -> { });
         c.collect(true, null);
         String printed = out.toString().trim();
         assertTrue(goFormat.matcher(printed).matches(), printed);

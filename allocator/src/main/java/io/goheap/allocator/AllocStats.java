@@ -28,12 +28,18 @@ public final class AllocStats {
     long alloc, totalAlloc, sys, lookups, mallocs, frees;
     long heapAlloc, heapSys, heapIdle, heapInuse, heapReleased, heapObjects;
     long stackInuse, stackSys, mSpanInuse, mSpanSys, mCacheInuse, mCacheSys, buckHashSys, gcSys, otherSys;
+    long stallReports;
+    int procs;
     final BySize[] bySize = new BySize[61];
 
     /** An empty snapshot, to be filled by {@link Heap#readMemStats(AllocStats)}. */
     public AllocStats() {
     }
 
+    /** goheap's, not Go's: stops and handshakes that reported a thread they waited for (see the heap builder). */
+    public long stallReports() { return stallReports; }
+    /** goheap's, not Go's: the Ps made so far (GOMAXPROCS, plus those made when every P was held). */
+    public int procs() { return procs; }
     public long alloc() { return alloc; }
     public long totalAlloc() { return totalAlloc; }
     public long sys() { return sys; }

@@ -13,13 +13,15 @@ import java.lang.foreign.MemorySegment;
  *
  * <h2>Two ways in</h2>
  * <ul>
- *   <li>The methods of this class may be called from any thread. Each call borrows one of the heap's
- *       {@link #maxProcs()} Ps (a CAS to take it, a release store to give it back).</li>
+ *   <li>The methods of this class may be called from any thread. Each call borrows one of the heap's Ps (a CAS
+ *       to take it, a release store to give it back).</li>
  *   <li>{@link #attach()} returns a {@link Mutator} that keeps a P until it is closed: the hot path, with no
  *       lock, no Java allocation and no volatile write per small allocation or local free. Close it when the
  *       thread stops using the heap for a while; while it is open, that P's cache is not available to
  *       other threads (as a goroutine holds its P).</li>
  * </ul>
+ * The heap starts with {@link #maxProcs()} (GOMAXPROCS) Ps and makes more when every P is held, so any number of
+ * threads may attach or call at once and none waits for another to let a P go (see {@code Procs}).
  *
  * <h2>Errors</h2>
  * Sizes must be in [1, reservation]: otherwise {@link IllegalArgumentException}; an object that cannot fit the
@@ -56,7 +58,7 @@ public final class Heap implements AutoCloseable {
         this.space = new AddressSpace(os, b.reservation);
         this.wholeRangeAccessible = makeAccessible(space, os);
         this.mheap = new MHeap(space, b.decommitMode);
-        this.procs = new Procs(mheap, b.maxProcs);
+        this.procs = new Procs(mheap, b.maxProcs, new StallReports(b.stallReportNanos, b.stallLog));
         this.gcHooks = new GcHooks(mheap, procs);
         this.scavenger = new Scavenger(mheap.pages, os, b.decommitMode, mheap.osCalls, space::isClosed);
         this.maxAlloc = b.reservation;
@@ -128,7 +130,7 @@ public final class Heap implements AutoCloseable {
             ensureOpen();
             action.run();
         } finally {
-            p.release();
+            procs.releaseHeld(p);
         }
     }
 
@@ -200,7 +202,7 @@ public final class Heap implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw closedOr(e);
         } finally {
-            p.release();
+            procs.releaseHeld(p);
         }
     }
 
@@ -226,16 +228,20 @@ public final class Heap implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw closedOr(e);
         } finally {
-            p.release();
+            procs.releaseHeld(p);
         }
     }
 
-    /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */
+    /**
+     * A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. Never waits for
+     * another thread to let a P go (a new P is made when all are held); waits only while a collection has the world
+     * stopped.
+     */
     public Mutator attach() {
         ensureOpen();
         P p = procs.acquire();
         if (closed) {
-            p.release();
+            procs.releaseHeld(p);
             throw closedError();
         }
         return new Mutator(this, p);
@@ -278,9 +284,22 @@ public final class Heap implements AutoCloseable {
         return space.limit() - space.base();
     }
 
-    /** The number of Ps (Go's GOMAXPROCS): how many threads can allocate at once. */
+    /**
+     * GOMAXPROCS: the Ps the heap was made with, and the bound on the collector's parallelism and CPU share. Not a
+     * bound on threads: more Ps are made when more threads hold one at once ({@link #procCount()}).
+     */
     public int maxProcs() {
+        return procs.maxProcs();
+    }
+
+    /** How many Ps the heap has made so far: {@link #maxProcs()}, plus those made when every P was held. */
+    public int procCount() {
         return procs.count();
+    }
+
+    /** How many times a stop of the world or a handshake reported a thread it waited for (see the builder). */
+    public long stallReports() {
+        return procs.stalls.count();
     }
 
     /**
@@ -408,6 +427,8 @@ public final class Heap implements AutoCloseable {
     public static final class Builder {
         private long reservation = AddressSpace.DEFAULT_RESERVATION;
         private int maxProcs = defaultMaxProcs();
+        private long stallReportNanos = DEFAULT_STALL_REPORT_NANOS;
+        private System.Logger stallLog;
         private OsMemory os;
         private String binding;
         private OsMemory.DecommitMode decommitMode = OsMemory.DecommitMode.DONTNEED;
@@ -431,12 +452,40 @@ public final class Heap implements AutoCloseable {
             return this;
         }
 
-        /** Number of Ps (per-P caches); default: GOMAXPROCS from the environment, else available processors. */
+        /**
+         * GOMAXPROCS: the Ps made with the heap, and the bound on the collector's parallelism; default: GOMAXPROCS
+         * from the environment, else the available processors. A value below 1 means the default, as Go treats
+         * {@code GOMAXPROCS=0} as unset.
+         *
+         * @throws IllegalArgumentException above 1024
+         */
         public Builder maxProcs(int n) {
-            if (n < 1 || n > 1024) {
-                throw new IllegalArgumentException("maxProcs must be in [1, 1024]: " + n);
+            if (n > 1024) {
+                throw new IllegalArgumentException("maxProcs must be at most 1024: " + n);
             }
-            this.maxProcs = n;
+            this.maxProcs = n < 1 ? defaultMaxProcs() : n;
+            return this;
+        }
+
+        /**
+         * How long a stop of the world or a handshake waits for one thread before it reports it through
+         * {@link System.Logger} {@code io.goheap} (the thread's name, state and stack) and counts it; the report
+         * repeats every such interval while the wait lasts. Default 1 s.
+         *
+         * @throws IllegalArgumentException unless positive
+         */
+        public Builder stallReportThreshold(java.time.Duration threshold) {
+            java.util.Objects.requireNonNull(threshold, "threshold");
+            if (threshold.isNegative() || threshold.isZero()) {
+                throw new IllegalArgumentException("stall report threshold must be positive: " + threshold);
+            }
+            long nanos;
+            try {
+                nanos = threshold.toNanos();
+            } catch (ArithmeticException e) {
+                nanos = Long.MAX_VALUE;
+            }
+            this.stallReportNanos = nanos;
             return this;
         }
 
@@ -451,6 +500,12 @@ public final class Heap implements AutoCloseable {
             }
             this.binding = name;
             this.os = null;
+            return this;
+        }
+
+        /** Where stall reports go instead of System.Logger {@code io.goheap} (tests that read them). */
+        Builder stallLog(System.Logger log) {
+            this.stallLog = java.util.Objects.requireNonNull(log, "log");
             return this;
         }
 
@@ -475,6 +530,10 @@ public final class Heap implements AutoCloseable {
             return new Heap(this);
         }
 
+        /** The default stall report threshold: 1 s. */
+        private static final long DEFAULT_STALL_REPORT_NANOS = 1_000_000_000L;
+
+        /** GOMAXPROCS from the environment when it is an integer in [1, 1024] (below 1 is unset, as in Go), else the CPUs. */
         private static int defaultMaxProcs() {
             String env = System.getenv("GOMAXPROCS");
             if (env != null) {

@@ -122,7 +122,9 @@ final class HeapStats {
         m.buckHashSys = 0;
         m.mSpanInuse = spanMeta;
         m.mSpanSys = spanMetaPeak;
-        m.mCacheInuse = procs.count() * MCache.metadataBytes();
+        m.procs = procs.count();
+        m.stallReports = procs.stalls.count();
+        m.mCacheInuse = m.procs * MCache.metadataBytes();
         m.mCacheSys = m.mCacheInuse;
         // Page allocator: two 512-bit bitmaps per 4 MiB chunk plus about 8/7 of a summary word per chunk.
         long chunks = grown / 512;

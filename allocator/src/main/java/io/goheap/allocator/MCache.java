@@ -93,6 +93,11 @@ final class MCache {
      * (see {@link MHeap#allocSmallSpan}). Only this P's holder touches it; given back by {@link #releaseAll}.
      */
     final io.goheap.pagealloc.PageCache pageCache = new io.goheap.pagealloc.PageCache();
+    /**
+     * Set for the cache of a P made beyond GOMAXPROCS (before the P is published): it never fills its page cache, so
+     * a thousand threads holding Ps at once do not hold a thousand 64-page windows (512 KiB each).
+     */
+    boolean noPageCache;
 
     /**
      * The span of the last small allocation, null after a large one: the type record that follows an allocation
@@ -557,6 +562,21 @@ final class MCache {
         }
         heap.flushPageCache(pageCache);
         flushGen = heap.sweepgen;                         // nothing stale is left
+    }
+
+    /** Whether this cache holds no span and no free page (as {@link #releaseAll} leaves it). Its owner only. */
+    boolean holdsNothing() {
+        for (MSpan s : alloc) {
+            if (s != MSpan.EMPTY) {
+                return false;
+            }
+        }
+        for (int cc = 0; cc < stashFullHead.length; cc++) {
+            if (stashFullHead[cc] != null || stashPartial[cc] != null) {
+                return false;
+            }
+        }
+        return retainedCount == 0 && pageCache.isEmpty();
     }
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */

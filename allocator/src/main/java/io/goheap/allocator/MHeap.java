@@ -190,11 +190,11 @@ final class MHeap {
     /**
      * A fresh span for {@code spanClass} (mcentral grow) for {@code cache}'s P: from the P's page cache without
      * the heap lock when it is small enough and the cache has a run for it (refilled under the lock when empty),
-     * else from the page allocator under the lock.
+     * else from the page allocator under the lock — always for a P made beyond GOMAXPROCS, which has no page cache.
      */
     MSpan allocSmallSpan(int spanClass, boolean collected, MCache cache) {
         int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
-        if (npages < PAGE_CACHE_MAX_PAGES && cache != null) {
+        if (npages < PAGE_CACHE_MAX_PAGES && cache != null && !cache.noPageCache) {
             PageCache pc = cache.pageCache;
             long addr = pc.alloc(npages);
             if (addr == 0 && pc.isEmpty()) {

@@ -7,8 +7,8 @@ package io.goheap.allocator;
  * <p>Confined to the thread that called {@link Heap#attach()}; calls from another thread throw
  * {@link IllegalStateException}. While open, small allocations and frees of objects in spans this P caches
  * take no lock, allocate nothing on the Java heap and perform no volatile write. Close it (try-with-resources)
- * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread that
- * finds every P busy, or to {@code freeOSMemory}.
+ * to hand the P back; a thread that terminates with its Mutator open gives its P up to the next thread looking
+ * for an idle P, or to {@code freeOSMemory}.
  *
  * <h2>Safepoints</h2>
  * Every operation starts with one guard that also reads the P's preempt word ({@link P}): when a stop of the
@@ -178,13 +178,38 @@ public final class Mutator implements AutoCloseable {
      * closing waits for a pending stop of the world to end.
      */
     public Region blocking() {
+        lend();
+        return new Region();
+    }
+
+    /**
+     * Lends the P as entering a blocking region does, without a region object: for a Mutator that is lent between
+     * calls (the collector's lending mode). Undo with {@link #reclaim()}.
+     */
+    public void lend() {
         check();
         P held = p;
         p = null;
         lent = held;
         held.safeHolder = thread;
         held.wakeWaiters();                               // a stopper or handshaker may now use the lent P
-        return new Region();
+    }
+
+    /**
+     * Takes the P lent by {@link #lend()} back, as closing a blocking region does: waits out a pending stop. Does
+     * nothing when the P is not lent (a reclaim that failed on a closed heap left it held).
+     *
+     * @throws IllegalStateException "heap is closed", or when called from another thread or after close
+     */
+    public void reclaim() {
+        P held = lent;
+        if (held == null || Thread.currentThread() != thread) {
+            check();
+            return;
+        }
+        lent = null;
+        p = held;
+        leaveSafe(held);
     }
 
     /** A blocking region ({@link #blocking()}); closing it more than once does nothing. */
@@ -206,10 +231,7 @@ public final class Mutator implements AutoCloseable {
             if (lent == null) {
                 return;                                   // the Mutator was closed inside the region: nothing to leave
             }
-            P held = lent;
-            lent = null;
-            p = held;
-            leaveSafe(held);
+            reclaim();
         }
     }
 
@@ -221,10 +243,15 @@ public final class Mutator implements AutoCloseable {
         }
         P held = p != null ? p : lent;
         if (held != null) {
+            boolean wasLent = p == null;
             p = null;
             lent = null;
             held.safeHolder = null;
-            held.release();
+            if (wasLent) {
+                held.release();                           // (a stopper may count it stopped: its cache is not touched)
+            } else {
+                heap.procs().releaseHeld(held);           // an extra P gives its cache back
+            }
         }
     }
 

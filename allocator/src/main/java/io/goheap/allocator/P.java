@@ -4,8 +4,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A processor (Go's {@code p}): the unit of ownership of an {@link MCache}. A heap has at most GOMAXPROCS of
- * them; a thread must hold one to allocate, so thousands of threads share a handful of caches.
+ * A processor (Go's {@code p}): the unit of ownership of an {@link MCache}. A heap starts with GOMAXPROCS of them
+ * and makes more on demand, when a thread needs one and none is idle (see {@link Procs}); a thread must hold one
+ * to allocate. A P made beyond GOMAXPROCS is {@link #extra}: it keeps no cached memory while idle.
  *
  * <h2>Protocol</h2>
  * {@code owner} is null (idle) or the holding thread. Acquire: CAS null → thread; the holder may acquire again
@@ -66,6 +67,10 @@ final class P {
 
     final int id;
     final MCache mcache;
+    /** Made beyond GOMAXPROCS, on demand: gives its cache back when let go or idle (see {@link Procs#releaseHeld}). */
+    final boolean extra;
+    /** Whether the current stop of the world took this P (to give back at the restart); the stopper's only. */
+    boolean stopTaken;
     /** Requests to the holder: {@link #STOP} (a stop of the world is pending), {@link #CLOSED}. */
     volatile int preempt;
     /** The holder while it is at a safepoint or in a blocking region, else null. Written only by the holder. */
@@ -79,10 +84,17 @@ final class P {
     /** The hold count at which the owner lent this P before a nested hold took it back, else -1; owner only. */
     int resafeAtHolds = -1;
 
-    P(int id, MCache mcache, Procs procs) {
+    P(int id, MCache mcache, Procs procs, boolean extra) {
         this.id = id;
         this.mcache = mcache;
         this.procs = procs;
+        this.extra = extra;
+    }
+
+    /** A P being made, before it is published: held by {@code t} from the start (see {@link Procs#create}). */
+    void initOwner(Thread t) {
+        OWNER.set(this, t);
+        holds = 1;
     }
 
     /** Sets request bits in the preempt word (atomically: a stop and a close may race). */

@@ -7,20 +7,44 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The heap's Ps (Go's {@code allp}) and how threads get one.
  *
- * <p>A thread first tries the P its id hashes to, then every other P, with one CAS each. A thread that
- * already holds a P (an open {@link Mutator}) and asks again may take a second, idle P for the call; if every
- * other P is busy it gets its own P back (nested hold), so code mixing both APIs cannot deadlock itself. When every P is held, the thread takes over a P whose owner has
- * terminated, or else waits with a short, growing back-off — as a Go M waits for a P. Holding a P while
- * blocking therefore delays other threads, like a goroutine that holds a P.
+ * <h2>Ps on demand</h2>
+ * A heap starts with GOMAXPROCS Ps and makes more when a thread needs one and finds none idle, so any number of
+ * threads may hold a P (an open {@link Mutator}) at once and taking a P never waits for another thread to let one
+ * go: it waits only while a stop of the world is claimed, until the restart. A Go M without a P waits for one
+ * while its goroutines wait in run queues; a Java thread has no run queue to wait in, so it gets its own P
+ * instead. GOMAXPROCS still bounds what it bounds in Go — the collector's parallelism, its 25% CPU share and the
+ * CPU limiter's capacity, all computed from {@link #maxProcs()} — and the idle-P count offered to idle mark
+ * workers is GOMAXPROCS less the Ps running threads use ({@link #idleCount}). A P made beyond GOMAXPROCS (an
+ * <em>extra</em> P) has no page cache (its spans come from the page allocator under the heap lock, so threads
+ * holding Ps at once do not each hold a 64-page window) and gives back its cached spans when its last holder lets it go
+ * ({@link #releaseHeld}) and, if it was idle, at each cycle's {@link #prepareIdle}, as a P destroyed by Go's
+ * {@code procresize} does: a burst of 500 threads leaves 500 idle Ps (a few KiB of Java heap each), not 500
+ * caches' worth of spans. Ps are never removed, and an idle one is reused before a new one is made.
+ *
+ * <p>A thread first tries the P its id hashes to among the GOMAXPROCS first Ps, then every P, with one CAS each.
+ * A thread that already holds a P (an open {@link Mutator}) and asks again may take a second, idle P for the call;
+ * if every other P is busy it gets its own P back (nested hold) and never makes one, so code mixing both APIs
+ * cannot deadlock itself. Holding a P while blocking delays stops of the world, like a goroutine that holds a P.
+ *
+ * <h2>A P made while Ps are enumerated: the protocol</h2>
+ * The list of Ps ({@link #all}) only grows, by a volatile write of a longer copy with the new P already held by its
+ * creator. Allowed: a stop enumerates the new P (it waits for the holder's next poll, as for any running holder),
+ * or the creator sees the stop's claim and gives the new P back untouched, idle (the stop takes it or leaves it
+ * idle; no thread runs on it until the restart); a handshake that began before the P was made gives it no step.
+ * Forbidden: a thread running on a P the stopper did not count as stopped (the creator writes the list then reads
+ * {@link #stopper}; the stopper claims, then reads the list again after each P, so one of them sees the other:
+ * a Dekker pair of volatile accesses); a P the close missed (close sets {@link #closed}, then marks every P in
+ * the list; the creator writes the list, then reads {@code closed}). Tested by jcstress ({@code PCreationStress}).
  *
  * <h2>Stopping the world: the protocol</h2>
  * Go's {@code stopTheWorld}, for the collector. (1) The stopper claims {@link #stopper} with a CAS — one stopper
- * at a time; from then on no thread takes an idle P (Go's {@code sched.gcwaiting}), while nested holds by a
- * thread that already holds a P still succeed, so no holder waits on itself. (2) It sets {@link P#STOP} in every
- * P's preempt word. (3) For each P in turn it waits until the P is stopped: idle or its holder dead — the stopper
- * takes it; its holder lent it — parked at a safepoint or in a blocking region ({@link P#safeHolder} equals the
- * owner); or held by the stopper itself (a Mutator's thread may collect). {@link #startTheWorld} clears STOP,
- * gives back the Ps it took, unparks the lenders, then drops the claim.
+ * at a time; from then on no thread takes an idle P or makes one (Go's {@code sched.gcwaiting}), while nested
+ * holds by a thread that already holds a P still succeed, so no holder waits on itself. (2) It sets
+ * {@link P#STOP} in every P's preempt word. (3) For each P in turn (re-reading the list, see above) it waits until
+ * the P is stopped: idle or its holder dead — the stopper takes it; its holder lent it — parked at a safepoint or
+ * in a blocking region ({@link P#safeHolder} equals the owner); or held by the stopper itself (a Mutator's thread
+ * may collect). {@link #startTheWorld} clears STOP, gives back the Ps it took, unparks the lenders, then drops the
+ * claim.
  * <p>Allowed outcomes: the stopper proceeds only when no other thread can touch any mcache; a holder at a
  * safepoint resumes only after the restart. Forbidden: a lender and the stopper both running (prevented by the
  * Dekker pair in {@link P}); a stopper that sleeps while a lender has parked (lenders and releasers unpark it;
@@ -28,13 +52,28 @@ import java.util.concurrent.locks.LockSupport;
  * every lender after clearing STOP, and a lender re-reads STOP before parking again).
  * <p>A holder that never polls — an open Mutator whose thread computes, sleeps or blocks outside a blocking
  * region — delays the stop until it does, as a goroutine in a loop without preemption points delayed Go's before
- * 1.14; a claim whose thread died is dropped by the next thread that finds it.
+ * 1.14; a claim whose thread died is dropped by the next thread that finds it. Such a wait is never silent: after
+ * {@link StallReports#thresholdNanos} (default 1 s) the stopper logs the holder's name, state and stack, counts
+ * it, and repeats while the wait lasts.
  *
  * <p>Unlike a goroutine, a Java thread that blocks keeps its P: a thread that holds a P (an open {@link Mutator})
- * and waits for another thread that needs one must do so inside {@link Mutator#blocking()}, or it delays stops.
+ * and waits for another thread that needs a stop must do so inside {@link Mutator#blocking()}, or it delays stops.
  */
 final class Procs {
-    private final P[] all;
+    /**
+     * Every P the heap has made, in creation order: the first {@link #maxProcs} made with the heap, the rest on
+     * demand. Grows only (a P is never removed, so an index once read stays valid); replaced by a longer copy under
+     * {@link #growLock}, a volatile write that is the creator's half of the Dekker pair with the stopper.
+     */
+    private volatile P[] all;
+    /** GOMAXPROCS: how many Ps are made with the heap; the bound on the collector's parallelism, not on threads. */
+    private final int maxProcs;
+    /** Makes the cache of each new P. */
+    private final java.util.function.Supplier<MCache> caches;
+    /** Serializes creators of Ps (a P is created only when a thread finds none idle: rare). */
+    private final Object growLock = new Object();
+    /** Reports, logs and counts stops and handshakes that wait long for a thread (see {@link StallReports}). */
+    final StallReports stalls;
     /** The thread stopping or holding the stopped world, or null. */
     private volatile Thread stopper;
     /** Set once by {@link #close}: every thread waiting for a P leaves with "heap is closed". */
@@ -50,16 +89,30 @@ final class Procs {
         }
     }
 
-    Procs(MHeap heap, int count) {
-        all = new P[count];
-        taken = new boolean[count];
-        for (int i = 0; i < count; i++) {
-            all[i] = new P(i, new MCache(heap), this);
-        }
+    Procs(MHeap heap, int maxProcs, StallReports stalls) {
+        this(() -> new MCache(heap), maxProcs, stalls);
     }
 
+    /** Ps whose caches {@code caches} makes (tests of the protocol alone give none). */
+    Procs(java.util.function.Supplier<MCache> caches, int maxProcs, StallReports stalls) {
+        this.caches = caches;
+        this.maxProcs = maxProcs;
+        this.stalls = stalls;
+        P[] ps = new P[maxProcs];
+        for (int i = 0; i < maxProcs; i++) {
+            ps[i] = new P(i, caches.get(), this, false);
+        }
+        all = ps;
+    }
+
+    /** How many Ps exist now (at least {@link #maxProcs()}; only grows). */
     int count() {
         return all.length;
+    }
+
+    /** GOMAXPROCS: the Ps made with the heap. */
+    int maxProcs() {
+        return maxProcs;
     }
 
     P get(int i) {
@@ -67,20 +120,62 @@ final class Procs {
     }
 
     /**
+     * Makes a new P for {@code me}, which holds none and found none idle, and returns it held by {@code me} — or null
+     * when a stop of the world was claimed meanwhile (the P is then left idle; the caller waits for the restart).
+     * The P is published with its owner already set, then the caller reads {@link #stopper} and {@link #closed}:
+     * with the stopper's claim-then-enumerate and close's set-then-enumerate, a Dekker pair — either the stopper's
+     * enumeration sees the new P (held by a running thread: it waits for it like any other) or the creator sees the
+     * claim and gives the P back untouched; either close sets CLOSED on it or the creator sees the close.
+     */
+    P create(Thread me) {
+        P p;
+        synchronized (growLock) {
+            P[] ps = all;
+            MCache cache = caches.get();
+            if (cache != null) {
+                cache.noPageCache = true;                // see MCache.noPageCache
+            }
+            p = new P(ps.length, cache, this, true);
+            p.initOwner(me);
+            P[] grown = java.util.Arrays.copyOf(ps, ps.length + 1);
+            grown[ps.length] = p;
+            all = grown;
+        }
+        if (closed) {
+            p.release();
+            failIfClosed();
+        }
+        return keepAfterTaking(p, me) ? p : null;
+    }
+
+    /**
+     * The holder gives back a P it took for a call or a Mutator (the last hold): a P made beyond GOMAXPROCS first
+     * gives back its cached spans and page cache, as Go's P destroyed by {@code procresize} does, so threads that
+     * burst past GOMAXPROCS and go idle do not keep a cache's worth of spans each. A nested hold just drops a count.
+     */
+    void releaseHeld(P p) {
+        if (p.extra && p.holds == 1 && p.safeHolder == null) {
+            p.mcache.releaseAll();
+        }
+        p.release();
+    }
+
+    /**
      * How many Ps no running thread uses now: idle, held by a thread that terminated, lent by a holder parked at a
      * safepoint or inside a blocking region, or held by {@code marking} (the thread that runs the collector's mark,
-     * which holds its P but does not run the program meanwhile). Go's idle Ps, on which its idle mark workers run.
+     * which holds its P but does not run the program meanwhile), counted against GOMAXPROCS: GOMAXPROCS less the
+     * Ps running threads use, at least 0. Go's idle Ps, on which its idle mark workers run.
      * A racy count, read without any lock: a scheduling hint, never a guarantee.
      */
     int idleCount(Thread marking) {
-        int idle = 0;
+        int running = 0;
         for (P p : all) {
             Thread owner = p.ownerPlain();
-            if (owner == null || owner == marking || p.safeHolder == owner || !owner.isAlive()) {
-                idle++;
+            if (owner != null && owner != marking && p.safeHolder != owner && owner.isAlive()) {
+                running++;
             }
         }
-        return idle;
+        return Math.max(0, maxProcs - running);          // GOMAXPROCS bounds the CPUs, not the Ps made
     }
 
     /**
@@ -139,6 +234,14 @@ final class Procs {
      * most 50 µs at a time and then looks again; a holder entering a blocking region and a releaser unpark it, a
      * holder that ran its step does not: see {@link #runPendingHandshake}).
      *
+     * <p>A P made while a handshake runs (a thread that found no idle P, see {@link #create}) is not in the
+     * handshake's list and gets no step: everything its holder does starts after the handshake began, as for a P
+     * whose step already ran — the same guarantee, since no step needs to run before a P's first operation (a new
+     * P's cache is empty and is prepared when taken; its holder reads the collector's phase afresh).
+     *
+     * <p>A handshake that has waited {@link StallReports#thresholdNanos} for one P reports the P's holder (its name,
+     * state and stack) and repeats while the wait lasts (see {@link StallReports}).
+     *
      * <p>Handshakes and stops of the world do not overlap: both are run by the collector under its cycle lock
      * (each checks the other is not running).
      */
@@ -148,13 +251,15 @@ final class Procs {
             throw new IllegalStateException("a handshake while the world is stopped by " + stopper);
         }
         handshaker = me;
+        P[] ps = all;                       // the Ps made later start after the handshake began: see above
         try {
-            for (P p : all) {
+            for (P p : ps) {
                 p.handshakeAction = action;
                 p.handshakeState = P.HS_PENDING;
                 p.request(P.HANDSHAKE);
             }
-            for (P p : all) {
+            for (P p : ps) {
+                StallReports.Wait wait = null;
                 for (int attempt = 0; p.handshakeState != P.HS_DONE; attempt++) {
                     failIfClosed();
                     if (p.handshakeState == P.HS_PENDING && tryHandshakeFor(p, me)) {
@@ -163,12 +268,13 @@ final class Procs {
                     if (attempt < HANDSHAKE_SPINS) {
                         Thread.onSpinWait();
                     } else {
+                        wait = stalls.waiting(wait, "a handshake", p);
                         LockSupport.parkNanos(this, HANDSHAKE_PARK_NANOS);   // then look again
                     }
                 }
             }
         } finally {
-            for (P p : all) {
+            for (P p : ps) {
                 if (p.claimHandshake()) {                 // (a failed handshake: nobody runs what is left)
                     p.handshakeState = P.HS_DONE;
                 }
@@ -279,8 +385,9 @@ final class Procs {
     /**
      * Prepares the caches of idle Ps for the current sweep cycle ({@link MCache#prepareForSweep}), taking each
      * idle P for the moment, as Go's {@code forEachP} runs {@code prepareForSweep} for idle Ps: their stale spans
-     * are swept now, on the calling thread, rather than by the next mark setup inside its pause. Ps held by live
-     * threads prepare themselves when they next resume. World running; any thread without a P.
+     * are swept now, on the calling thread, rather than by the next mark setup inside its pause. An idle P made
+     * beyond GOMAXPROCS gives back its whole cache (one whose holder closed its Mutator from a blocking region kept
+     * it). Ps held by live threads prepare themselves when they next resume. World running; any thread without a P.
      */
     void prepareIdle() {
         Thread me = Thread.currentThread();
@@ -288,7 +395,11 @@ final class Procs {
             if (p.ownerPlain() == null && stopper == null && p.tryAcquire(me)) {
                 if (keepAfterTaking(p, me)) {
                     try {
-                        p.mcache.prepareForSweep();
+                        if (p.extra) {
+                            p.mcache.releaseAll();              // an idle P made past GOMAXPROCS keeps nothing
+                        } else {
+                            p.mcache.prepareForSweep();
+                        }
                     } finally {
                         p.release();
                     }
@@ -314,7 +425,7 @@ final class Procs {
         long parkNanos = FIRST_PARK_NANOS;
         boolean interrupted = false;
         try {
-            for (int attempt = 0; !STOPPER.compareAndSet(this, (Thread) null, me); attempt++) {
+            for (int attempt = 0; !tryClaimStop(me); attempt++) {
                 dropDeadStopper();
                 failIfClosed();
                 interrupted |= Thread.interrupted();
@@ -323,9 +434,13 @@ final class Procs {
             for (P p : all) {
                 p.request(P.STOP);
             }
+            // Ps made before the claim was seen are found by re-reading the list at each step; one made after
+            // it is given back idle by its creator (see create) and taken here, or left idle after the last read.
             for (int i = 0; i < all.length; i++) {
                 P p = all[i];
-                taken[i] = false;
+                p.request(P.STOP);
+                p.stopTaken = false;
+                StallReports.Wait wait = null;
                 for (int attempt = 0; ; attempt++) {
                     Thread owner = p.ownerPlain();
                     if (owner == me) {
@@ -333,7 +448,7 @@ final class Procs {
                     }
                     if (owner == null || !owner.isAlive()) {
                         if (p.tryAcquireOrTakeOver(me)) {
-                            taken[i] = true;
+                            p.stopTaken = true;
                             break;
                         }
                         continue;
@@ -346,6 +461,7 @@ final class Procs {
                     if (attempt < STOP_SPINS) {
                         Thread.onSpinWait();                     // a polling holder lends within microseconds
                     } else {
+                        wait = stalls.waiting(wait, "a stop of the world", p);
                         LockSupport.parkNanos(this, MAX_PARK_NANOS);
                     }
                 }
@@ -361,13 +477,18 @@ final class Procs {
     }
 
     /**
+     * Claims the stop for {@code me} (step 1 of the protocol); from then on no thread takes an idle P or keeps one it
+     * makes. Returns whether it did (false: another thread stops or holds the world).
+     */
+    boolean tryClaimStop(Thread me) {
+        return STOPPER.compareAndSet(this, (Thread) null, me);
+    }
+
+    /**
      * Spins the stopper waits for a running holder's next poll before it parks: a few tens of microseconds, less
      * than waking a parked thread costs on these machines (parking made every stop of a busy mutator ~100 µs).
      */
     private static final int STOP_SPINS = 4_096;
-
-    /** Ps the current stop took (to give back at the start); touched only by the stopper. */
-    private final boolean[] taken;
 
     /** Wakes the stopper, if any (a P it waits for was lent or released). */
     void wakeStopper() {
@@ -386,11 +507,10 @@ final class Procs {
     }
 
     private void restart() {
-        for (int i = 0; i < all.length; i++) {
-            P p = all[i];
+        for (P p : all) {
             p.withdraw(P.STOP);
-            if (taken[i]) {
-                taken[i] = false;
+            if (p.stopTaken) {
+                p.stopTaken = false;
                 p.release();
             } else {
                 Thread owner = p.ownerPlain();
@@ -557,10 +677,13 @@ final class Procs {
         return (int) ((mixed * n) >>> 32);
     }
 
+    /**
+     * Takes a P for the calling thread: its own again (a nested hold), an idle one, or a new one. Never waits for
+     * another thread to let a P go; it waits only while a stop of the world is claimed (until the restart).
+     */
     P acquire() {
         Thread me = Thread.currentThread();
-        int n = all.length;
-        int start = homeIndex(me.threadId(), n);
+        int start = homeIndex(me.threadId(), maxProcs);       // home among the GOMAXPROCS Ps made with the heap
         P p = all[start];
         if (stopper == null && p.tryAcquire(me) && keepAfterTaking(p, me)) {
             return taken(p);
@@ -581,19 +704,23 @@ final class Procs {
     }
 
     /**
-     * Waits for a P. An interrupt does not end the wait (a P is not an interruptible resource, as a monitor is
-     * not): the interrupt status is cleared while waiting — a set status would make every park return at once
-     * and the wait spin — and set again before returning or throwing.
+     * Finds a P: the caller's own (a nested hold), else an idle one or one whose holder died, else a new one
+     * ({@link #create}); while a stop of the world is claimed by another thread it waits for the restart instead,
+     * as a Go M does. An interrupt does not end that wait (a P is not an interruptible resource, as a monitor is
+     * not): the interrupt status is cleared while waiting — a set status would make every park return at once and
+     * the wait spin — and set again before returning or throwing.
      */
     private P acquireSlow(Thread me, int start) {
-        int n = all.length;
         long parkNanos = FIRST_PARK_NANOS;
         boolean interrupted = false;
         try {
             for (int attempt = 0; ; attempt++) {
                 failIfClosed();
+                P[] ps = all;
+                int n = ps.length;
+                boolean stopping = false;
                 for (int i = 0; i < n; i++) {
-                    P p = all[(start + i) % n];
+                    P p = ps[(start + i) % n];
                     Thread owner = p.ownerPlain();
                     if (owner == me) {
                         if (p.safeHolder == me) {
@@ -602,15 +729,26 @@ final class Procs {
                         p.holds++;
                         return p;
                     }
+                    if (owner != null && owner.isAlive()) {
+                        continue;
+                    }
                     Thread s = stopper;
                     if (s != null && s != me) {
                         if (s.isAlive()) {
+                            stopping = true;
                             continue;                        // the world is stopping: leave idle Ps to the stopper
                         }
                         dropDeadStopper();
                     }
                     if (p.tryAcquireOrTakeOver(me) && keepAfterTaking(p, me)) {
                         return p;
+                    }
+                }
+                Thread s = stopper;
+                if (!stopping && (s == null || s == me || !s.isAlive())) {
+                    P made = create(me);                     // every P is held by a live thread: one more
+                    if (made != null) {
+                        return made;
                     }
                 }
                 interrupted |= Thread.interrupted();

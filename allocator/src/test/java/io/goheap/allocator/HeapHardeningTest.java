@@ -35,11 +35,37 @@ class HeapHardeningTest {
         return t;
     }
 
+    /**
+     * Stops the world on a new thread and keeps it stopped until the returned latch is counted down (then restarts
+     * it). A thread taking a P waits only while the world is stopped: when every P is held it makes a new one.
+     */
+    static CountDownLatch stopTheWorldOnAnotherThread(Heap heap) throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        CountDownLatch restart = new CountDownLatch(1);
+        Thread stopper = new Thread(() -> {
+            heap.procs().stopTheWorld();
+            stopped.countDown();
+            try {
+                restart.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                heap.procs().startTheWorld();
+            }
+        }, "stopper");
+        stopper.setDaemon(true);
+        stopper.start();
+        stopped.await();
+        return restart;
+    }
+
     @Test
     void closeWakesEveryThreadWaitingForAPWithTheHeapsOwnMessage() throws Exception {
         Heap heap = Heap.builder().reservation(256L << 20).maxProcs(1).build();
-        Mutator holder = heap.attach();                  // the only P, never let go before the close
+        Mutator holder = heap.attach();
         holder.malloc(64);
+        Mutator.Region region = holder.blocking();       // its P lent: the stop below does not wait for it
+        CountDownLatch restart = stopTheWorldOnAnotherThread(heap);   // every thread taking a P waits for the restart
         ConcurrentLinkedQueue<Object> outcomes = new ConcurrentLinkedQueue<>();
         List<Thread> waiters = new ArrayList<>();
         waiters.add(startBlocked(() -> outcomes.add(attempt(() -> heap.malloc(64)))));
@@ -58,6 +84,8 @@ class HeapHardeningTest {
             assertTrue(o instanceof IllegalStateException e && e.getMessage().equals("heap is closed"),
                     "expected the heap's own message, got " + o);
         }
+        restart.countDown();
+        assertEquals("heap is closed", assertThrows(IllegalStateException.class, region::close).getMessage());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> holder.malloc(64));
         assertEquals("heap is closed", e.getMessage());
         holder.close();                                  // letting go of the P after the close is fine
@@ -259,7 +287,7 @@ class HeapHardeningTest {
     @Test
     void anInterruptedWaiterParksAndKeepsItsInterruptStatus() throws Exception {
         try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(1).build()) {
-            Mutator holder = heap.attach();
+            CountDownLatch restart = stopTheWorldOnAnotherThread(heap);   // a P is taken only after the restart
             AtomicReference<Boolean> interruptedAfter = new AtomicReference<>();
             Thread waiter = startBlocked(() -> {
                 heap.free(heap.malloc(64));
@@ -272,7 +300,7 @@ class HeapHardeningTest {
             long cpu = mx.getThreadCpuTime(waiter.threadId()) - cpu0;
             assertTrue(cpu < 200_000_000L, "the interrupted waiter used " + cpu / 1_000_000 + " ms of CPU in 500 ms");
             assertTrue(waiter.isAlive(), "still waiting for the P");
-            holder.close();
+            restart.countDown();
             waiter.join(10_000);
             assertEquals(Boolean.TRUE, interruptedAfter.get(), "the interrupt status is kept");
         }

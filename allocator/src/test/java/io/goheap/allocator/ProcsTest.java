@@ -12,10 +12,97 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Ps, not threads: many threads share GOMAXPROCS caches; dead holders leak nothing; nesting cannot deadlock;
- * stopping the world waits for holders and keeps newcomers out.
+ * Ps on demand: any number of threads hold Ps at once, extra Ps keep no cache when let go; dead holders leak
+ * nothing; nesting cannot deadlock; stopping the world waits for holders and keeps newcomers out.
  */
 class ProcsTest {
+
+    /**
+     * Eight threads on a heap of GOMAXPROCS = 2 each hold a Mutator at the same time (a pool on a 2-CPU machine):
+     * none waits for another to let its P go — the heap makes six more Ps — and each extra P gives its spans and
+     * page cache back when its thread lets it go. (Before Ps were made on demand, six threads waited forever.)
+     */
+    @Test
+    void moreThreadsThanGomaxprocsHoldMutatorsAtOnceAndExtraPsKeepNoCache() throws Exception {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(2).build()) {
+            int threads = 8;
+            CountDownLatch allHolding = new CountDownLatch(threads);
+            CountDownLatch letGo = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> pool = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Thread th = new Thread(() -> {
+                    try (Mutator m = heap.attach()) {
+                        long[] objects = new long[200];
+                        for (int i = 0; i < objects.length; i++) {
+                            objects[i] = m.malloc(16 + 48 * (i % 20));       // spans of 20 size classes
+                        }
+                        allHolding.countDown();
+                        await(letGo);
+                        for (long o : objects) {
+                            m.free(o);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "pool-" + t);
+                th.setDaemon(true);
+                th.start();
+                pool.add(th);
+            }
+            assertTrue(allHolding.await(60, java.util.concurrent.TimeUnit.SECONDS),
+                    allHolding.getCount() + " threads still wait for a P while the others hold theirs");
+            assertEquals(2, heap.maxProcs(), "GOMAXPROCS is what the heap was built with");
+            assertEquals(threads, heap.procCount(), "one P per holding thread: two made with the heap, six on demand");
+            Procs procs = heap.procs();
+            assertEquals(0, procs.idleCount(null), "idle Ps are counted against GOMAXPROCS");
+            letGo.countDown();
+            for (Thread th : pool) {
+                th.join();
+            }
+            assertNull(failure.get());
+            for (int i = heap.maxProcs(); i < heap.procCount(); i++) {
+                assertTrue(procs.get(i).extra);
+                assertTrue(procs.get(i).mcache.holdsNothing(), "extra P " + i + " kept cached memory when let go");
+            }
+            assertEquals(2, procs.idleCount(null), "eight idle Ps, GOMAXPROCS = 2 of them for idle marking");
+            assertEquals(0, heap.readMemStats().heapObjects());
+            HeapAudit.check(heap);
+        }
+    }
+
+    /**
+     * An extra P whose holder closed its Mutator from inside a blocking region (its cache untouched then: a stopper
+     * may count the P as stopped) gives its cache back at the next {@code prepareIdle}, as each cycle runs it.
+     */
+    @Test
+    void anIdleExtraPGivesItsCacheBackWhenIdlePsArePrepared() throws Exception {
+        try (Heap heap = Heap.builder().reservation(256L << 20).maxProcs(1).build()) {
+            try (Mutator first = heap.attach()) {
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        Mutator m = heap.attach();               // the only P is held: an extra one
+                        m.free(m.malloc(64));
+                        m.blocking();
+                        m.close();                               // from inside the region: the cache stays
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                });
+                t.start();
+                t.join();
+                assertNull(failure.get());
+                first.free(first.malloc(8));
+            }
+            Procs procs = heap.procs();
+            assertEquals(2, procs.count());
+            assertFalse(procs.get(1).mcache.holdsNothing(), "closed from a blocking region: the cache was kept");
+            procs.prepareIdle();
+            assertTrue(procs.get(1).mcache.holdsNothing(), "the idle extra P gave its cache back");
+            HeapAudit.check(heap);
+        }
+    }
 
     @Test
     void aThreadThatDiesHoldingAPLeaksNothing() throws Exception {

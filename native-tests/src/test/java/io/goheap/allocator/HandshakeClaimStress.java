@@ -30,7 +30,7 @@ public class HandshakeClaimStress {
     private final P p = pending();
 
     private static P pending() {
-        P p = new P(0, null, null);
+        P p = new P(0, null, null, false);
         p.tryAcquire(HOLDER);
         p.safeHolder = HOLDER;                           // inside a blocking region
         p.handshakeState = P.HS_PENDING;

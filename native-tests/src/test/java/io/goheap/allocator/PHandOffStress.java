@@ -37,7 +37,7 @@ public class PHandOffStress {
     @Outcome(id = "-1, -1", expect = Expect.FORBIDDEN, desc = "an idle P refused to both")
     @State
     public static class Idle {
-        private final P p = new P(0, null, null);
+        private final P p = new P(0, null, null, false);
         private final int[] mcache = new int[1];
 
         @Actor
@@ -58,7 +58,7 @@ public class PHandOffStress {
     @Outcome(id = "-1, -1", expect = Expect.FORBIDDEN, desc = "a dead thread's P refused to both")
     @State
     public static class TakeOver {
-        private final P p = new P(0, null, null);
+        private final P p = new P(0, null, null, false);
         private final int[] mcache = new int[1];
 
         public TakeOver() {

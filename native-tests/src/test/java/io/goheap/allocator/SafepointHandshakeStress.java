@@ -27,7 +27,7 @@ public class SafepointHandshakeStress {
     private final P p = lentBy(HOLDER);
 
     private static P lentBy(Thread holder) {
-        P p = new P(0, null, null);
+        P p = new P(0, null, null, false);
         p.tryAcquire(holder);
         p.safeHolder = holder;
         return p;

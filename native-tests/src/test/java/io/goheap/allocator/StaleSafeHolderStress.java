@@ -37,7 +37,7 @@ public class StaleSafeHolderStress {
     }
 
     private static P leftBy(Thread dead) {
-        P p = new P(0, null, null);
+        P p = new P(0, null, null, false);
         p.tryAcquire(dead);
         p.safeHolder = dead;
         return p;

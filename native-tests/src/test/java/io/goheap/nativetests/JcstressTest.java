@@ -33,7 +33,8 @@ class JcstressTest {
         int exit = child.waitFor();
         for (String test : List.of("SafepointHandshakeStress", "StaleSafeHolderStress", "LargeFreeClaimStress",
                 "RemoteFreeMergeStress", "PHandOffStress", "PageCacheIndexStress", "AllocateBlackStress",
-                "BarrierHandoffStress", "HandshakeClaimStress", "MarkRoundEndStress", "KeepFrameScanStress")) {
+                "BarrierHandoffStress", "HandshakeClaimStress", "MarkRoundEndStress", "KeepFrameScanStress",
+                "PCreationStress")) {
             assertTrue(out.contains(test), test + " ran:\n" + tail(out));
         }
         assertFalse(out.contains("FAILED") || out.contains("ERROR"), tail(out));

@@ -4,6 +4,7 @@
 //
 // Shapes (the same in both):
 //
+//	8noscan     8 bytes, no pointers             (uint64: the tiny allocator packs two per 16-byte block)
 //	16noscan    16 bytes, no pointers            ([2]uint64)
 //	16ptr2      16 bytes, two pointers           (struct{ a, b *T })
 //	64ptr       64 bytes, two pointers and 48 bytes of data
@@ -25,6 +26,7 @@ import (
 
 const ringSize = 1024
 
+type noscan8 uint64
 type noscan16 [2]uint64
 type ptr16 struct{ a, b *ptr16 }
 type ptr64 struct {
@@ -39,6 +41,7 @@ type ptr256 struct {
 type noscan4096 [4096]byte
 
 var (
+	ring8noscan    [ringSize]*noscan8
 	ring16noscan   [ringSize]*noscan16
 	ring16ptr2     [ringSize]*ptr16
 	ring64ptr      [ringSize]*ptr64
@@ -49,6 +52,11 @@ var (
 
 // loops allocate n objects of a shape into its ring; each is the benchmark's inner loop.
 var loops = map[string]func(n int){
+	"8noscan": func(n int) {
+		for i := 0; i < n; i++ {
+			ring8noscan[i&(ringSize-1)] = new(noscan8)
+		}
+	},
 	"16noscan": func(n int) {
 		for i := 0; i < n; i++ {
 			ring16noscan[i&(ringSize-1)] = new(noscan16)
@@ -81,7 +89,7 @@ var loops = map[string]func(n int){
 	},
 }
 
-var order = []string{"16noscan", "16ptr2", "64ptr", "64noscan", "256ptr", "4096noscan"}
+var order = []string{"8noscan", "16noscan", "16ptr2", "64ptr", "64noscan", "256ptr", "4096noscan"}
 
 // run times rounds of about d each (batches of 1,024 allocations) and returns the median ns per allocation.
 func run(loop func(int), d time.Duration, rounds int) float64 {

@@ -44,6 +44,7 @@ final class HeapStats {
         long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
         long inUse, grown, released, spanMeta, spanMetaPeak, indexMeta;
         long retainedAllocCount = 0, retainedAllocBytes = 0, retainedFreeCount = 0, retainedFreeBytes = 0;
+        long tinyAllocs = 0;
         // The heap lock is held across the whole read, so no span is returned meanwhile, and spans made from page
         // caches are counted before their first object: every object counted live sits in a span counted in use
         // (HeapAlloc <= HeapInuse, as Go's stopped-world read gives). Allocation and free go on.
@@ -70,6 +71,7 @@ final class HeapStats {
                 }
                 retainedAllocCount += (long) COUNTER.getAcquire(c, MCache.LARGE_MALLOCS);
                 retainedAllocBytes += (long) COUNTER.getAcquire(c, MCache.LARGE_MALLOC_BYTES);
+                tinyAllocs += (long) COUNTER.getAcquire(c, MCache.TINY_ALLOCS);
             }
             largeAllocCount = heap.largeAllocCount + retainedAllocCount;
             largeAllocBytes = heap.largeAllocBytes + retainedAllocBytes;
@@ -106,8 +108,10 @@ final class HeapStats {
         m.totalAlloc = totalAlloc;
         m.heapAlloc = totalAlloc - totalFree;
         m.alloc = m.heapAlloc;
-        m.mallocs = largeAllocCount + smallMallocs;
-        m.frees = largeFreeCount + smallFrees;
+        // Objects packed into tiny blocks count as allocated and freed at once, as Go counts its tinyAllocs: the
+        // block is the heap object (in its size class), freed whole by the sweeper.
+        m.mallocs = largeAllocCount + smallMallocs + tinyAllocs;
+        m.frees = largeFreeCount + smallFrees + tinyAllocs;
         m.heapObjects = m.mallocs - m.frees;
         m.lookups = 0;
 

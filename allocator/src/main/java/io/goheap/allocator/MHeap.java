@@ -95,7 +95,7 @@ final class MHeap {
     /** Pages in use when the current sweep cycle began: all of them wait to be swept (Go's pagesInUse then). */
     volatile long pagesToSweep;
     /** Manual span classes first, then collected ones: indexed by {@link MSpan#cacheClass}. */
-    final MCentral[] central = new MCentral[2 * SizeClasses.NUM_SPAN_CLASSES];
+    final MCentral[] central = new MCentral[MSpan.NUM_CACHE_CLASSES];
     private final java.util.concurrent.atomic.AtomicLongArray zeroedBase;
     private final MemorySegment memory;
     private final long base;
@@ -150,6 +150,7 @@ final class MHeap {
             central[spc] = new MCentral(spc, false, this);
             central[MSpan.cacheClass(spc, true)] = new MCentral(spc, true, this);
         }
+        central[MSpan.TINY_CACHE_CLASS] = new MCentral(SizeClasses.TINY_SPAN_CLASS, MSpan.TINY_CACHE_CLASS, this);
     }
 
     long base() {
@@ -175,7 +176,8 @@ final class MHeap {
      * the heap lock when it is small enough and the cache has a run for it (refilled under the lock when empty),
      * else from the page allocator under the lock.
      */
-    MSpan allocSmallSpan(int spanClass, boolean collected, MCache cache) {
+    MSpan allocSmallSpan(int cacheClass, MCache cache) {
+        int spanClass = MSpan.spanClassOf(cacheClass);
         int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
         if (npages < PAGE_CACHE_MAX_PAGES && cache != null) {
             PageCache pc = cache.pageCache;
@@ -190,12 +192,12 @@ final class MHeap {
                 addr = pc.alloc(npages);
             }
             if (addr != 0) {
-                return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), spanClass, collected);
+                return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), spanClass, cacheClass);
             }
         }
         lock.lock();
         try {
-            return allocSpan(npages, spanClass, collected);
+            return allocSpan(npages, spanClass, cacheClass);
         } finally {
             lock.unlock();
         }
@@ -271,7 +273,7 @@ final class MHeap {
      * (see the class comment). Scavenged pages that hard decommit left PROT_NONE are committed first, under the
      * close guard. If anything fails, the pages go back to the page allocator under the lock.
      */
-    private MSpan spanFromPageCache(long addr, int npages, long scavenged, int spanClass, boolean collected) {
+    private MSpan spanFromPageCache(long addr, int npages, long scavenged, int spanClass, int cacheClass) {
         if (scavenged > 0 && recommitReleased) {
             try {
                 commitReleased(addr, (long) npages << SizeClasses.PAGE_SHIFT);
@@ -283,7 +285,7 @@ final class MHeap {
         boolean indexed = false;
         try {
             boolean needZero = allocNeedsZero(addr, npages) && !(releasedReadZero && scavenged == npages);
-            MSpan s = new MSpan(addr, npages, spanClass, collected, needZero, sweepgen);
+            MSpan s = new MSpan(addr, npages, spanClass, cacheClass, needZero, sweepgen);
             spans.setPrepared(addr, npages, s);
             indexed = true;
             count(s);
@@ -376,7 +378,7 @@ final class MHeap {
         synchronized (c) {
             lock.lock();
             try {
-                s = allocSpan(npages, c.spanClass, collected);
+                s = allocSpan(npages, c.spanClass, c.cacheClass);
                 largeAllocCount++;
                 largeAllocBytes += s.elemSize;
             } finally {
@@ -463,13 +465,14 @@ final class MHeap {
      * arrays are created — the pages go back (as free, not released: they may hold data) and no index entry
      * stays. Heap lock held.
      */
-    private MSpan allocSpan(int npages, int spanClass, boolean collected) {
+    private MSpan allocSpan(int npages, int spanClass, int cacheClass) {
         long addr = allocPages(npages);
         try {
             boolean needZero = needsZero(addr, npages);
             MSpan s = SizeClasses.sizeClassOf(spanClass) == 0
-                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass), collected, needZero, sweepgen)
-                    : new MSpan(addr, npages, spanClass, collected, needZero, sweepgen);
+                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass),
+                            cacheClass >= SizeClasses.NUM_SPAN_CLASSES, needZero, sweepgen)
+                    : new MSpan(addr, npages, spanClass, cacheClass, needZero, sweepgen);
             publish(s);
             return s;
         } catch (Throwable t) {

@@ -28,6 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The peer is Go's {@code mallocgc} in the same loop: {@code jmh/go/allocring} (run it in the same minutes).
  *
  * <p>Shapes ({@code shape}), the same as the Go program's:
+ * {@code 8noscan} 8 bytes, no pointers (Go's tiny allocator packs two into a 16-byte block, and so does goheap's);
  * {@code 16noscan} 16 bytes, no pointers; {@code 16ptr2} two pointers; {@code 64ptr} two pointers and 48 bytes of
  * data; {@code 64noscan}; {@code 256ptr} one pointer and 248 bytes of data; {@code 4096noscan} a 4 KiB buffer.
  * The score includes the store (its write-barrier check) and the pacer's work: assists and cycles.
@@ -42,8 +43,12 @@ import org.openjdk.jmh.annotations.Warmup;
 public class CollectedAllocBench {
     static final int RING = 1024;
 
-    @Param({"16noscan", "16ptr2", "64ptr", "64noscan", "256ptr", "4096noscan"})
+    @Param({"8noscan", "16noscan", "16ptr2", "64ptr", "64noscan", "256ptr", "4096noscan"})
     public String shape;
+
+    /** GOGC: 100 as the Go program runs; {@code -p gogc=-1} measures the allocation alone, without the collector. */
+    @Param({"100"})
+    public int gogc;
 
     private Heap heap;
     private Mutator m;
@@ -54,6 +59,7 @@ public class CollectedAllocBench {
     /** The type of {@code shape}, as the Go program declares it. */
     static HeapType shapeType(String shape) {
         return switch (shape) {
+            case "8noscan" -> HeapType.of(ValueLayout.JAVA_LONG);
             case "16noscan" -> HeapType.of(MemoryLayout.sequenceLayout(2, ValueLayout.JAVA_LONG));
             case "16ptr2" -> HeapType.of(MemoryLayout.structLayout(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
             case "64ptr" -> HeapType.of(MemoryLayout.structLayout(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
@@ -68,7 +74,7 @@ public class CollectedAllocBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        heap = Heap.builder().gcPercent(100).godebug("").build();
+        heap = Heap.builder().gcPercent(gogc).godebug("").build();
         m = heap.attach();
         type = shapeType(shape);
         ring = m.malloc(HeapType.of(ValueLayout.ADDRESS).arrayOf(RING));

@@ -12,9 +12,10 @@ import java.lang.invoke.VarHandle;
  * in (1) happened after its object's malloc, and that malloc's counter store happened before the free's
  * counter store (program order, then whatever handed the address between threads, then the P hand-off), so
  * (2) sees it: per class {@code Frees ≤ Mallocs}. Large objects are counted under the heap lock, except those
- * a P frees into and allocates from its retained spans ({@link MCache}), which are counted in its mcache like
- * small ones: their frees in (1), their mallocs in (2), and a retained object's first malloc, if it was made
- * under the heap lock, is read in (3), after its free.
+ * a P frees into and allocates from its retained spans or its page cache ({@link MCache}, {@link MHeap#allocLarge}),
+ * which are counted in its mcache like small ones: their frees in (1), their mallocs in (2); a malloc made under
+ * the heap lock is read in (3), after its free, and a free made under it (3) happened before the snapshot took
+ * the lock, after its malloc's store, which (2) then sees.
  * Totals are derived from the same numbers, so {@code HeapObjects = Mallocs − Frees}, {@code Alloc =
  * HeapAlloc}, {@code Sys = Σ *Sys} and {@code HeapSys = HeapInuse + HeapIdle} hold by construction, and
  * {@code HeapIdle ≥ HeapReleased}: released pages are read under the one lock that changes them, and the in-use

@@ -48,6 +48,8 @@ public final class HeapType {
     final GcType gcType;
     /** Bytes an object of this type takes in the heap (its size class or pages): what the pacer counts. */
     final long allocationBytes;
+    /** How a collected object of this type is allocated (size class, tiny or not, type record), worked out once. */
+    final io.goheap.allocator.AllocShape shape;
 
     private HeapType(MemoryLayout layout, long[] bitmap) {
         this.layout = layout;
@@ -67,6 +69,7 @@ public final class HeapType {
             gcType.nameIfUnnamed(layout.toString());   // for GODEBUG=checkptr's messages
         }
         this.allocationBytes = allocationBytes(size, gcType == null);
+        this.shape = io.goheap.allocator.AllocShape.collected(size, count, gcType);
     }
 
     private static long allocationBytes(long size, boolean noscan) {
@@ -84,6 +87,7 @@ public final class HeapType {
         this.pointerBytes = element.hasPointers() ? (count - 1) * element.size + element.pointerBytes : 0;
         this.gcType = element.gcType;
         this.allocationBytes = allocationBytes(size, gcType == null);
+        this.shape = io.goheap.allocator.AllocShape.collected(size, count, gcType);
     }
 
     /**

@@ -172,7 +172,6 @@ public final class Mutator implements AutoCloseable {
     }
 
     private long allocateCollected(HeapType type) {
-        long size = type.size();
         long bytes = sinceCheck + type.allocationBytes;
         if (bytes >= GcPacer.TRIGGER_CHECK_BYTES) {
             heap.collector.checkMemoryLimitExit();      // the opt-in death-spiral exit: throws before allocating
@@ -181,7 +180,7 @@ public final class Mutator implements AutoCloseable {
         } else {
             sinceCheck = bytes;
         }
-        long address = allocator.allocateTyped(size, type.length(), type.gcType, true);
+        long address = allocator.allocateCollected(type.shape);
         Runnable shake = barrier.shaker;
         if (shake != null) {
             shake.run();                                 // tests: a new (black) object, not yet stored anywhere

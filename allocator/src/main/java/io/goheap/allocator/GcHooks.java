@@ -219,14 +219,24 @@ public final class GcHooks {
         }
     }
 
-    /** Whether {@code address} is the start of an allocated collected object (as allocate returned it). Any thread. */
+    /**
+     * Whether {@code address} may be the start of an allocated collected object (as allocate returned it): an
+     * object's start, or any address inside an allocated tiny block (objects under 16 bytes share blocks, and
+     * their starts are not recorded: Go allows a finalizer on an inner address of a tiny block too). Any thread.
+     */
     public boolean isCollectedObjectStart(long address) {
         MSpan s = heap.findSpan(address);
         if (s == null || !s.collected) {
             return false;
         }
         int idx = s.isLarge() ? 0 : s.objectIndex(address - s.base);
-        return s.objectAddress(idx) == address && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
+        return (s.tiny || s.objectAddress(idx) == address) && s.isAllocatedRacy(idx) && !s.isRemoteFreedRacy(idx);
+    }
+
+    /** Whether {@code address} lies in a tiny block (an object of the tiny allocator, see {@link AllocShape}). */
+    public boolean isInTinyBlock(long address) {
+        MSpan s = heap.findSpan(address);
+        return s != null && s.tiny;
     }
 
     /** Whether {@code address} lies inside an allocated object (manual or collected) that may hold pointers. World stopped. */

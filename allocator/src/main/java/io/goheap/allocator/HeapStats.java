@@ -12,9 +12,10 @@ import java.lang.invoke.VarHandle;
  * in (1) happened after its object's malloc, and that malloc's counter store happened before the free's
  * counter store (program order, then whatever handed the address between threads, then the P hand-off), so
  * (2) sees it: per class {@code Frees ≤ Mallocs}. Large objects are counted under the heap lock, except those
- * a P frees into and allocates from its retained spans ({@link MCache}), which are counted in its mcache like
- * small ones: their frees in (1), their mallocs in (2), and a retained object's first malloc, if it was made
- * under the heap lock, is read in (3), after its free.
+ * a P frees into and allocates from its retained spans or its page cache ({@link MCache}, {@link MHeap#allocLarge}),
+ * which are counted in its mcache like small ones: their frees in (1), their mallocs in (2); a malloc made under
+ * the heap lock is read in (3), after its free, and a free made under it (3) happened before the snapshot took
+ * the lock, after its malloc's store, which (2) then sees.
  * Totals are derived from the same numbers, so {@code HeapObjects = Mallocs − Frees}, {@code Alloc =
  * HeapAlloc}, {@code Sys = Σ *Sys} and {@code HeapSys = HeapInuse + HeapIdle} hold by construction, and
  * {@code HeapIdle ≥ HeapReleased}: released pages are read under the one lock that changes them, and the in-use
@@ -44,6 +45,7 @@ final class HeapStats {
         long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
         long inUse, grown, released, spanMeta, spanMetaPeak, indexMeta;
         long retainedAllocCount = 0, retainedAllocBytes = 0, retainedFreeCount = 0, retainedFreeBytes = 0;
+        long tinyAllocs = 0;
         // The heap lock is held across the whole read, so no span is returned meanwhile, and spans made from page
         // caches are counted before their first object: every object counted live sits in a span counted in use
         // (HeapAlloc <= HeapInuse, as Go's stopped-world read gives). Allocation and free go on.
@@ -70,6 +72,7 @@ final class HeapStats {
                 }
                 retainedAllocCount += (long) COUNTER.getAcquire(c, MCache.LARGE_MALLOCS);
                 retainedAllocBytes += (long) COUNTER.getAcquire(c, MCache.LARGE_MALLOC_BYTES);
+                tinyAllocs += (long) COUNTER.getAcquire(c, MCache.TINY_ALLOCS);
             }
             largeAllocCount = heap.largeAllocCount + retainedAllocCount;
             largeAllocBytes = heap.largeAllocBytes + retainedAllocBytes;
@@ -106,8 +109,10 @@ final class HeapStats {
         m.totalAlloc = totalAlloc;
         m.heapAlloc = totalAlloc - totalFree;
         m.alloc = m.heapAlloc;
-        m.mallocs = largeAllocCount + smallMallocs;
-        m.frees = largeFreeCount + smallFrees;
+        // Objects packed into tiny blocks count as allocated and freed at once, as Go counts its tinyAllocs: the
+        // block is the heap object (in its size class), freed whole by the sweeper.
+        m.mallocs = largeAllocCount + smallMallocs + tinyAllocs;
+        m.frees = largeFreeCount + smallFrees + tinyAllocs;
         m.heapObjects = m.mallocs - m.frees;
         m.lookups = 0;
 

@@ -30,7 +30,8 @@ import java.lang.invoke.VarHandle;
 final class MCache {
     /**
      * Counter layout: mallocs by size class, then frees by size class, then the large objects this P allocated
-     * from and freed into its retained spans (count and bytes each; all other large objects are counted under the
+     * from and freed into its retained spans, or allocated in spans from its page cache (count and bytes each; all
+     * other large objects are counted under the
      * heap lock).
      */
     static final int MALLOCS = 0;
@@ -39,7 +40,9 @@ final class MCache {
     static final int LARGE_MALLOC_BYTES = LARGE_MALLOCS + 1;
     static final int LARGE_FREES = LARGE_MALLOCS + 2;
     static final int LARGE_FREE_BYTES = LARGE_MALLOCS + 3;
-    static final int COUNTERS = LARGE_MALLOCS + 4;
+    /** Objects the tiny allocator placed in blocks (Go's tinyAllocs: counted as allocated and freed at once). */
+    static final int TINY_ALLOCS = LARGE_MALLOCS + 4;
+    static final int COUNTERS = LARGE_MALLOCS + 5;
 
     /** Largest manual large object whose span a P retains when it is freed: 1 MiB (128 pages). */
     static final int RETAIN_MAX_PAGES = 128;
@@ -51,7 +54,7 @@ final class MCache {
 
     final MHeap heap;
     /** The cached span per cache class ({@link MSpan#cacheClass}): manual span classes, then collected ones. */
-    private final MSpan[] alloc = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
+    private final MSpan[] alloc = new MSpan[MSpan.NUM_CACHE_CLASSES];
     final long[] counters = new long[COUNTERS];
 
     /**
@@ -80,9 +83,9 @@ final class MCache {
      * {@link #STASH_MAX_BYTES} per P, evicted oldest first within the class; all given back by
      * {@link #releaseAll} (every collection, freeOSMemory, a P's flush). Owner only.
      */
-    private final MSpan[] stashFullHead = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
-    private final MSpan[] stashFullTail = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
-    private final MSpan[] stashPartial = new MSpan[2 * SizeClasses.NUM_SPAN_CLASSES];
+    private final MSpan[] stashFullHead = new MSpan[MSpan.NUM_CACHE_CLASSES];
+    private final MSpan[] stashFullTail = new MSpan[MSpan.NUM_CACHE_CLASSES];
+    private final MSpan[] stashPartial = new MSpan[MSpan.NUM_CACHE_CLASSES];
     private long stashedBytes;
     static final long STASH_MAX_BYTES = 4L << 20;
     private int retainedCount;
@@ -104,6 +107,21 @@ final class MCache {
      * ({@link GcHooks#writeType(MCache, long, long, GcType)}) needs no page-index lookup.
      */
     MSpan lastSpan;
+
+    /**
+     * The tiny allocator (Go's {@code mcache.tiny}): the P's current 16-byte block of a tiny span, and the bytes of
+     * it already handed out. Collected pointer-free objects under 16 bytes are packed into it, aligned to their size
+     * (8, 4 or 2 bytes); a new block is taken when one does not fit, and kept if it has more room left than the old
+     * one. A block is one object to the collector: marked whenever any of its objects is reachable (a pointer into
+     * it finds its slot), swept as a whole when none is. A new block is allocated black during a mark, as any
+     * object; a later piece of a block is not marked on its own: whatever holds it was stored through the write
+     * barrier, a root or a frame, which shade it (its block) while a mark runs — the rule that covers every new
+     * object between its allocation and its first store. The block is dropped whenever the cache's collected
+     * spans are given back ({@link #prepareForSweep}, {@link #releaseAll}): a block the ending mark did not mark
+     * is swept, so nothing may be carved from it afterwards. Owner only.
+     */
+    private long tiny;
+    private long tinyOffset;
 
     /**
      * The heap sweepgen this cache was last prepared for ({@link #prepareForSweep}, Go's {@code mcache.flushGen}).
@@ -145,6 +163,7 @@ final class MCache {
             }
         }
         lastSpan = null;
+        dropTinyBlock();
         heap.flushPageCache(pageCache);     // free pages back where the scavenger sees them (a memory limit needs it)
         flushGen = sg;
     }
@@ -242,11 +261,100 @@ final class MCache {
             }
         }
         lastSpan = null;
-        long p = heap.allocLarge(size, noscan, collected, zero);
+        long p = heap.allocLarge(size, noscan, collected, zero, this);
         if (collected && heap.allocateBlack) {
             allocateBlack(heap.spanOfObject(p), 0);
         }
         return p;
+    }
+
+    /**
+     * Allocates a collected object of {@code shape}, zeroed, and records its type: the collected fast path, with
+     * the size class and type record worked out once per type ({@link AllocShape}). The caller has checked the
+     * Mutator's state. Small objects leave {@link #lastSpan} alone: no type record follows.
+     */
+    long mallocShaped(AllocShape shape) {
+        int kind = shape.kind;
+        if (kind == AllocShape.TINY) {
+            return mallocTiny(shape.size, shape.tinyAlign);
+        }
+        if (kind == AllocShape.LARGE) {
+            long p = malloc(shape.size, shape.noscan, true, true);
+            if (!shape.noscan) {
+                MSpan s = heap.spanOfObject(p);
+                s.largeCount = shape.count;
+                s.largeType = shape.type;                 // volatile: after the count
+            }
+            return p;
+        }
+        int cacheClass = shape.cacheClass;
+        MSpan s = alloc[cacheClass];
+        long p = s.nextFreeFast();
+        if (p == 0) {
+            p = nextFree(cacheClass);
+            s = alloc[cacheClass];
+        }
+        if (s.needzero) {
+            heap.zero(p, s.elemSize);
+        }
+        if (kind == AllocShape.HEAP_BITS) {
+            HeapBits.write(heap.memory(), heap.base(), s, p, shape.heapBits);
+        } else if (kind == AllocShape.HEADER) {
+            heap.memory().set(java.lang.foreign.ValueLayout.JAVA_LONG, p - heap.base(), shape.header);
+        }
+        if (heap.allocateBlack) {
+            allocateBlack(s, s.objectIndex(p - s.base));
+        }
+        count(MALLOCS + shape.sizeClass);
+        return kind == AllocShape.HEADER ? p + SizeClasses.MALLOC_HEADER_SIZE : p;
+    }
+
+    /**
+     * The tiny allocator: {@code size} (&lt; 16) bytes aligned to {@code align} from the current block, or from a
+     * new zeroed block (see {@link #tiny}).
+     */
+    private long mallocTiny(long size, long align) {
+        long off = (tinyOffset + align - 1) & -align;
+        long block = tiny;
+        if (block != 0 && off + size <= SizeClasses.TINY_SIZE) {
+            tinyOffset = off + size;
+            count(TINY_ALLOCS);
+            return block + off;
+        }
+        int cc = MSpan.TINY_CACHE_CLASS;
+        MSpan s = alloc[cc];
+        long p = s.nextFreeFast();
+        if (p == 0) {
+            p = nextFree(cc);
+            s = alloc[cc];
+        }
+        if (s.needzero) {
+            heap.zero(p, SizeClasses.TINY_SIZE);
+        }
+        if (heap.allocateBlack) {
+            allocateBlack(s, s.objectIndex(p - s.base));
+        }
+        count(MALLOCS + SizeClasses.TINY_SIZE_CLASS);
+        if (block == 0 || size < tinyOffset) {         // keep whichever block has more room left
+            tiny = p;
+            tinyOffset = size;
+        }
+        return p;
+    }
+
+    /** Forgets the current tiny block (its span is being given back or swept); its unused room is lost, as in Go. */
+    private void dropTinyBlock() {
+        tiny = 0;
+        tinyOffset = 0;
+    }
+
+    /**
+     * Counts a large object of {@code bytes} whose span came from this P's page cache, without the heap lock
+     * ({@link MHeap#allocLarge}): as a retained span's reuse is counted.
+     */
+    void countLargeMalloc(long bytes) {
+        add(LARGE_MALLOCS, 1);
+        add(LARGE_MALLOC_BYTES, bytes);
     }
 
     /**
@@ -399,7 +507,7 @@ final class MCache {
             if (off < s.limit - s.base) {
                 int idx = s.objectIndex(off);
                 long userOff = idx * s.elemSize + (s.hasHeader ? SizeClasses.MALLOC_HEADER_SIZE : 0);
-                if (off == userOff && s.isAllocated(idx) && !s.isRemoteFreedRacy(idx)) {
+                if (off == userOff && s.isAllocated(idx) && !s.isRemoteFreedRacy(idx) && !s.tiny) {
                     s.freeLocal(idx);
                     count(FREES + s.sizeClass);
                     if (s.stash == MSpan.STASH_FULL) {
@@ -428,6 +536,10 @@ final class MCache {
         }
         if (s.isLarge()) {
             freeLarge(s, address);
+            return;
+        }
+        if (s.tiny) {
+            freeTiny(s, address);
             return;
         }
         long off = address - s.base;
@@ -499,6 +611,20 @@ final class MCache {
         heap.central[s.cacheClass].releaseRetained(s);
     }
 
+    /**
+     * A free of a tiny object (see {@link #tiny}): its block holds other objects, so the block is left to the
+     * collector, which reclaims it once nothing in it is reachable. An address in a block that is not allocated
+     * is still reported.
+     */
+    private static void freeTiny(MSpan s, long address) {
+        int idx = s.objectIndex(address - s.base);
+        if (!s.isAllocatedRacy(idx) || s.isRemoteFreedRacy(idx)) {
+            throw new IllegalStateException(String.format(
+                    "free(0x%x): double free or never allocated (the 16-byte tiny block at 0x%x is free)",
+                    address, s.objectAddress(idx)));
+        }
+    }
+
     /** Frees slot {@code idx} of small span {@code s}: locally if this cache holds the span, else remotely. */
     private void freeSlot(MSpan s, int idx) {
         if (s.cachedByPlain() == this) {
@@ -560,6 +686,7 @@ final class MCache {
                 heap.central[spc].uncacheSpan(s);
             }
         }
+        dropTinyBlock();
         heap.flushPageCache(pageCache);
         flushGen = heap.sweepgen;                         // nothing stale is left
     }
@@ -581,8 +708,8 @@ final class MCache {
 
     /** Approximate Java-heap bytes of one mcache (for MCacheInuse / MCacheSys). */
     static long metadataBytes() {
-        return 16 + (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES) + (16 + 8L * COUNTERS) + 24
-                + (16 + 4L * RETAIN_MAX_SPANS) + 16 + 3 * (16 + 4L * 2 * SizeClasses.NUM_SPAN_CLASSES)
+        return 16 + (16 + 4L * MSpan.NUM_CACHE_CLASSES) + (16 + 8L * COUNTERS) + 24 + 24
+                + (16 + 4L * RETAIN_MAX_SPANS) + 16 + 3 * (16 + 4L * MSpan.NUM_CACHE_CLASSES)
                 + 48;                                             // the page cache
     }
 }

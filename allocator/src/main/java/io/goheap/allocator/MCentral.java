@@ -51,9 +51,14 @@ final class MCentral {
     private final int[] fullCount = new int[2];
 
     MCentral(int spanClass, boolean collected, MHeap heap) {
+        this(spanClass, MSpan.cacheClass(spanClass, collected), heap);
+    }
+
+    /** The mcentral of mcache slot {@code cacheClass} (see {@link MSpan#cacheClass}), of span class {@code spanClass}. */
+    MCentral(int spanClass, int cacheClass, MHeap heap) {
         this.spanClass = spanClass;
-        this.collected = collected;
-        this.cacheClass = MSpan.cacheClass(spanClass, collected);
+        this.collected = cacheClass >= SizeClasses.NUM_SPAN_CLASSES;
+        this.cacheClass = cacheClass;
         this.heap = heap;
     }
 
@@ -102,7 +107,7 @@ final class MCentral {
                 place(s);
             }
         }
-        MSpan fresh = heap.allocSmallSpan(spanClass, collected, cache);
+        MSpan fresh = heap.allocSmallSpan(cacheClass, cache);
         fresh.setCachedBy(cache);
         fresh.getAndAddRemote(MSpan.R_CACHED);
         noteManual(fresh);

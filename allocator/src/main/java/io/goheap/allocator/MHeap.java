@@ -112,7 +112,7 @@ final class MHeap {
     /** Pages in use when the current sweep cycle began: all of them wait to be swept (Go's pagesInUse then). */
     volatile long pagesToSweep;
     /** Manual span classes first, then collected ones: indexed by {@link MSpan#cacheClass}. */
-    final MCentral[] central = new MCentral[2 * SizeClasses.NUM_SPAN_CLASSES];
+    final MCentral[] central = new MCentral[MSpan.NUM_CACHE_CLASSES];
     private final java.util.concurrent.atomic.AtomicLongArray zeroedBase;
     private final MemorySegment memory;
     private final long base;
@@ -167,6 +167,7 @@ final class MHeap {
             central[spc] = new MCentral(spc, false, this);
             central[MSpan.cacheClass(spc, true)] = new MCentral(spc, true, this);
         }
+        central[MSpan.TINY_CACHE_CLASS] = new MCentral(SizeClasses.TINY_SPAN_CLASS, MSpan.TINY_CACHE_CLASS, this);
     }
 
     long base() {
@@ -192,7 +193,8 @@ final class MHeap {
      * the heap lock when it is small enough and the cache has a run for it (refilled under the lock when empty),
      * else from the page allocator under the lock — always for a P made beyond GOMAXPROCS, which has no page cache.
      */
-    MSpan allocSmallSpan(int spanClass, boolean collected, MCache cache) {
+    MSpan allocSmallSpan(int cacheClass, MCache cache) {
+        int spanClass = MSpan.spanClassOf(cacheClass);
         int npages = SizeClasses.classPages(SizeClasses.sizeClassOf(spanClass));
         if (npages < PAGE_CACHE_MAX_PAGES && cache != null && !cache.noPageCache) {
             PageCache pc = cache.pageCache;
@@ -207,15 +209,39 @@ final class MHeap {
                 addr = pc.alloc(npages);
             }
             if (addr != 0) {
-                return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), spanClass, collected);
+                return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), spanClass, cacheClass);
             }
         }
         lock.lock();
         try {
-            return allocSpan(npages, spanClass, collected);
+            return allocSpan(npages, spanClass, cacheClass);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * A large span of {@code npages} (fewer than {@link #PAGE_CACHE_MAX_PAGES}) from {@code cache}'s page cache,
+     * refilled under the lock when empty; null when the cache has no run that long (the caller takes the locked
+     * path). The caller holds the span's mcentral lock (mcentral, then heap lock: the allowed order).
+     */
+    private MSpan largeSpanFromPageCache(int npages, boolean noscan, boolean collected, MCache cache) {
+        PageCache pc = cache.pageCache;
+        long addr = pc.alloc(npages);
+        if (addr == 0 && pc.isEmpty()) {
+            lock.lock();
+            try {
+                fillPageCache(pc);
+            } finally {
+                lock.unlock();
+            }
+            addr = pc.alloc(npages);
+        }
+        if (addr == 0) {
+            return null;
+        }
+        return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), SizeClasses.spanClass(0, noscan),
+                MSpan.cacheClass(SizeClasses.spanClass(0, noscan), collected));
     }
 
     /**
@@ -288,7 +314,7 @@ final class MHeap {
      * (see the class comment). Scavenged pages that hard decommit left PROT_NONE are committed first, under the
      * close guard. If anything fails, the pages go back to the page allocator under the lock.
      */
-    private MSpan spanFromPageCache(long addr, int npages, long scavenged, int spanClass, boolean collected) {
+    private MSpan spanFromPageCache(long addr, int npages, long scavenged, int spanClass, int cacheClass) {
         if (scavenged > 0 && recommitReleased) {
             try {
                 commitReleased(addr, (long) npages << SizeClasses.PAGE_SHIFT);
@@ -300,7 +326,10 @@ final class MHeap {
         boolean indexed = false;
         try {
             boolean needZero = allocNeedsZero(addr, npages) && !(releasedReadZero && scavenged == npages);
-            MSpan s = new MSpan(addr, npages, spanClass, collected, needZero, sweepgen);
+            MSpan s = SizeClasses.sizeClassOf(spanClass) == 0
+                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass),
+                            cacheClass >= SizeClasses.NUM_SPAN_CLASSES, needZero, sweepgen)
+                    : new MSpan(addr, npages, spanClass, cacheClass, needZero, sweepgen);
             spans.setPrepared(addr, npages, s);
             indexed = true;
             count(s);
@@ -377,10 +406,14 @@ final class MHeap {
     }
 
     /**
-     * Allocates a large object (its own span) of {@code size} bytes, zeroed. The span is created and linked on
-     * its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees see it whole.
+     * Allocates a large object (its own span) of {@code size} bytes, zeroed, for {@code cache}'s P. The span is
+     * created and linked on its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees
+     * see it whole. A span of fewer than {@link #PAGE_CACHE_MAX_PAGES} pages (up to 120 KiB) comes from the P's
+     * page cache as a small span does (Go's allocSpan does the same for any span that small), without the heap
+     * lock, and its object is counted in the cache ({@link MCache#countLargeMalloc}); a larger one comes from the
+     * page allocator under the heap lock and is counted there.
      */
-    long allocLarge(long size, boolean noscan, boolean collected, boolean zero) {
+    long allocLarge(long size, boolean noscan, boolean collected, boolean zero, MCache cache) {
         long pageCount = (size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
         if (pageCount > MAX_SPAN_PAGES) {
             throw new OutOfMemoryError(String.format(
@@ -391,13 +424,18 @@ final class MHeap {
         MCentral c = central[MSpan.cacheClass(SizeClasses.spanClass(0, noscan), collected)];
         MSpan s;
         synchronized (c) {
-            lock.lock();
-            try {
-                s = allocSpan(npages, c.spanClass, collected);
-                largeAllocCount++;
-                largeAllocBytes += s.elemSize;
-            } finally {
-                lock.unlock();
+            s = npages < PAGE_CACHE_MAX_PAGES ? largeSpanFromPageCache(npages, noscan, collected, cache) : null;
+            if (s != null) {
+                cache.countLargeMalloc(s.elemSize);     // after the span's pages were counted in use
+            } else {
+                lock.lock();
+                try {
+                    s = allocSpan(npages, c.spanClass, c.cacheClass);
+                    largeAllocCount++;
+                    largeAllocBytes += s.elemSize;
+                } finally {
+                    lock.unlock();
+                }
             }
             c.linkLarge(s);
         }
@@ -483,13 +521,14 @@ final class MHeap {
      * arrays are created — the pages go back (as free, not released: they may hold data) and no index entry
      * stays. Heap lock held.
      */
-    private MSpan allocSpan(int npages, int spanClass, boolean collected) {
+    private MSpan allocSpan(int npages, int spanClass, int cacheClass) {
         long addr = allocPages(npages);
         try {
             boolean needZero = needsZero(addr, npages);
             MSpan s = SizeClasses.sizeClassOf(spanClass) == 0
-                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass), collected, needZero, sweepgen)
-                    : new MSpan(addr, npages, spanClass, collected, needZero, sweepgen);
+                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass),
+                            cacheClass >= SizeClasses.NUM_SPAN_CLASSES, needZero, sweepgen)
+                    : new MSpan(addr, npages, spanClass, cacheClass, needZero, sweepgen);
             publish(s);
             return s;
         } catch (Throwable t) {

@@ -78,8 +78,17 @@ final class MSpan {
      * per-object flag and manual spans need no mark bits.
      */
     final boolean collected;
-    /** Index of the span's mcentral and mcache slot: {@code spanClass}, plus {@link SizeClasses#NUM_SPAN_CLASSES} if collected. */
+    /**
+     * Index of the span's mcentral and mcache slot: {@code spanClass}, plus {@link SizeClasses#NUM_SPAN_CLASSES} if
+     * collected; {@link #TINY_CACHE_CLASS} for a span of tiny blocks.
+     */
     final int cacheClass;
+    /**
+     * Whether the span's slots are tiny blocks: 16-byte blocks of the collected noscan class into which the owner's
+     * tiny allocator packs pointer-free collected objects under 16 bytes (see {@link MCache}). Such a span has an
+     * mcentral of its own, so every slot of it is a block, never a plain 16-byte object.
+     */
+    final boolean tiny;
     final long base;
     final int npages;
     final int spanClass;
@@ -184,7 +193,7 @@ final class MSpan {
     long largeCount;
 
     private MSpan() {
-        collected = false; cacheClass = 0;
+        collected = false; cacheClass = 0; tiny = false;
         base = 0; npages = 0; spanClass = 0; sizeClass = 0; noscan = true; hasHeader = false; typeInfo = null;
         elemSize = 0; nelems = 0; divMagic = 0; limit = 0;
         allocBits = new long[0]; remoteFreed = new long[0]; words = 0;
@@ -194,8 +203,14 @@ final class MSpan {
 
     /** A small-object span of {@code spanClass} over {@code npages} pages at {@code base}. */
     MSpan(long base, int npages, int spanClass, boolean collected, boolean needzero, int sweepgen) {
-        this.collected = collected;
-        this.cacheClass = cacheClass(spanClass, collected);
+        this(base, npages, spanClass, cacheClass(spanClass, collected), needzero, sweepgen);
+    }
+
+    /** A small-object span for mcache slot {@code cacheClass} (of span class {@code spanClass}). */
+    MSpan(long base, int npages, int spanClass, int cacheClass, boolean needzero, int sweepgen) {
+        this.collected = cacheClass >= SizeClasses.NUM_SPAN_CLASSES;
+        this.cacheClass = cacheClass;
+        this.tiny = cacheClass == TINY_CACHE_CLASS;
         this.base = base;
         this.npages = npages;
         this.spanClass = spanClass;
@@ -223,6 +238,7 @@ final class MSpan {
     MSpan(long base, int npages, boolean noscan, boolean collected, boolean needzero, int sweepgen) {
         this.collected = collected;
         this.cacheClass = cacheClass(SizeClasses.spanClass(0, noscan), collected);
+        this.tiny = false;
         this.base = base;
         this.npages = npages;
         this.spanClass = SizeClasses.spanClass(0, noscan);
@@ -253,6 +269,16 @@ final class MSpan {
     /** The mcentral / mcache index of span class {@code spanClass} for manual or collected objects. */
     static int cacheClass(int spanClass, boolean collected) {
         return collected ? spanClass + SizeClasses.NUM_SPAN_CLASSES : spanClass;
+    }
+
+    /** The mcentral / mcache index of the spans of tiny blocks: after the manual and collected classes. */
+    static final int TINY_CACHE_CLASS = 2 * SizeClasses.NUM_SPAN_CLASSES;
+    /** Number of mcentrals and mcache slots: manual classes, collected classes, tiny blocks. */
+    static final int NUM_CACHE_CLASSES = TINY_CACHE_CLASS + 1;
+
+    /** The span class of the spans of mcache slot {@code cacheClass}. */
+    static int spanClassOf(int cacheClass) {
+        return cacheClass == TINY_CACHE_CLASS ? SizeClasses.TINY_SPAN_CLASS : cacheClass % SizeClasses.NUM_SPAN_CLASSES;
     }
 
     boolean isLarge() {

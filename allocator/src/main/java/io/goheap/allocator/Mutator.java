@@ -74,6 +74,28 @@ public final class Mutator implements AutoCloseable {
         return allocateTyped(size, count, type, type == null, collected);
     }
 
+    /**
+     * Allocates a collected object of {@code shape} (zeroed, its type recorded): the collected fast path, which looks
+     * up nothing the shape already knows. Pointer-free objects under 16 bytes are packed into 16-byte tiny blocks
+     * (see {@link AllocShape}).
+     */
+    public long allocateCollected(AllocShape shape) {
+        P held = p;
+        if (held == null || Thread.currentThread() != thread || held.preempt != 0 || shape.size > maxAlloc) {
+            checkOrPark(shape.size);
+        }
+        long address;
+        try {
+            address = cache.mallocShaped(shape);
+        } catch (IllegalStateException e) {
+            throw heap.closedOr(e);
+        }
+        if (heap.isClosed()) {
+            throw Heap.closedError();
+        }
+        return address;
+    }
+
     /** Allocates, and for a scan object records its type (or "no pointers") before the address escapes. */
     private long allocateTyped(long size, long count, GcType type, boolean noscan, boolean collected) {
         P held = p;

@@ -46,7 +46,7 @@ public class BulkFreeBench {
 
     private static final byte MARK = 1;
 
-    @Param({"16", "4096", "65536", "1048576"})
+    @Param({"16", "4096", "32768", "65536", "1048576"})
     public int size;
 
     /** Objects live at once: N, or fewer so that batch * size <= MAX_LIVE. */

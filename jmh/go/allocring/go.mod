@@ -1,0 +1,3 @@
+module goheap.example/allocring
+
+go 1.19

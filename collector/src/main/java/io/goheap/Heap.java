@@ -258,7 +258,12 @@ public final class Heap implements AutoCloseable {
         return new PauseHistogram(io.goheap.allocator.PauseRecorder.boundsNanos(), r.counts());
     }
 
-    /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
+    /**
+     * An exact statistics snapshot (Go's {@code runtime.ReadMemStats}): like Go's, it stops the world for its read, so
+     * it waits for a cycle in progress and for every thread holding a {@link Mutator} to reach a safepoint (a thread
+     * that neither allocates, polls nor blocks delays it). For frequent reads — a metrics scrape — use
+     * {@link #readMetrics()}, which never stops the world.
+     */
     public MemStats readMemStats() {
         MemStats m = new MemStats();
         readMemStats(m);
@@ -283,15 +288,30 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Named samples as Go's {@code runtime/metrics} names them: the memory classes ({@code /memory/classes/...},
-     * summing to {@code /memory/classes/total:bytes} = Sys), {@code /gc/heap/goal:bytes},
-     * {@code /gc/gomemlimit:bytes}, {@code /gc/gogc:percent}, {@code /gc/limiter/last-enabled:gc-cycle},
-     * {@code /cpu/classes/scavenge/background:cpu-seconds}, and goheap's {@code /gc/scavenge/background:bytes},
-     * {@code /gc/scavenge/eager:bytes} (released since start) and {@code /gc/scavenge/goal:bytes} (heap memory the
-     * background scavenger retains; Long.MAX_VALUE when it has none). A snapshot, read as {@link #readMemStats()}.
+     * Named samples as Go's {@code runtime/metrics} names them ({@link #metricDescriptions()} lists every name with
+     * its kind and meaning): the memory classes ({@code /memory/classes/...}, summing to
+     * {@code /memory/classes/total:bytes} = Sys), allocation and free counts ({@code /gc/heap/allocs:bytes}, ...),
+     * the pacer's goal and knobs, cycle counts, the limiter, CPU classes in seconds and the scavenger's counters.
+     * Go's {@code /gc/pauses:seconds} histogram is {@link #readPauseHistogram()}.
+     *
+     * <p>Never stops the world and waits for no thread: it loads per-P counters and heap-level atomics, so it takes
+     * microseconds also while a thread holding a {@link Mutator} does not poll or a collection is waiting to stop
+     * the world. The memory classes are each ≥ 0 and sum exactly to the total, {@code /gc/heap/objects:objects} is
+     * exactly allocs − frees, and counters never go back; how heap pages split between objects, unused, free and
+     * released is exact only when nothing changes during the read (under churn it is off by the pages spans were
+     * made or returned from meanwhile). {@link #readMemStats()} stops the world for an exact snapshot.
+     *
+     * @throws IllegalStateException when the heap is closed
      */
     public java.util.Map<String, Number> readMetrics() {
-        return RuntimeMetrics.read(readMemStats(), collector);
+        io.goheap.allocator.AllocStats a = new io.goheap.allocator.AllocStats();
+        allocator.sampleMemStats(a);
+        return RuntimeMetrics.read(a, collector);
+    }
+
+    /** Every name {@link #readMetrics()} returns, with its kind and meaning (Go's {@code metrics.All()}). */
+    public static java.util.List<MetricDescription> metricDescriptions() {
+        return RuntimeMetrics.DESCRIPTIONS;
     }
 
     /**

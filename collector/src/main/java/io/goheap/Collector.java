@@ -999,6 +999,16 @@ final class Collector {
         }
     }
 
+    /** The cycle counters (see {@link GcStats#counts()}: never waits for a thread). */
+    GcStats.Counts cycleCounts() {
+        return stats.counts();
+    }
+
+    /** The heap goal (Go's /gc/heap/goal:bytes). */
+    long nextGC() {
+        return pacer.goal();
+    }
+
     /** The collector's fields of MemStats. */
     void fill(MemStats m) {
         stats.fill(m, pacer.goal());

@@ -55,6 +55,15 @@ final class GcStats {
         gcNanos += gcCpu;
     }
 
+    /** Completed cycles, forced ones among them, and the collector's CPU nanoseconds, read together. */
+    record Counts(long total, long forced, long gcCpuNanos) {
+    }
+
+    /** The cycle counters, read under this monitor (held only for a few stores: a read never waits long). */
+    synchronized Counts counts() {
+        return new Counts(numGC, numForcedGC, gcNanos);
+    }
+
     synchronized int numGC() {
         return numGC;
     }

@@ -389,11 +389,12 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * {@return a consistent statistics snapshot (Go's {@code runtime.ReadMemStats})} As Go's, it <em>stops the
+     * {@return an exact statistics snapshot (Go's {@code runtime.ReadMemStats})} As Go's, it <em>stops the
      * world</em> for the read: it waits for a collection in progress and for every thread holding a P to reach a
      * safepoint (an allocation, a poll, a blocking region), so every P's counters are one cut; allocating threads
      * pause meanwhile, and a thread with an open Mutator that neither allocates, polls nor blocks delays it, as it
-     * delays a collection. Call it as often as Go programs call ReadMemStats — not per operation.
+     * delays a collection. For frequent reads — a metrics scrape — use {@link #readMetrics()}, which never stops
+     * the world.
      */
     public MemStats readMemStats() {
         MemStats m = new MemStats();
@@ -425,19 +426,33 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
-     * Named samples as Go's {@code runtime/metrics} names them: the memory classes ({@code /memory/classes/...},
-     * summing to {@code /memory/classes/total:bytes} = Sys), {@code /gc/heap/goal:bytes},
-     * {@code /gc/gomemlimit:bytes}, {@code /gc/gogc:percent}, {@code /gc/limiter/last-enabled:gc-cycle},
-     * {@code /cpu/classes/scavenge/background:cpu-seconds}, {@code /sched/gomaxprocs:threads}, and goheap's
-     * {@code /sched/procs:procs} (Ps made, {@link MemStats#procs()}), {@code /sched/stall-reports:reports}
-     * ({@link MemStats#stallReports()}), {@code /gc/scavenge/background:bytes},
-     * {@code /gc/scavenge/eager:bytes} (released since start) and {@code /gc/scavenge/goal:bytes} (heap memory the
-     * background scavenger retains; Long.MAX_VALUE when it has none). A snapshot, read as {@link #readMemStats()}.
+     * Named samples as Go's {@code runtime/metrics} names them ({@link #metricDescriptions()} lists every name with
+     * its kind and meaning): the memory classes ({@code /memory/classes/...}, summing to
+     * {@code /memory/classes/total:bytes} = Sys), allocation and free counts ({@code /gc/heap/allocs:bytes}, ...),
+     * the pacer's goal and knobs, cycle counts, the limiter, CPU classes in seconds, the scavenger's counters, and
+     * goheap's {@code /sched/procs:procs} (Ps made, {@link MemStats#procs()}) and {@code /sched/stall-reports:reports}
+     * ({@link MemStats#stallReports()}).
+     * Go's {@code /gc/pauses:seconds} histogram is {@link #readPauseHistogram()}.
+     *
+     * <p>Never stops the world and waits for no thread: it loads per-P counters and heap-level atomics, so it takes
+     * microseconds also while a thread holding a {@link Mutator} does not poll or a collection is waiting to stop
+     * the world. The memory classes are each ≥ 0 and sum exactly to the total, {@code /gc/heap/objects:objects} is
+     * exactly allocs − frees, and counters never go back; how heap pages split between objects, unused, free and
+     * released is exact only when nothing changes during the read (under churn it is off by the pages spans were
+     * made or returned from meanwhile). {@link #readMemStats()} stops the world for an exact snapshot.
      *
      * @return the samples, by name
+     * @throws IllegalStateException when the heap is closed
      */
     public java.util.Map<String, Number> readMetrics() {
-        return RuntimeMetrics.read(readMemStats(), collector);
+        io.goheap.allocator.AllocStats a = new io.goheap.allocator.AllocStats();
+        allocator.sampleMemStats(a);
+        return RuntimeMetrics.read(a, collector);
+    }
+
+    /** Every name {@link #readMetrics()} returns, with its kind and meaning (Go's {@code metrics.All()}). */
+    public static java.util.List<MetricDescription> metricDescriptions() {
+        return RuntimeMetrics.DESCRIPTIONS;
     }
 
     /**

@@ -324,6 +324,15 @@ public final class Heap implements AutoCloseable {
     }
 
     /**
+     * A snapshot that takes no lock and never waits for any thread (see {@code HeapStats.sample} for which of the
+     * invariants of {@link AllocStats} hold exactly in it and which only approximately): for metrics read often.
+     */
+    public void sampleMemStats(AllocStats into) {
+        ensureOpen();
+        HeapStats.sample(mheap, procs, into);
+    }
+
+    /**
      * Returns every free page to the OS now (Go's {@code debug.FreeOSMemory}, minus the collection goheap does
      * not have yet): spans still waiting for sweeping are swept, the caches of Ps no thread holds give their
      * spans back (so spans whose objects were all freed return to the heap), then every free page is released.

@@ -131,7 +131,10 @@ final class MHeap {
     final java.util.concurrent.atomic.AtomicLong spanMetadataBytes = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong spanMetadataPeak = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong liveSpans = new java.util.concurrent.atomic.AtomicLong();
-    /** Large objects made and freed under the lock (a P's retained large spans count theirs in its mcache). */
+    /**
+     * Large objects made and freed under the lock (a P's retained large spans count theirs in its mcache); read
+     * without it only by {@link HeapStats#sample} (opaque loads).
+     */
     long largeAllocCount, largeAllocBytes, largeFreeCount, largeFreeBytes;
     /**
      * Per size class: remote frees found, when merged, to hit an object its owner had freed meanwhile (a double

@@ -45,7 +45,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Locking</h2>
  * All state is guarded by {@link #lock()} (the heap lock); only {@link #scavenge} runs its releaser outside it.
- * Every public method except {@link #scavenge} and {@link #verify} must be called with {@link #lock()} held by
+ * Every public method except {@link #scavenge}, {@link #verify} and the two {@code *Unlocked} counter reads (opaque
+ * loads for statistics that must never wait) must be called with {@link #lock()} held by
  * the current thread (checked: {@link IllegalStateException} otherwise). {@code scavenge} must be called without
  * it and takes it itself; {@code verify} takes it. The state fields and the helper methods they need are
  * package-private only for the three helpers above, which touch them under the same lock; no other class does.
@@ -658,6 +659,32 @@ public final class PageAllocator {
     public long grownPages() {
         checkLocked();
         return grownChunks * CHUNK_PAGES;
+    }
+
+    /**
+     * {@link #releasedPages()} read without the lock, for statistics that must never wait (an opaque load of the
+     * counter the lock guards: never torn, possibly older than a release or allocation running meanwhile).
+     */
+    public long releasedPagesUnlocked() {
+        return (long) RELEASED.getOpaque(this);
+    }
+
+    /** {@link #grownPages()} read without the lock, as {@link #releasedPagesUnlocked()}. */
+    public long grownPagesUnlocked() {
+        return (long) GROWN_CHUNKS.getOpaque(this) * CHUNK_PAGES;
+    }
+
+    private static final java.lang.invoke.VarHandle RELEASED;
+    private static final java.lang.invoke.VarHandle GROWN_CHUNKS;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup l = java.lang.invoke.MethodHandles.lookup();
+            RELEASED = l.findVarHandle(PageAllocator.class, "released", long.class);
+            GROWN_CHUNKS = l.findVarHandle(PageAllocator.class, "grownChunks", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     // ================================================================ scavenging

@@ -14,7 +14,10 @@ import java.util.function.LongConsumer;
  * it takes an empty buffer. With no mark running, a store or keep pays one load of the phase word ({@link
  * #marking}).
  *
- * <h2>Why nothing is rescanned at mark termination</h2>
+ * <h2>Why nothing needs rescanning at mark termination</h2>
+ * (Termination still reads roots and frames once, world stopped, as a safety net: a gccheckmark run under heavy
+ * load found a frame-held object this protocol left unmarked, a gap not yet found. The read costs the slot count,
+ * since what the holders reach is already marked.)
  * The holders of addresses are: heap slots (of collected and manual objects), global {@link Root}s (with the
  * roots {@link Pinner}, {@link Heap#rootFor} and a queued finalizer make), the local frames of each {@link
  * Mutator}, the objects with finalizers (scanned as roots), and — between two safepoints of one thread — Java

@@ -60,12 +60,8 @@ public final class GcHooks {
                     type == null ? 0 : ((long) type.id() & 0xFFFF_FFFFL) | (count << 32);
         } else {
             HeapBits.write(s, address, type == null ? 0 : type.slotBits(count, (int) (s.elemSize >>> 3)));
-            if (recordTypeIds) {
-                int[] ids = s.typeIds;
-                if (ids == null) {
-                    s.typeIds = ids = new int[s.nelems];
-                }
-                ids[s.objectIndex(address - s.base)] = type == null ? 0 : type.id();
+            if (heap.recordTypeIds) {
+                s.recordTypeId(address, type == null ? 0 : type.id());
             }
         }
     }
@@ -74,7 +70,6 @@ public final class GcHooks {
      * Whether {@link #writeType} also records the type id of objects with heap bits, so pointer checks can name
      * it: set once by the collector when it is built with {@code GODEBUG=checkptr=1}, before any allocation.
      */
-    private boolean recordTypeIds;
 
     /**
      * Turns on the sweeper's debug modes (see {@link Quarantine}): dead collected objects stay quarantined for
@@ -96,9 +91,9 @@ public final class GcHooks {
         return heap.quarantineReached.get();
     }
 
-    /** Turns on {@link #recordTypeIds}; call before the heap is shared with other threads. */
+    /** Turns on {@link MHeap#recordTypeIds}; call before the heap is shared with other threads. */
     public void recordTypeIds() {
-        recordTypeIds = true;
+        heap.recordTypeIds = true;
     }
 
     /**

@@ -298,9 +298,12 @@ final class MCache {
             heap.zero(p, s.elemSize);
         }
         if (kind == AllocShape.HEAP_BITS) {
-            HeapBits.write(heap.memory(), heap.base(), s, p, shape.heapBits);
+            HeapBits.write(s, p, shape.heapBits);
+            if (heap.recordTypeIds) {
+                s.recordTypeId(p, shape.type.id());
+            }
         } else if (kind == AllocShape.HEADER) {
-            heap.memory().set(java.lang.foreign.ValueLayout.JAVA_LONG, p - heap.base(), shape.header);
+            s.typeInfo[s.objectIndex(p - s.base)] = shape.header;   // off the heap's memory (see MSpan#typeInfo)
         }
         if (heap.allocateBlack) {
             allocateBlack(s, s.objectIndex(p - s.base));

@@ -121,6 +121,11 @@ final class MHeap {
      * objects are allocated marked (see {@link MCache}). Volatile so a loop of allocations re-reads it.
      */
     volatile boolean allocateBlack;
+    /**
+     * Pointer checks are on (GODEBUG checkptr): allocations record each heap-bits object's type id in its span, so a
+     * check can name the type. Set once before the heap is shared with other threads.
+     */
+    boolean recordTypeIds;
     /** Go's mheap_.sweepgen: advanced by 2 per cycle by {@link MSweep#startCycle}, with the world stopped. */
     volatile int sweepgen;
 

@@ -115,6 +115,15 @@ final class MSpan {
      * then; null otherwise. Owner writes, racy reads (for messages only).
      */
     int[] typeIds;
+
+    /** Records the type id of the object at {@code address} in {@link #typeIds}, made on first use. Span owner only. */
+    void recordTypeId(long address, int id) {
+        int[] ids = typeIds;
+        if (ids == null) {
+            typeIds = ids = new int[nelems];
+        }
+        ids[objectIndex(address - base)] = id;
+    }
     /**
      * Collected spans, in the quarantine debug mode: cycles each object has left in quarantine, 0 = not
      * quarantined; null until the span first quarantines one. Written by the span's sweeper (see {@link Quarantine}).

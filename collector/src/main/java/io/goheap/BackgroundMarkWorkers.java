@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
 
 /**
  * The background mark workers of one concurrent mark (Go's {@code gcBgMarkWorker}, scheduled as its
@@ -36,10 +37,11 @@ import java.util.function.BooleanSupplier;
  * <h2>Past the goal (goheap's, not Go's)</h2>
  * Once the heap passes its goal while the mark runs, worker {@code dedicated} (the fractional one, when there is
  * one) marks all the time, as a dedicated worker. Go keeps 25% and lets assists, paced by the scan work still to
- * do, absorb the rest; goheap's assists are paced by the last cycle's scan work over the whole runway, so past the
- * goal they fall behind, and allocating threads would reach the hard goal and wait there for the rest of the mark
- * (measured: 0.3–0.7 s stalls with two mutators on two CPUs). A worker taking a CPU of its own there costs the
- * mutators that CPU's share, which the assists would take anyway.
+ * do ({@link GcPacer}'s revise), absorb the rest; goheap's assists are paced the same way, but an assist can only
+ * scan what the workers share through the queue, so past the goal it can fall behind, and allocating threads would
+ * reach the hard goal and wait there for the rest of the mark (measured with the earlier budget: 0.3–0.7 s stalls
+ * with two mutators on two CPUs). A worker taking a CPU of its own there costs the mutators that CPU's share, which
+ * the assists would take anyway.
  *
  * <h2>Work distribution</h2>
  * Grey objects travel between workers and assists through the write barrier's queue of buffers: a worker whose
@@ -61,7 +63,8 @@ import java.util.function.BooleanSupplier;
  * as not scheduled, while it holds grey objects; the round ending while an assist holds objects it took.
  *
  * <h2>Time</h2>
- * Each worker adds its slices' wall time to its mode's total (gctrace's background = dedicated + fractional, and
+ * Each worker publishes each slice's scan work as it ends (the pacer's view of the mark's progress, and the credit
+ * assists take before they scan: Go's {@code gcFlushBgCredit}), adds its slices' wall time to its mode's total (gctrace's background = dedicated + fractional, and
  * idle) and its thread's CPU time to {@link #cpuNanos} (GCCPUFraction, the CPU limiter).
  */
 final class BackgroundMarkWorkers {
@@ -87,6 +90,8 @@ final class BackgroundMarkWorkers {
     private final BooleanSupplier closed;
     /** Whether the heap has passed its goal while this mark runs (see "Past the goal"). */
     private final BooleanSupplier pastGoal;
+    /** Takes each slice's scan work as it is done (the pacer's progress and assist credit). */
+    private final LongConsumer published;
     /** The helpers' markers (workers 1...); their bad slots become suspects through the barrier. */
     private final MarkWork[] helperWork;
     private final long markStart;
@@ -99,7 +104,8 @@ final class BackgroundMarkWorkers {
     private final AtomicLong cpuNanos = new AtomicLong();
 
     BackgroundMarkWorkers(GcHooks hooks, WriteBarrier barrier, MarkWorkers threads, MarkUtilization plan,
-                          Thread cycleThread, BooleanSupplier closed, BooleanSupplier pastGoal) {
+                          Thread cycleThread, BooleanSupplier closed, BooleanSupplier pastGoal,
+                          LongConsumer published) {
         this.hooks = hooks;
         this.barrier = barrier;
         this.threads = threads;
@@ -108,6 +114,7 @@ final class BackgroundMarkWorkers {
         this.cycleThread = cycleThread;
         this.closed = closed;
         this.pastGoal = pastGoal;
+        this.published = published;
         int workers = Math.max(1, Math.min(plan.procs(), threads.helpers() + 1));
         this.helperWork = new MarkWork[workers - 1];
         for (int i = 0; i < helperWork.length; i++) {
@@ -218,7 +225,7 @@ final class BackgroundMarkWorkers {
                     barrier.waitingForWork.decrementAndGet();
                     waiting = false;
                 }
-                w.drainBudget(SLICE_SCAN_BYTES);
+                published.accept(w.drainBudget(SLICE_SCAN_BYTES));
                 long slice = System.nanoTime() - now;
                 (mode == Mode.DEDICATED ? dedicatedNanos : mode == Mode.FRACTIONAL ? fractionalNanos : idleNanos)
                         .addAndGet(slice);

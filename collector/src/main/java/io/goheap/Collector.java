@@ -331,9 +331,9 @@ final class Collector {
         }
         long goal = pacer.goal();
         if (barrier.scanning && goal != Long.MAX_VALUE) {
-            // Go's assists: scan work in proportion to the allocation, more as the heap nears its goal (with GOGC
-            // off only gc() marks, and nothing paces the allocating threads)
-            long budget = pacer.assistBudget(bytes, live);
+            // Go's assists: the scan work still expected over the heap still to allocate, less the background
+            // workers' credit (GcPacer; with GOGC off only gc() marks, and nothing paces the allocating threads)
+            long budget = pacer.assistBudget(bytes, live, barrier.scannedByMutators.get());
             if (caller != null && budget > 0) {
                 caller.assist(budget);
             }
@@ -536,7 +536,8 @@ final class Collector {
             manual = hooks.snapshotManualRootsByHandshake();
             marker.deferBadPointers(true);
             workers = new BackgroundMarkWorkers(hooks, barrier, markWorkers, utilization, Thread.currentThread(),
-                    heap::isClosed, () -> pacer.heapLive() >= goalOfCycle);
+                    heap::isClosed, () -> pacer.heapLive() >= goalOfCycle, pacer::addBackgroundWork);
+            pacer.startMark();                        // the assists' revise starts from here
             marker.shareWithAssists(workers);
             hooks.setAllocateBlack(true);             // only now: a black object never gets an unbarriered store
             barrier.scanning = true;                  // assists may scan from now on
@@ -679,6 +680,7 @@ final class Collector {
         }
         long tEnd = System.nanoTime();
         if (failed == null) {
+            pacer.endMark(liveAtEnd, scanWork, tStop2 - tRun, assistNanos, workers.idleNanos(), procs);
             hooks.prepareIdleCaches();                // idle Ps' stale spans, here rather than in the next setup pause
         }
         rethrow(failed);

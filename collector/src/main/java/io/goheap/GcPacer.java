@@ -18,11 +18,25 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>The goal: Go's GOGC goal {@code heapMarked × (1 + GOGC/100)}, at least {@code 4 MiB × GOGC/100}, capped by
  *       what the memory limit leaves for the heap ({@link MemoryLimitGoal}) but never below the live heap.
  *       {@code Long.MAX_VALUE} when GOGC is off and there is no limit.</li>
- *   <li>The trigger: {@link #TRIGGER_FRACTION} of the way from the live heap to the goal; the concurrent mark has
- *       the rest of the runway.</li>
+ *   <li>The trigger (Go 1.18+'s): the goal minus the <em>runway</em>, the heap the program allocates while a mark
+ *       does the last mark's scan work with 25% of the CPUs — {@code consMark × (1 − 0.25) / 0.25 × scan work} —
+ *       kept between {@link #TRIGGER_FRACTION} (0.7) and 0.95 of the way from the live heap to the goal (or the
+ *       goal less 4 MiB on a large heap). consMark, the program's allocation rate over the mark's scan rate per
+ *       CPU, is measured at each mark's end ({@link #endMark}); the pacer uses the largest of the last
+ *       {@link #CONS_MARK_HISTORY} (Go 1.21+'s smoothing: a noisy low sample does not start the next mark late).
+ *       While the memory limit sets the goal the trigger stays at 0.7, the earliest Go allows.</li>
  *   <li>The hard goal: 1.1 × the goal, but under a memory limit no further than what the limit leaves for heap
  *       objects; an allocating thread that reaches it during a mark waits for the cycle.</li>
- *   <li>The assist budget: scan work a thread pays per byte it allocates during a mark.</li>
+ *   <li>The assist budget (Go's {@code revise}), recomputed at every payment: the scan work still expected this
+ *       mark (the last mark's, less what the background workers and assists have done) over the heap still to
+ *       allocate before the goal; once the work done passes the estimate, the estimate becomes the last one
+ *       scaled by how the heap grew, and the goal moves out in proportion (Go's extrapolated goal, at most its
+ *       hard goal); past the goal, toward the hard goal. An assist first takes the background workers' published
+ *       work not yet claimed ({@link #assistBudget}: Go's {@code bgScanCredit}) and scans only the rest.
+ *       While the memory limit sets the goal, a payment is at least the last mark's whole scan work over the heap
+ *       left and takes no credit: a mark paced to end exactly at a goal 3% under the limit let resident memory
+ *       reach the limit (fragmentation and free pages not yet released come on top of the heap), where ending the
+ *       mark early keeps the margin.</li>
  *   <li>The sweep pace (Go's {@code sweepPagesPerByte}): every page in use at a cycle's end is swept before
  *       heapLive has covered 95% of the distance to the next goal.</li>
  * </ul>
@@ -33,8 +47,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * below heapMarked.
  *
  * <h2>Locking</h2>
- * The writers ({@link #commit}, {@link #setGcPercent}, {@link #setMemoryLimit}, {@link #refreshLimitRoom}) run
- * under the collector's cycle lock, so they never interleave. Every field is volatile (or atomic: heapLive,
+ * The writers ({@link #commit}, {@link #setGcPercent}, {@link #setMemoryLimit}, {@link #refreshLimitRoom},
+ * {@link #startMark}, {@link #endMark}) run under the collector's cycle lock, so they never interleave. During a
+ * mark the scan work done and the background credit are atomic counters any marking thread adds to; the credit
+ * is taken by compare-and-set, so two assists never both take the same credit (allowed: an assist reads a work
+ * count a slice behind and pays a little more or less; forbidden: credit taken twice, or going negative). Every field is volatile (or atomic: heapLive,
  * which every allocating thread adds to): readers on any thread see each value whole, though not necessarily the
  * goal and trigger of the same commit — a reader that sees a new goal with the previous trigger starts a cycle
  * a little early or late, never unsoundly.
@@ -45,6 +62,17 @@ final class GcPacer {
     static final double TRIGGER_FRACTION = 0.7;
     /** While the CPU limiter is on, allocating threads wait for a cycle only at this multiple of the hard goal. */
     static final long LIMITED_OVERSHOOT = 2;
+    /** Go's gcBackgroundUtilization (and goal utilization): the CPU share the background mark aims at. */
+    static final double GOAL_UTILIZATION = 0.25;
+    /** The latest trigger: this far from the live heap to the goal (Go's maxTriggerRatio). */
+    static final double MAX_TRIGGER_FRACTION = 0.95;
+    /** The cons/mark samples the pacer keeps (Go 1.21+: 4). */
+    static final int CONS_MARK_HISTORY = 4;
+    /** The least scan work an assist budget assumes is left (Go's: a mark that aims a little high misses a little). */
+    static final long MIN_REMAINING_SCAN = 1000;
+    /** The most scan work one payment asks for, and the least heap distance it divides by. */
+    static final long MAX_PAYMENT_SCAN = 64L << 20;
+    static final long MIN_ASSIST_DISTANCE = 64L << 10;
 
     private volatile int gcPercent;
     private volatile long goal;
@@ -56,6 +84,24 @@ final class GcPacer {
     /** heapLive when the current sweep cycle began, and the pages to sweep per byte allocated since (Go's). */
     private volatile long sweepBasis;
     private volatile double sweepPagesPerByte;
+
+    // ---- the mark in progress (startMark resets them) ----
+    /** Scan work (bytes of pointer slots) the background workers have published this mark. */
+    private final AtomicLong backgroundWork = new AtomicLong();
+    /** The background workers' published work no assist has claimed yet (Go's bgScanCredit). */
+    private final AtomicLong backgroundCredit = new AtomicLong();
+    /** heapLive when this mark began (Go's {@code triggered}), the basis of its cons/mark. */
+    private volatile long markStartLive;
+    /** The last mark's scan work and heapMarked, fixed for this mark (revise's estimate). */
+    private volatile long markExpectedScan = 4L << 20;
+
+    // ---- cons/mark (under the cycle lock) ----
+    private final double[] consMarkHistory = new double[CONS_MARK_HISTORY];
+    private int consMarkSamples;
+    /** The largest recent cons/mark; 0 before the first measured mark (the trigger then stays at 0.7). */
+    private volatile double consMark;
+    /** Whether the memory limit, not GOGC, set the current goal (see the class comment). */
+    private volatile boolean limitSetsGoal;
 
     /** GOMEMLIMIT in bytes; Long.MAX_VALUE when none. */
     private volatile long memoryLimit;
@@ -133,17 +179,68 @@ final class GcPacer {
     }
 
     /**
-     * Scan work (bytes of pointer slots) an allocation of {@code bytes} pays during a mark with heapLive at
-     * {@code live}: the last mark's scan work over the heap still to allocate before the goal (at least 1 MiB
-     * of it), at most 64 MiB per call. 0 with no goal (GOGC off: only gc() marks, nothing paces the threads).
+     * The scan work (bytes of pointer slots) an allocation of {@code bytes} still owes during a mark, with heapLive
+     * at {@code live} and {@code assistWork} bytes scanned by assists so far this mark: {@link #assistWorkPerByte}
+     * × bytes, at most {@link #MAX_PAYMENT_SCAN}, less the background credit it takes (Go's bgScanCredit). 0 with no
+     * goal (GOGC off: only gc() marks, and nothing paces the threads).
      */
-    long assistBudget(long bytes, long live) {
+    long assistBudget(long bytes, long live, long assistWork) {
         long g = goal;
         if (g == Long.MAX_VALUE) {
             return 0;
         }
-        long distance = Math.max(g - live, 1L << 20);
-        return (long) Math.min((double) bytes * lastScanWork / distance, 64L << 20);
+        double perByte = assistWorkPerByte(live, backgroundWork.get() + assistWork, g);
+        if (limitSetsGoal) {
+            // the memory limit's margin first: at least the last mark's whole scan work over the heap left, and no
+            // credit, so the mark ends before the goal rather than at it (see the class comment)
+            perByte = Math.max(perByte, (double) markExpectedScan / Math.max(g - live, 1L << 20));
+            return (long) Math.min(bytes * perByte, MAX_PAYMENT_SCAN);
+        }
+        long owed = (long) Math.min(bytes * perByte, MAX_PAYMENT_SCAN);
+        return owed - takeCredit(owed);
+    }
+
+    /** Takes up to {@code owed} bytes of the background credit; returns what it took. */
+    long takeCredit(long owed) {
+        for (;;) {
+            long credit = backgroundCredit.get();
+            long taken = Math.min(credit, owed);
+            if (taken <= 0 || backgroundCredit.compareAndSet(credit, credit - taken)) {
+                return Math.max(0, taken);
+            }
+        }
+    }
+
+    /** Go's revise for this pacer's state: see {@link #assistWorkPerByte(long, long, long, long, long, long, long)}. */
+    private double assistWorkPerByte(long live, long workDone, long g) {
+        return assistWorkPerByte(live, workDone, g, markExpectedScan, markStartLive, heapMarked, hardGoal(g));
+    }
+
+    /**
+     * Go's {@code revise}: the scan work an assist does per byte allocated so that the mark's remaining work is
+     * done when heapLive reaches the goal. {@code live}: heapLive now; {@code workDone}: scan work done this mark;
+     * {@code goal}; {@code expected}: the last mark's scan work; {@code startLive}: heapLive when the mark began;
+     * {@code marked}: the last live heap; {@code hard}: the hard goal. When the work done passes the estimate, the
+     * heap grew: the estimate becomes the worst case (the last scan work scaled by startLive / marked) and the goal
+     * moves out in the same proportion, at most to the hard goal; past the goal, the rest is paced to the hard goal.
+     */
+    static double assistWorkPerByte(long live, long workDone, long goal, long expected, long startLive, long marked,
+                                    long hard) {
+        long target = goal;
+        long worst = marked > 0 && startLive > marked ? (long) ((double) expected * startLive / marked) : expected;
+        if (workDone > expected && expected > 0) {
+            long from = Math.min(startLive, goal);
+            long extended = from + (long) ((double) (goal - from) / expected * worst);
+            target = Math.min(Math.max(extended, goal), hard);
+            expected = worst;
+        }
+        if (live > target) {
+            target = hard;
+            expected = worst;
+        }
+        long remaining = Math.max(expected - workDone, MIN_REMAINING_SCAN);
+        long distance = Math.max(target - live, MIN_ASSIST_DISTANCE);
+        return (double) remaining / distance;
     }
 
     /**
@@ -175,7 +272,7 @@ final class GcPacer {
         }
         long g = heapGoal(live);
         goal = g;
-        trigger = trigger(live, g);
+        trigger = pacedTrigger(live, g);
         // every page in use now waits for sweeping; sweep them all before heapLive reaches the goal (Go's
         // sweepPagesPerByte, with Go's margin: done by 95% of the distance)
         long distance = Math.max(1, (long) ((g == Long.MAX_VALUE ? live : g - live) * 0.95));
@@ -204,7 +301,106 @@ final class GcPacer {
         long live = heapMarked;
         long g = heapGoal(live);
         goal = g;
-        trigger = trigger(live, g);
+        trigger = pacedTrigger(live, g);
+    }
+
+    /**
+     * The trigger for {@code live} bytes and {@code goal} from the measured cons/mark (see the class comment):
+     * {@link #trigger} (0.7 of the way) when none is measured yet or the memory limit sets the goal.
+     */
+    private long pacedTrigger(long live, long goal) {
+        long earliest = trigger(live, goal);
+        limitSetsGoal = goal < goal(live, gcPercent);
+        if (goal == Long.MAX_VALUE || consMark <= 0 || limitSetsGoal) {
+            return earliest;
+        }
+        return runwayTrigger(live, goal, consMark, lastScanWork);
+    }
+
+    /**
+     * Go's trigger for a heap of {@code live} bytes, {@code goal}, cons/mark {@code consMark} and an expected
+     * scan work of {@code scanWork} bytes: the goal less the runway, kept between 0.7 and 0.95 of the way from
+     * live to goal (or the goal less 4 MiB, when that is later).
+     */
+    static long runwayTrigger(long live, long goal, double consMark, long scanWork) {
+        if (goal == Long.MAX_VALUE) {
+            return Long.MAX_VALUE;
+        }
+        if (live >= goal) {
+            return goal;
+        }
+        long earliest = trigger(live, goal);
+        long latest = live + (long) ((goal - live) * MAX_TRIGGER_FRACTION);
+        if (goal > HEAP_MINIMUM && goal - HEAP_MINIMUM > latest) {
+            latest = goal - HEAP_MINIMUM;
+        }
+        latest = Math.max(latest, earliest);
+        double runway = consMark * (1 - GOAL_UTILIZATION) / GOAL_UTILIZATION * scanWork;
+        long t = runway >= goal ? earliest : goal - (long) runway;
+        return Math.min(Math.max(t, earliest), latest);
+    }
+
+    // ------------------------------------------------------------------ the mark (Go's revise and credit)
+
+    /** A concurrent mark begins (before assists may scan): the work counters restart from heapLive now. */
+    void startMark() {
+        backgroundWork.set(0);
+        backgroundCredit.set(0);
+        markStartLive = heapLive.get();
+        markExpectedScan = lastScanWork;
+    }
+
+    /** A background worker published {@code scanWork} bytes of scan work: it counts as done, and as credit. */
+    void addBackgroundWork(long scanWork) {
+        if (scanWork > 0) {
+            backgroundWork.addAndGet(scanWork);
+            backgroundCredit.addAndGet(scanWork);
+        }
+    }
+
+    /** Scan work the background workers have published this mark. */
+    long backgroundWork() {
+        return backgroundWork.get();
+    }
+
+    /**
+     * A mark ended: measures this mark's cons/mark (Go's endCycle) from heapLive at its end, its scan work, its
+     * duration with assists on, the assists' and idle workers' time and GOMAXPROCS, and keeps the largest of the
+     * last {@link #CONS_MARK_HISTORY}. A mark with no allocation or no scan work measures nothing.
+     */
+    void endMark(long liveAtEnd, long scanWork, long markNanos, long assistNanos, long idleNanos, int procs) {
+        double sample = consMark(liveAtEnd - markStartLive, scanWork, markNanos, assistNanos, idleNanos, procs);
+        if (Double.isNaN(sample)) {
+            return;
+        }
+        consMarkHistory[consMarkSamples++ % CONS_MARK_HISTORY] = sample;
+        double max = 0;
+        for (int i = 0; i < Math.min(consMarkSamples, CONS_MARK_HISTORY); i++) {
+            max = Math.max(max, consMarkHistory[i]);
+        }
+        consMark = max;
+    }
+
+    /** The cons/mark the trigger uses now (0: none measured). */
+    double consMark() {
+        return consMark;
+    }
+
+    /**
+     * One mark's cons/mark (Go's): the bytes allocated during it per CPU the program had, over the bytes scanned
+     * per CPU the collector had — {@code allocated × (u + idle) / (scanWork × (1 − u))}, where u is the goal
+     * utilization plus the assists' share of the CPUs and idle the idle workers' share. NaN when it measures
+     * nothing (no allocation, no scan work or no time).
+     */
+    static double consMark(long allocated, long scanWork, long markNanos, long assistNanos, long idleNanos,
+                           int procs) {
+        if (allocated <= 0 || scanWork <= 0 || markNanos <= 0) {
+            return Double.NaN;
+        }
+        double cpu = (double) markNanos * procs;
+        double u = Math.min(0.95, GOAL_UTILIZATION + assistNanos / cpu);
+        double idle = idleNanos / cpu;
+        return allocated * (u + idle) / (scanWork * (1 - u));
     }
 
     /**

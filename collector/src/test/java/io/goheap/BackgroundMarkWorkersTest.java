@@ -81,7 +81,7 @@ class BackgroundMarkWorkersTest {
         try (Heap heap = Heap.builder().reservation(64L << 20).maxProcs(2).gcPercent(-1).build()) {
             Collector c = heap.collector;
             BackgroundMarkWorkers w = new BackgroundMarkWorkers(c.hooks, c.barrier, c.markWorkers,
-                    MarkUtilization.of(2), Thread.currentThread(), heap::isClosed, () -> false);
+                    MarkUtilization.of(2), Thread.currentThread(), heap::isClosed, () -> false, n -> { });
             long later = System.nanoTime() + 1_000_000;
             assertEquals(BackgroundMarkWorkers.Mode.IDLE, w.mode(0, later));
             assertEquals(BackgroundMarkWorkers.Mode.IDLE, w.mode(1, later));
@@ -100,10 +100,10 @@ class BackgroundMarkWorkersTest {
             }
             MarkUtilization four = new MarkUtilization(4, 1, 0);
             BackgroundMarkWorkers d = new BackgroundMarkWorkers(c.hooks, c.barrier, c.markWorkers, four,
-                    Thread.currentThread(), heap::isClosed, () -> false);
+                    Thread.currentThread(), heap::isClosed, () -> false, n -> { });
             java.util.concurrent.atomic.AtomicBoolean past = new java.util.concurrent.atomic.AtomicBoolean();
             BackgroundMarkWorkers p = new BackgroundMarkWorkers(c.hooks, c.barrier, c.markWorkers,
-                    MarkUtilization.of(2), Thread.currentThread(), heap::isClosed, past::get);
+                    MarkUtilization.of(2), Thread.currentThread(), heap::isClosed, past::get, n -> { });
             try (BusyHolder one = new BusyHolder(heap); BusyHolder two = new BusyHolder(heap)) {
                 assertEquals(BackgroundMarkWorkers.Mode.DEDICATED, d.mode(0, later), "a dedicated worker always marks");
                 assertEquals(BackgroundMarkWorkers.Mode.NONE, d.mode(1, later));

@@ -26,7 +26,10 @@ import java.util.List;
  * replacements per second, latency percentiles (log-linear histogram, relative error under 1/16), and the
  * collector's pauses (MemStats.PauseNs of the run's cycles), NumGC and GCCPUFraction.
  *
- * <p>{@code ./mvnw -q compile exec:exec@demo -Ddemo.args="gc-latency [MiB=256] [mutators=1] [seconds=10]"}; GOGC
+ * <p>The table is a manual object (a root) by default; with {@code frame} it is a collected object the main
+ * thread keeps in its Mutator's local frame while the mutators run (Go's peer holds its table in a local too).
+ *
+ * <p>{@code ./mvnw -q compile exec:exec@demo -Ddemo.args="gc-latency [MiB=256] [mutators=1] [seconds=10] [root|frame]"}; GOGC
  * and GODEBUG from the environment as always (GOGC=off for the baseline, GODEBUG=gcstoptheworld=1 for the
  * stop-the-world collector).
  */
@@ -98,19 +101,35 @@ public final class GcLatency {
 
     /** Runs the workload and prints its report to {@code out}; returns the replacements made. */
     public static long run(int mib, int mutators, int seconds, PrintStream out) throws InterruptedException {
+        return run(mib, mutators, seconds, false, out);
+    }
+
+    /** Runs the workload with the table in a local frame ({@code inFrame}) or a root; prints its report. */
+    public static long run(int mib, int mutators, int seconds, boolean inFrame, PrintStream out)
+            throws InterruptedException {
         long n = ((long) mib << 20) / 64 / 2;             // table slots: one pair each
         // address space only: GOGC=off runs allocate ~4 GiB in 10 s with two mutators, and never free
-        try (Heap heap = Heap.builder().reservation(Math.max(64L << 30, (long) mib << 24)).build()) {
+        try (Heap heap = Heap.builder().reservation(Math.max(64L << 30, (long) mib << 24)).build();
+             Mutator holder = heap.attach();
+             Mutator.Frame frame = holder.enterFrame()) {
             long table;
-            try (Mutator m = heap.attach()) {
-                table = m.malloc(HeapType.of(MemoryLayout.sequenceLayout(n, ADDRESS)));
-                MemorySegment mem = heap.segment();
-                long base = heap.base();
-                for (long i = 0; i < n; i++) {
-                    m.storePointer(table + 8 * i, pair(m, mem, base, i));
-                }
-                m.gc();
+            HeapType tableType = HeapType.of(MemoryLayout.sequenceLayout(n, ADDRESS));
+            table = inFrame ? frame.keep(holder.allocate(tableType)) : holder.malloc(tableType);
+            MemorySegment mem = heap.segment();
+            long base = heap.base();
+            for (long i = 0; i < n; i++) {
+                holder.storePointer(table + 8 * i, pair(holder, mem, base, i));
             }
+            holder.gc();
+            try (var region = holder.blocking()) {       // the holder waits below: its P is free for the mutators
+                return measure(heap, table, n, mib, mutators, seconds, inFrame, out);
+            }
+        }
+    }
+
+    private static long measure(Heap heap, long table, long n, int mib, int mutators, int seconds, boolean inFrame,
+                                PrintStream out) throws InterruptedException {
+        {
             MemStats before = heap.readMemStats();
             long deadline = System.nanoTime() + seconds * 1_000_000_000L;
             Histogram[] hists = new Histogram[mutators];
@@ -152,8 +171,8 @@ public final class GcLatency {
                 pauses[i] = after.pauseNs((after.numGC() - 1 - i + 256) % 256);
             }
             Arrays.sort(pauses);
-            out.printf("goheap gc-latency: %d MiB live, %d mutator(s), %.1f s, %d P%n", mib, mutators, elapsed,
-                    heap.maxProcs());
+            out.printf("goheap gc-latency: %d MiB live, %d mutator(s), %.1f s, %d P, table in a %s%n", mib, mutators,
+                    elapsed, heap.maxProcs(), inFrame ? "frame" : "root");
             out.printf("replacements/s %.0f%n", ops / elapsed);
             out.printf("op latency ns: p50 %d p99 %d p99.9 %d max %d%n", all.percentile(0.5), all.percentile(0.99),
                     all.percentile(0.999), all.max());

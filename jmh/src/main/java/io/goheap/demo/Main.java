@@ -20,12 +20,12 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | gc-latency [MiB] [mutators] [seconds] | scavenge drop|freeos|memlimit [n] | sizeclasses | os]
+            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | gc-latency [MiB] [mutators] [seconds] [root|frame] | scavenge drop|freeos|memlimit [n] | sizeclasses | os]
               (none), lru-collected [seconds]  off-heap LRU cache of collected values, gctrace on (default 10 s)
               lru [seconds]          the same cache, every evicted value freed explicitly
               binary-trees [depth]   binary-trees on collected objects (default depth 16)
               binary-trees-java [depth]  the same on the Java heap
-              gc-latency [MiB] [mutators] [seconds]  replace random nodes of a live heap: op latency, GC pauses
+              gc-latency [MiB] [mutators] [seconds] [root|frame]  replace random nodes of a live heap: op latency, GC pauses
               scavenge drop [s] | freeos | memlimit [GiB]  RSS after a 1 GiB drop, freeOSMemory vs madvise,
                                      peak RSS under GOMEMLIMIT (set it in the environment)
               sizeclasses            the size-class table as CSV
@@ -74,11 +74,14 @@ public final class Main {
                 System.out.flush();
             }
             case "gc-latency" -> {
-                if (args.length > 4) {
+                boolean inFrame = args.length > 1 && args[args.length - 1].equals("frame");
+                int numbers = args.length > 1 && (inFrame || args[args.length - 1].equals("root"))
+                        ? args.length - 1 : args.length;
+                if (numbers > 4) {
                     usage("too many arguments");
                 }
                 int[] v = {256, 1, 10};
-                for (int i = 1; i < args.length; i++) {
+                for (int i = 1; i < numbers; i++) {
                     try {
                         v[i - 1] = Integer.parseInt(args[i]);
                     } catch (NumberFormatException e) {
@@ -88,7 +91,7 @@ public final class Main {
                         usage("gc-latency takes positive numbers: " + args[i]);
                     }
                 }
-                GcLatency.run(v[0], v[1], v[2], System.out);
+                GcLatency.run(v[0], v[1], v[2], inFrame, System.out);
                 System.out.flush();
             }
             case "scavenge" -> {

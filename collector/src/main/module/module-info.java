@@ -1,8 +1,8 @@
 /**
- * The collector and goheap's public API, package {@code io.goheap} (one page of API, like java.lang.foreign):
- * so far the types of collected objects ({@link io.goheap.HeapType}, from FFM layouts); the heap, mutators, roots,
- * safepoints and the collector itself move in next (see README). Dependencies point down only: collector →
- * allocator.
+ * goheap's public API, package {@code io.goheap}: the heap and its builder, mutators, object types from FFM layouts,
+ * roots, pinning, finalizers and cleanups, statistics and the memory limit; and Go's concurrent mark-sweep collector
+ * behind it. The packages of the modules below are exported to goheap's own modules only. Dependencies point down
+ * only: collector → allocator.
  */
 module io.goheap.collector {
     requires transitive io.goheap.allocator;

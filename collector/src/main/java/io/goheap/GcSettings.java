@@ -3,23 +3,77 @@ package io.goheap;
 import java.util.function.Function;
 
 /**
- * GOGC, GOMEMLIMIT, GODEBUG and GOMAXPROCS as Go reads them, from a builder's values or else the environment. A malformed
- * value is an {@link IllegalArgumentException} naming the variable and the value (Go silently falls back to a
- * default; a JVM service would rather fail at start-up than run with a setting it did not ask for). Immutable.
+ * GOGC, GOMEMLIMIT, GODEBUG and GOMAXPROCS as Go reads them, from three sources: the builder's values win over the
+ * system properties {@code goheap.gogc}, {@code goheap.memlimit}, {@code goheap.godebug} and {@code goheap.maxprocs},
+ * which win over Go's environment variables. GODEBUG is merged key by key in that order (a later source's key
+ * replaces an earlier one's); the other three are taken whole from the first source that sets them (an empty value
+ * sets nothing, as an empty variable in Go). A malformed value is an {@link IllegalArgumentException} naming its
+ * source and the value (Go silently falls back to a default; a JVM service would rather fail at start-up than run
+ * with a setting it did not ask for). Immutable.
  */
 record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark, boolean gcstoptheworld,
                   boolean scavtrace, DecommitMode decommitMode, long memoryLimit, boolean gcpacertrace) {
+
+    /** The system properties, one per environment variable. */
+    static final String GOGC_PROPERTY = "goheap.gogc";
+    static final String MEMLIMIT_PROPERTY = "goheap.memlimit";
+    static final String GODEBUG_PROPERTY = "goheap.godebug";
+    static final String MAXPROCS_PROPERTY = "goheap.maxprocs";
+
+    /** Where a value came from, as an error message names it. */
+    static String environment(String variable) {
+        return "environment variable " + variable;
+    }
+
+    static String property(String name) {
+        return "system property " + name;
+    }
+
+    static String builder(String method) {
+        return "Heap.Builder." + method;
+    }
 
     static GcSettings resolve(Integer gcPercent, String godebug, Function<String, String> env) {
         return resolve(gcPercent, null, godebug, env);
     }
 
-    /** Builder values where given (null: not set), else the environment's. */
     static GcSettings resolve(Integer gcPercent, Long memoryLimit, String godebug, Function<String, String> env) {
-        int percent = gcPercent != null ? gcPercent : parseGogc(env.apply("GOGC"));
-        long limit = memoryLimit != null ? memoryLimit : parseMemoryLimit(env.apply("GOMEMLIMIT"));
-        String debug = godebug != null ? godebug : env.apply("GODEBUG");
-        int[] flags = parseGodebug(debug == null ? "" : debug);
+        return resolve(gcPercent, memoryLimit, godebug, name -> null, env);
+    }
+
+    /**
+     * Builder values where given (null: not set), else the system properties' ({@code properties} maps a property
+     * name to its value or null), else the environment's.
+     */
+    static GcSettings resolve(Integer gcPercent, Long memoryLimit, String godebug, Function<String, String> properties,
+                              Function<String, String> env) {
+        int percent;
+        if (gcPercent != null) {
+            percent = gcPercent;
+        } else if (isSet(properties.apply(GOGC_PROPERTY))) {
+            percent = parseGogc(properties.apply(GOGC_PROPERTY), property(GOGC_PROPERTY));
+        } else {
+            percent = parseGogc(env.apply("GOGC"), environment("GOGC"));
+        }
+        long limit;
+        if (memoryLimit != null) {
+            limit = memoryLimit;
+        } else if (isSet(properties.apply(MEMLIMIT_PROPERTY))) {
+            limit = parseMemoryLimit(properties.apply(MEMLIMIT_PROPERTY), property(MEMLIMIT_PROPERTY));
+        } else {
+            limit = parseMemoryLimit(env.apply("GOMEMLIMIT"), environment("GOMEMLIMIT"));
+        }
+        // Each source checked under its own name, then merged: later keys replace earlier ones in parseGodebug.
+        StringBuilder merged = new StringBuilder();
+        String[] debugs = {env.apply("GODEBUG"), properties.apply(GODEBUG_PROPERTY), godebug};
+        String[] sources = {environment("GODEBUG"), property(GODEBUG_PROPERTY), builder("godebug")};
+        for (int i = 0; i < debugs.length; i++) {
+            if (isSet(debugs[i])) {
+                parseGodebug(debugs[i], sources[i]);
+                merged.append(debugs[i]).append(',');
+            }
+        }
+        int[] flags = parseGodebug(merged.toString(), "GODEBUG");
         DecommitMode mode = flags[6] > 0 ? DecommitMode.HARD
                 : flags[5] == 0 ? DecommitMode.FREE : DecommitMode.DONTNEED;      // as Go reads them
         return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0, flags[3] > 0, flags[4] > 0, mode,
@@ -35,6 +89,11 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
      * else, and a value beyond {@code Long.MAX_VALUE} bytes, is an {@link IllegalArgumentException} naming the value.
      */
     static long parseMemoryLimit(String value) {
+        return parseMemoryLimit(value, environment("GOMEMLIMIT"));
+    }
+
+    /** As {@link #parseMemoryLimit(String)}, naming {@code source} in the exception. */
+    static long parseMemoryLimit(String value, String source) {
         if (value == null || value.isEmpty() || value.equals("off")) {
             return NO_LIMIT;
         }
@@ -50,23 +109,28 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             }
         }
         if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new IllegalArgumentException("GOMEMLIMIT=" + value + " is malformed: expected \"off\" or a byte "
+            throw new IllegalArgumentException(source + "=" + value + " is malformed: expected \"off\" or a byte "
                     + "count with an optional unit B, KiB, MiB, GiB or TiB, such as 512MiB");
         }
         long n;
         try {
             n = Long.parseLong(digits);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("GOMEMLIMIT=" + value + " is larger than " + Long.MAX_VALUE + " bytes");
+            throw new IllegalArgumentException(source + "=" + value + " is larger than " + Long.MAX_VALUE + " bytes");
         }
         if (shift > 0 && n > Long.MAX_VALUE >> shift) {
-            throw new IllegalArgumentException("GOMEMLIMIT=" + value + " is larger than " + Long.MAX_VALUE + " bytes");
+            throw new IllegalArgumentException(source + "=" + value + " is larger than " + Long.MAX_VALUE + " bytes");
         }
         return n << shift;
     }
 
     /** GOGC: unset or empty → 100; "off" → -1; else a non-negative integer. */
     static int parseGogc(String value) {
+        return parseGogc(value, environment("GOGC"));
+    }
+
+    /** As {@link #parseGogc(String)}, naming {@code source} in the exception. */
+    static int parseGogc(String value, String source) {
         if (value == null || value.isEmpty()) {
             return 100;
         }
@@ -77,7 +141,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             int percent = Integer.parseInt(value.trim());
             return percent < 0 ? -1 : percent;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("GOGC=" + value + " is neither \"off\" nor an integer percentage");
+            throw new IllegalArgumentException(source + "=" + value + " is neither \"off\" nor an integer percentage");
         }
     }
 
@@ -87,6 +151,11 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
      * them.
      */
     static int[] parseGodebug(String value) {
+        return parseGodebug(value, environment("GODEBUG"));
+    }
+
+    /** As {@link #parseGodebug(String)}, naming {@code source} in the exception. */
+    static int[] parseGodebug(String value, String source) {
         int gctrace = 0;
         int invalidptr = 1;
         int gccheckmark = 0;
@@ -102,7 +171,8 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             }
             int eq = p.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("GODEBUG entry \"" + p + "\" is not key=value (in GODEBUG=" + value + ")");
+                throw new IllegalArgumentException(source + " entry \"" + p + "\" is not key=value (in " + source + "="
+                        + value + ")");
             }
             String key = p.substring(0, eq);
             String v = p.substring(eq + 1);
@@ -113,7 +183,8 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                 try {
                     n = Integer.parseInt(v.trim());
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("GODEBUG " + key + "=" + v + " is not an integer");
+                    throw new IllegalArgumentException(source + " entry " + key + "=" + v + " is not an integer (in "
+                            + source + "=" + value + ")");
                 }
                 switch (key) {
                     case "gctrace" -> gctrace = n;
@@ -131,12 +202,25 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                 gcpacertrace};
     }
 
-    /** GOMAXPROCS from the environment: null when unset, else an integer in [1, 1024]. */
-    static Integer gomaxprocs(Function<String, String> env) {
-        String value = env.apply("GOMAXPROCS");
-        if (value == null || value.isEmpty()) {
-            return null;
+    /**
+     * GOMAXPROCS from the system property {@code goheap.maxprocs}, else the environment: null when neither is set,
+     * else an integer in [1, 1024].
+     */
+    static Integer gomaxprocs(Function<String, String> properties, Function<String, String> env) {
+        String value = properties.apply(MAXPROCS_PROPERTY);
+        if (isSet(value)) {
+            return parseMaxProcs(value, property(MAXPROCS_PROPERTY));
         }
+        value = env.apply("GOMAXPROCS");
+        return isSet(value) ? parseMaxProcs(value, environment("GOMAXPROCS")) : null;
+    }
+
+    static Integer gomaxprocs(Function<String, String> env) {
+        return gomaxprocs(name -> null, env);
+    }
+
+    /** An integer in [1, 1024], as GOMAXPROCS; anything else an exception naming {@code source}. */
+    static int parseMaxProcs(String value, String source) {
         try {
             int n = Integer.parseInt(value.trim());
             if (n >= 1 && n <= 1024) {
@@ -145,6 +229,10 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("GOMAXPROCS=" + value + " is not an integer in [1, 1024]");
+        throw new IllegalArgumentException(source + "=" + value + " is not an integer in [1, 1024]");
+    }
+
+    private static boolean isSet(String value) {
+        return value != null && !value.isEmpty();
     }
 }

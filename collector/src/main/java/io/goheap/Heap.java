@@ -59,10 +59,12 @@ public final class Heap implements AutoCloseable {
     final Collector collector;
     private final Cleaner.Cleanable closing;
 
-    private Heap(io.goheap.allocator.Heap allocator, GcSettings settings, MemoryLimitExit limitExit) {
+    private Heap(io.goheap.allocator.Heap allocator, GcSettings settings, MemoryLimitExit limitExit,
+                 System.Logger traceLogger) {
         this.allocator = allocator;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
-                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(), System.err,
+                settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(),
+                traceLogger == null ? System.err : TraceOutput.toLogger(traceLogger),
                 settings.scavtrace(), settings.memoryLimit(), limitExit, settings.gcpacertrace());
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
@@ -81,16 +83,22 @@ public final class Heap implements AutoCloseable {
         });
     }
 
-    /** A heap with the defaults: 256 GiB of reserved address space (no memory until used), GOMAXPROCS Ps. */
+    /** {@return a heap with the defaults: 256 GiB of reserved address space (no memory until used), GOMAXPROCS Ps} */
     public static Heap create() {
         return builder().build();
     }
 
+    /** {@return a builder with every setting at its default} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address. */
+    /**
+     * Allocates {@code size} bytes of pointer-free memory, zeroed, and returns its address.
+     *
+     * @param size bytes to allocate, in [1, reservation]
+     * @return the object's address
+     */
     public long malloc(long size) {
         return allocator.malloc(size);
     }
@@ -100,6 +108,9 @@ public final class Heap implements AutoCloseable {
      * whatever the memory last held — a freed object's bytes, possibly another thread's data — so use it only
      * for buffers you fill completely before reading (as C's {@code malloc}; {@link #malloc(long)} is
      * {@code calloc}). Never holds pointers the collector would scan. Free it with {@link #free}.
+     *
+     * @param size bytes to allocate, in [1, reservation]
+     * @return the object's address
      */
     public long mallocUninitialized(long size) {
         return allocator.mallocUninitialized(size);
@@ -109,6 +120,9 @@ public final class Heap implements AutoCloseable {
      * Allocates a <em>manual</em> object of {@code type}, zeroed: it lives until {@link #free}d, is never swept,
      * and while it lives its pointer slots are roots (as Go scans its manually managed stacks). Use a Mutator
      * ({@link Mutator#allocate}) for collected objects.
+     *
+     * @param type the object's type
+     * @return the object's address
      */
     public long malloc(HeapType type) {
         Objects.requireNonNull(type, "type");
@@ -118,6 +132,8 @@ public final class Heap implements AutoCloseable {
     /**
      * A new global root slot, empty (Go's globals): what it holds, and everything reachable from that, survives
      * collections. Close it to drop it.
+     *
+     * @return an empty root
      */
     public Root newRoot() {
         allocator.ensureUsable();
@@ -129,6 +145,10 @@ public final class Heap implements AutoCloseable {
      * heap (then a {@link Cleaner} drops it) or it is closed — for off-heap objects whose lifetime follows a Java
      * object's (a handle, a session). The root keeps its heap reachable while the owner lives, so an owner that
      * only the heap reaches (the heap itself is refused) is never collected.
+     *
+     * @param owner the Java object whose lifetime the root follows
+     * @param address what the root holds first (0: nothing)
+     * @return the root
      */
     public Root rootFor(Object owner, long address) {
         Objects.requireNonNull(owner, "owner");
@@ -142,7 +162,7 @@ public final class Heap implements AutoCloseable {
         return r;
     }
 
-    /** A new {@link Pinner}. */
+    /** {@return a new {@link Pinner}} */
     public Pinner newPinner() {
         allocator.ensureUsable();
         return new Pinner(this);
@@ -159,13 +179,22 @@ public final class Heap implements AutoCloseable {
         collector.collect(true, Mutator.current(this));
     }
 
-    /** Sets GOGC (Go's {@code debug.SetGCPercent}); negative turns automatic collection off. Returns the previous. */
+    /**
+     * Sets GOGC (Go's {@code debug.SetGCPercent}); negative turns automatic collection off. Returns the previous.
+     *
+     * @param percent the new GOGC; negative turns automatic collection off
+     * @return the previous GOGC (-1 when it was off)
+     */
     public int setGCPercent(int percent) {
         allocator.ensureUsable();
         return collector.setGCPercent(percent < 0 ? -1 : percent);
     }
 
-    /** Frees the object at {@code address} (the address malloc returned). See the class comment for errors. */
+    /**
+     * Frees the object at {@code address} (the address malloc returned). See the class comment for errors.
+     *
+     * @param address the address malloc returned
+     */
     public void free(long address) {
         // Specials are forgotten first (once freed, the slot may be reused and given new ones), and both steps run
         // under one P hold, so no collection falls between them and reclaims the object forget() let go of.
@@ -184,6 +213,8 @@ public final class Heap implements AutoCloseable {
      *
      * @throws IllegalArgumentException when {@code address} is not the start of an allocated collected object
      * @throws IllegalStateException    when the object already has a finalizer
+     * @param address the start of a collected object
+     * @param finalizer called with the object's address; null removes the finalizer
      */
     public void setFinalizer(long address, java.util.function.LongConsumer finalizer) {
         allocator.ensureUsable();
@@ -197,6 +228,9 @@ public final class Heap implements AutoCloseable {
      * must not use it. Several per object; {@link Cleanup#stop()} cancels one.
      *
      * @throws IllegalArgumentException when {@code address} is not the start of an allocated collected object
+     * @param address the start of a collected object
+     * @param action what to run after the object is reclaimed
+     * @return a handle that cancels this cleanup
      */
     public Cleanup addCleanup(long address, Runnable action) {
         Objects.requireNonNull(action, "action");
@@ -204,7 +238,7 @@ public final class Heap implements AutoCloseable {
         return collector.specials.addCleanup(address, action);
     }
 
-    /** A handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path. */
+    /** {@return a handle that keeps a P for the calling thread until {@link Mutator#close()}: the fast path} */
     public Mutator attach() {
         if (Mutator.current(this) != null) {
             throw new IllegalStateException("this thread already has an open Mutator on this heap: use it (two would"
@@ -213,12 +247,24 @@ public final class Heap implements AutoCloseable {
         return new Mutator(this, allocator.attach());
     }
 
-    /** Bytes usable at {@code address}, the start of an allocated object: its size class's size (or more). */
+    /**
+     * Bytes usable at {@code address}, the start of an allocated object: its size class's size (or more).
+     *
+     * @param address the start of an allocated object
+     * @return the bytes usable at {@code address}
+     * @throws IllegalArgumentException when {@code address} is not the start of an allocated object
+     */
     public long usableSize(long address) {
         return allocator.usableSize(address);
     }
 
-    /** The start address of the allocated object that contains {@code address} (an interior pointer is fine). */
+    /**
+     * The start address of the allocated object that contains {@code address} (an interior pointer is fine).
+     *
+     * @param address any address inside an allocated object
+     * @return the object's start address
+     * @throws IllegalArgumentException when no allocated object contains {@code address}
+     */
     public long baseOf(long address) {
         return allocator.baseOf(address);
     }
@@ -229,22 +275,24 @@ public final class Heap implements AutoCloseable {
      * never touched reads as zero), except pages returned to the OS in {@link DecommitMode#HARD} mode, which are
      * inaccessible until the heap reuses them (a use after free there ends the JVM: the purpose of that mode), and
      * addresses beyond the grown arenas under strict overcommit ({@code vm.overcommit_memory=2}).
+     *
+     * @return the segment over the whole reservation
      */
     public MemorySegment segment() {
         return allocator.segment();
     }
 
-    /** The first address of the reserved range. */
+    /** {@return the first address of the reserved range} */
     public long base() {
         return allocator.base();
     }
 
-    /** Bytes of address space reserved for this heap (the most it can ever hold). */
+    /** {@return bytes of address space reserved for this heap (the most it can ever hold)} */
     public long reservation() {
         return allocator.reservation();
     }
 
-    /** The number of Ps (Go's GOMAXPROCS): how many threads can allocate at once. */
+    /** {@return the number of Ps (Go's GOMAXPROCS): how many threads can allocate at once} */
     public int maxProcs() {
         return allocator.maxProcs();
     }
@@ -252,20 +300,30 @@ public final class Heap implements AutoCloseable {
     /**
      * Every pause the collector made a thread see so far, as a histogram (Go's {@code /gc/pauses:seconds}; see
      * {@link PauseHistogram}). Never blocks; readable after {@link #close()}.
+     *
+     * @return the pauses so far
      */
     public PauseHistogram readPauseHistogram() {
         io.goheap.allocator.PauseRecorder r = allocator.gcHooks().pauses();
         return new PauseHistogram(io.goheap.allocator.PauseRecorder.boundsNanos(), r.counts());
     }
 
-    /** A consistent statistics snapshot (Go's {@code runtime.ReadMemStats}); never blocks allocating threads. */
+    /**
+     * {@return a consistent statistics snapshot (Go's {@code runtime.ReadMemStats})} As Go's, it stops the world for
+     * the read: Mutators pause at their next safepoint for some microseconds, and the call waits for a collection in
+     * progress.
+     */
     public MemStats readMemStats() {
         MemStats m = new MemStats();
         readMemStats(m);
         return m;
     }
 
-    /** Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}. */
+    /**
+     * Fills {@code into} with a snapshot, as Go's {@code ReadMemStats(&m)}.
+     *
+     * @param into the snapshot to fill
+     */
     public void readMemStats(MemStats into) {
         Objects.requireNonNull(into, "into");
         into.copyAllocatorFields(collector.readAllocStatsStopped(Mutator.current(this)));
@@ -277,6 +335,8 @@ public final class Heap implements AutoCloseable {
      * swept, the caches of Ps no live thread holds (and the caller's own) give their spans back, then every free
      * page is released. Returns the bytes returned to the OS during the call: by it, and by the background
      * scavenger if it released some of the same free pages meanwhile.
+     *
+     * @return bytes returned to the OS during the call
      */
     public long freeOSMemory() {
         return collector.freeOSMemory(Mutator.current(this));
@@ -289,6 +349,8 @@ public final class Heap implements AutoCloseable {
      * {@code /cpu/classes/scavenge/background:cpu-seconds}, and goheap's {@code /gc/scavenge/background:bytes},
      * {@code /gc/scavenge/eager:bytes} (released since start) and {@code /gc/scavenge/goal:bytes} (heap memory the
      * background scavenger retains; Long.MAX_VALUE when it has none). A snapshot, read as {@link #readMemStats()}.
+     *
+     * @return the samples, by name
      */
     public java.util.Map<String, Number> readMetrics() {
         return RuntimeMetrics.read(readMemStats(), collector);
@@ -303,6 +365,9 @@ public final class Heap implements AutoCloseable {
      * of the limit, and allocation beyond the limit releases free pages at once. It is a soft limit, as Go's: a
      * live heap larger than it is kept, with the GC CPU limiter holding the collector to about half of the CPU
      * (see {@link Builder#memoryLimitExit} for a way out).
+     *
+     * @param limit the new limit in bytes; negative: leave it as it is
+     * @return the previous limit
      */
     public long setMemoryLimit(long limit) {
         return collector.setMemoryLimit(limit);
@@ -315,6 +380,11 @@ public final class Heap implements AutoCloseable {
      * allocated; nothing happens while no limit is set. Close the returned registration to remove the listener.
      *
      * @throws IllegalArgumentException unless {@code 0 < fraction <= 10} and {@code 0 <= hysteresis < fraction}
+     * @param measure what is compared with the limit
+     * @param fraction the fraction of the limit that raises an event
+     * @param hysteresis how far below {@code fraction} the measure must fall for the falling event
+     * @param listener called on the heap's event thread
+     * @return a registration: closing it removes the listener
      */
     public AutoCloseable addMemoryPressureListener(MemoryPressureEvent.Measure measure, double fraction,
                                                    double hysteresis, MemoryPressureListener listener) {
@@ -322,6 +392,7 @@ public final class Heap implements AutoCloseable {
         return collector.pressure.add(measure, fraction, hysteresis, listener);
     }
 
+    /** {@return true once {@link #close()} has run (or a cleaner closed the heap)} */
     public boolean isClosed() {
         return allocator.isClosed();
     }
@@ -339,7 +410,17 @@ public final class Heap implements AutoCloseable {
     /** The largest reservation a heap takes: 16 TiB; the largest object is one 8 KiB page less. */
     public static final long MAX_RESERVATION = io.goheap.allocator.Heap.MAX_RESERVATION;
 
-    /** Configures a {@link Heap}. Not thread-safe; {@link #build()} may be called more than once. */
+    /**
+     * Configures a {@link Heap}. Not thread-safe; {@link #build()} may be called more than once.
+     *
+     * <p>Go's four settings can each come from three places; the first that is set wins: a call on this builder,
+     * then a system property, then Go's environment variable — {@link #gogc(String)} / {@code -Dgoheap.gogc} /
+     * {@code GOGC}, {@link #memoryLimit(String)} / {@code -Dgoheap.memlimit} / {@code GOMEMLIMIT},
+     * {@link #maxProcs(String)} / {@code -Dgoheap.maxprocs} / {@code GOMAXPROCS}, and {@link #godebug(String)} /
+     * {@code -Dgoheap.godebug} / {@code GODEBUG}, which is merged key by key in the same order. Builder calls check
+     * their value at once; {@link #build()} reads the properties and the environment, and a malformed value there is
+     * an {@link IllegalArgumentException} naming the property or variable and its value.
+     */
     public static final class Builder {
         private final io.goheap.allocator.Heap.Builder allocator = io.goheap.allocator.Heap.builder();
         private Integer gcPercent;
@@ -348,26 +429,70 @@ public final class Heap implements AutoCloseable {
         private boolean decommitModeSet;
         private Long memoryLimit;
         private MemoryLimitExit limitExit;
+        private System.Logger traceLogger;
 
         private Builder() {
         }
 
-        /** Address space to reserve, a multiple of 64 MiB up to {@link #MAX_RESERVATION} (default 256 GiB). */
+        /**
+         * Address space to reserve, a multiple of 64 MiB up to {@link #MAX_RESERVATION} (default 256 GiB).
+         *
+         * @param bytes the address space to reserve
+         * @return this builder
+         * @throws IllegalArgumentException unless a positive multiple of 64 MiB up to {@link #MAX_RESERVATION}
+         */
         public Builder reservation(long bytes) {
             allocator.reservation(bytes);
             return this;
         }
 
-        /** Number of Ps; default: GOMAXPROCS from the environment, else the available processors. */
+        /**
+         * Number of Ps (Go's GOMAXPROCS): how many threads can allocate at once. Default: the system property
+         * {@code goheap.maxprocs}, else the {@code GOMAXPROCS} environment variable, else the available processors.
+         *
+         * @param n the number of Ps
+         * @return this builder
+         * @throws IllegalArgumentException unless {@code 1 <= n <= 1024}
+         */
         public Builder maxProcs(int n) {
             allocator.maxProcs(n);
             maxProcsSet = true;
             return this;
         }
 
-        /** GOGC (default: the {@code GOGC} environment variable, else 100); negative is "off". */
+        /**
+         * Number of Ps in Go's GOMAXPROCS syntax, a decimal integer in [1, 1024] (see {@link #maxProcs(int)}).
+         *
+         * @param gomaxprocs the number of Ps, as GOMAXPROCS writes it
+         * @return this builder
+         * @throws IllegalArgumentException naming the value when it is malformed
+         */
+        public Builder maxProcs(String gomaxprocs) {
+            return maxProcs(GcSettings.parseMaxProcs(Objects.requireNonNull(gomaxprocs, "gomaxprocs"),
+                    GcSettings.builder("maxProcs")));
+        }
+
+        /**
+         * GOGC, the heap growth that starts a collection, in percent of the live heap. Default: the system property
+         * {@code goheap.gogc}, else the {@code GOGC} environment variable, else 100.
+         *
+         * @param percent the percentage; negative turns automatic collection off (Go's {@code GOGC=off})
+         * @return this builder
+         */
         public Builder gcPercent(int percent) {
             this.gcPercent = percent < 0 ? -1 : percent;
+            return this;
+        }
+
+        /**
+         * GOGC in Go's syntax: {@code "off"} or a decimal integer percentage (see {@link #gcPercent(int)}).
+         *
+         * @param gogc the setting, as GOGC writes it
+         * @return this builder
+         * @throws IllegalArgumentException naming the value when it is malformed
+         */
+        public Builder gogc(String gogc) {
+            this.gcPercent = GcSettings.parseGogc(Objects.requireNonNull(gogc, "gogc"), GcSettings.builder("gogc"));
             return this;
         }
 
@@ -384,14 +509,23 @@ public final class Heap implements AutoCloseable {
          * the default {@code MADV_DONTNEED}), {@code harddecommit=1} (released pages also become inaccessible, as
          * {@link DecommitMode#HARD}; an explicit {@link #decommitMode} wins over both); other keys are ignored, as
          * Go ignores unknown ones.
+         *
+         * @param settings {@code key=value} pairs separated by commas
+         * @return this builder
+         * @throws IllegalArgumentException naming the entry when one is not {@code key=value} or a known key's value is not an integer
          */
         public Builder godebug(String settings) {
             this.godebug = Objects.requireNonNull(settings, "settings");
-            GcSettings.parseGodebug(settings);          // reject a malformed value now, not at build()
+            GcSettings.parseGodebug(settings, GcSettings.builder("godebug"));   // reject a malformed value now
             return this;
         }
 
-        /** How free pages go back to the OS (default {@link DecommitMode#DONTNEED}, as Go on Linux). */
+        /**
+         * How free pages go back to the OS (default {@link DecommitMode#DONTNEED}, as Go on Linux).
+         *
+         * @param mode how released pages are returned
+         * @return this builder
+         */
         public Builder decommitMode(DecommitMode mode) {
             allocator.decommitMode(Objects.requireNonNull(mode, "mode").osMode());
             decommitModeSet = true;
@@ -404,6 +538,8 @@ public final class Heap implements AutoCloseable {
          * {@link Heap#setMemoryLimit}.
          *
          * @throws IllegalArgumentException when negative
+         * @param bytes the limit in bytes
+         * @return this builder
          */
         public Builder memoryLimit(long bytes) {
             if (bytes < 0) {
@@ -418,9 +554,12 @@ public final class Heap implements AutoCloseable {
          * KiB, MiB, GiB or TiB, such as {@code "512MiB"}.
          *
          * @throws IllegalArgumentException naming the value when it is malformed
+         * @param gomemlimit the limit, as GOMEMLIMIT writes it
+         * @return this builder
          */
         public Builder memoryLimit(String gomemlimit) {
-            this.memoryLimit = GcSettings.parseMemoryLimit(Objects.requireNonNull(gomemlimit, "gomemlimit"));
+            this.memoryLimit = GcSettings.parseMemoryLimit(Objects.requireNonNull(gomemlimit, "gomemlimit"),
+                    GcSettings.builder("memoryLimit"));
             return this;
         }
 
@@ -429,6 +568,10 @@ public final class Heap implements AutoCloseable {
          * {@code saturatedFor} while the live heap alone fills what the memory limit leaves for it, allocating a
          * collected object throws {@link MemoryLimitExceededException} instead of the collector going on forever.
          * Applies while a memory limit is set.
+         *
+         * @param saturatedFor how long the limiter must have been saturated
+         * @return this builder
+         * @throws IllegalArgumentException when negative
          */
         public Builder memoryLimitExit(java.time.Duration saturatedFor) {
             return memoryLimitExit(saturatedFor, e -> true);
@@ -437,6 +580,11 @@ public final class Heap implements AutoCloseable {
         /**
          * As {@link #memoryLimitExit(java.time.Duration)}, with {@code decider} choosing, on the allocating thread,
          * whether the allocation fails (true) or proceeds (false) — it may free memory or raise the limit first.
+         *
+         * @param saturatedFor how long the limiter must have been saturated
+         * @param decider decides, on the allocating thread, whether the allocation fails
+         * @return this builder
+         * @throws IllegalArgumentException when {@code saturatedFor} is negative
          */
         public Builder memoryLimitExit(java.time.Duration saturatedFor,
                                        java.util.function.Predicate<MemoryLimitExceededException> decider) {
@@ -457,6 +605,10 @@ public final class Heap implements AutoCloseable {
         /**
          * The OS binding by name: {@code "ffm"} (FFM downcalls, the default) or {@code "jnr"} (JNR-FFI, which must
          * be on the class path); default: the system property {@code goheap.ffi}, else {@code ffm}.
+         *
+         * @param name {@code "ffm"} or {@code "jnr"}
+         * @return this builder
+         * @throws IllegalArgumentException when the name is neither
          */
         public Builder binding(String name) {
             allocator.binding(name);
@@ -464,22 +616,40 @@ public final class Heap implements AutoCloseable {
         }
 
         /**
-         * @throws IllegalArgumentException when GOGC, GOMEMLIMIT, GODEBUG or GOMAXPROCS in the environment is malformed (named
-         *                                  with its value)
+         * Sends the lines of {@code GODEBUG} {@code gctrace}, {@code gcpacertrace} and {@code scavtrace} to
+         * {@code logger}, one record per line at {@link System.Logger.Level#INFO}, instead of standard error (the
+         * default, where Go prints them). The lines are Go's, unchanged.
+         *
+         * @param logger where the trace lines go
+         * @return this builder
+         */
+        public Builder traceLogger(System.Logger logger) {
+            this.traceLogger = Objects.requireNonNull(logger, "logger");
+            return this;
+        }
+
+        /**
+         * Reserves the address space and starts the heap.
+         *
+         * @return a new heap
+         * @throws IllegalArgumentException when a system property or environment variable (GOGC, GOMEMLIMIT, GODEBUG,
+         *                                  GOMAXPROCS, or their {@code goheap.*} properties) is malformed, named
+         *                                  with its value
          * @throws IllegalStateException    when the OS refuses the reservation or the JVM refuses native access
          */
         public Heap build() {
-            GcSettings settings = GcSettings.resolve(gcPercent, memoryLimit, godebug, System::getenv);
+            GcSettings settings = GcSettings.resolve(gcPercent, memoryLimit, godebug, System::getProperty,
+                    System::getenv);
             if (!decommitModeSet) {
                 allocator.decommitMode(settings.decommitMode().osMode());   // GODEBUG madvdontneed / harddecommit
             }
             if (!maxProcsSet) {
-                Integer procs = GcSettings.gomaxprocs(System::getenv);
+                Integer procs = GcSettings.gomaxprocs(System::getProperty, System::getenv);
                 if (procs != null) {
                     allocator.maxProcs(procs);
                 }
             }
-            return new Heap(allocator.build(), settings, limitExit);
+            return new Heap(allocator.build(), settings, limitExit, traceLogger);
         }
     }
 }

@@ -87,6 +87,8 @@ public final class HeapType {
      * The type of objects laid out as {@code layout}.
      *
      * @throws IllegalArgumentException when the layout cannot be a heap object (see the class comment)
+     * @param layout the object's layout; {@code ADDRESS} elements are pointer slots
+     * @return the type
      */
     public static HeapType of(MemoryLayout layout) {
         Objects.requireNonNull(layout, "layout");
@@ -114,6 +116,8 @@ public final class HeapType {
      * @throws IllegalArgumentException when {@code count < 1}, the array would overflow a {@code long}, or this
      *                                  type has pointers and a size that is not a multiple of 8 (the second
      *                                  element's pointers would be misaligned)
+     * @param count the number of elements, at least 1
+     * @return the array type
      */
     public HeapType arrayOf(long count) {
         if (count < 1) {
@@ -228,37 +232,42 @@ public final class HeapType {
 
     // ------------------------------------------------------------------ queries
 
-    /** The layout this type was made from (for an array type, a sequence of the element's layout). */
+    /** {@return the layout this type was made from (for an array type, a sequence of the element's layout)} */
     public MemoryLayout layout() {
         return layout;
     }
 
-    /** Bytes of one object of this type. */
+    /** {@return bytes of one object of this type} */
     public long size() {
         return size;
     }
 
-    /** The layout's alignment: a power of two, at most 8. */
+    /** {@return the layout's alignment: a power of two, at most 8} */
     public long alignment() {
         return alignment;
     }
 
-    /** Whether objects of this type hold pointers (and so live in scan spans and are scanned). */
+    /** {@return whether objects of this type hold pointers (and so live in scan spans and are scanned)} */
     public boolean hasPointers() {
         return pointerSlots > 0;
     }
 
-    /** The number of pointer slots in one object. */
+    /** {@return the number of pointer slots in one object} */
     public long pointerSlots() {
         return pointerSlots;
     }
 
-    /** Go's {@code PtrBytes}: the length of the prefix of an object that holds all its pointers (0 when none). */
+    /** {@return Go's {@code PtrBytes}: the length of the prefix of an object that holds all its pointers (0 when none)} */
     public long pointerBytes() {
         return pointerBytes;
     }
 
-    /** Whether the 8-byte word at {@code offset} (a multiple of 8 below {@link #size()}) is a pointer slot. */
+    /**
+     * Whether the 8-byte word at {@code offset} (a multiple of 8 below {@link #size()}) is a pointer slot.
+     *
+     * @param offset a byte offset in the object
+     * @return true when a pointer slot starts at {@code offset}
+     */
     public boolean isPointerSlot(long offset) {
         if (offset < 0 || offset >= size || offset % WORD != 0) {
             throw new IllegalArgumentException("offset " + offset + " is not a word of a " + size + "-byte object");
@@ -268,17 +277,22 @@ public final class HeapType {
         return word < (long) bitmap.length * 64 && (bitmap[(int) (word >>> 6)] & (1L << word)) != 0;
     }
 
-    /** The element type of an array type ({@link #arrayOf}), or this type; with {@link #length()}. */
+    /** {@return the element type of an array type ({@link #arrayOf}), or this type; with {@link #length()}} */
     public HeapType elementType() {
         return element == null ? this : element;
     }
 
-    /** The element count of an array type, 1 otherwise. */
+    /** {@return the element count of an array type, 1 otherwise} */
     public long length() {
         return count;
     }
 
-    /** Offset of the element at {@code path}, as {@link MemoryLayout#byteOffset}. */
+    /**
+     * Offset of the element at {@code path}, as {@link MemoryLayout#byteOffset}.
+     *
+     * @param path the path to an element, as the layout names it
+     * @return the element's byte offset in the object
+     */
     public long offsetOf(MemoryLayout.PathElement... path) {
         return layout.byteOffset(path);
     }
@@ -289,6 +303,8 @@ public final class HeapType {
      * the heap's write-barrier API, so the collector sees every store.
      *
      * @throws IllegalArgumentException when {@code path} names an address element
+     * @param path the path to a value element, as the layout names it
+     * @return a var handle for that element, as the layout's
      */
     public VarHandle varHandle(MemoryLayout.PathElement... path) {
         if (layout.select(path) instanceof AddressLayout) {
@@ -298,7 +314,7 @@ public final class HeapType {
         return layout.varHandle(path);
     }
 
-    /** The pointer bitmap of one element (a copy): bit {@code i} set when the word at offset {@code 8 i} is a pointer. */
+    /** {@return the pointer bitmap of one element (a copy): bit {@code i} set when the word at offset {@code 8 i} is a pointer} */
     public long[] pointerBitmap() {
         return bitmap.clone();
     }

@@ -12,7 +12,9 @@ package io.goheap;
 public final class InvalidPointerException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
+    /** The bad address. */
     private final long pointer;
+    /** The address of the slot that held it; 0 for a root. */
     private final long slot;
 
     InvalidPointerException(long pointer, long slot, String where) {
@@ -35,12 +37,12 @@ public final class InvalidPointerException extends IllegalStateException {
         this.slot = found.slot;
     }
 
-    /** The bad address. */
+    /** {@return the bad address} */
     public long pointer() {
         return pointer;
     }
 
-    /** The address of the heap slot that held it, or 0 when it was found in a root. */
+    /** {@return the address of the heap slot that held it, or 0 when it was found in a root} */
     public long slot() {
         return slot;
     }

@@ -25,7 +25,13 @@ import java.util.List;
  * structures. A mutable holder, as Go's: fill it with {@link Heap#readMemStats(MemStats)}; not thread-safe.
  */
 public final class MemStats {
-    /** One entry of {@link #bySize()}: objects of one size class. */
+    /**
+     * One entry of {@link #bySize()}: objects of one size class.
+     *
+     * @param size    the class's object size in bytes
+     * @param mallocs cumulative count of objects of this class allocated
+     * @param frees   cumulative count of objects of this class freed
+     */
     public record BySize(long size, long mallocs, long frees) {
     }
 
@@ -74,43 +80,82 @@ public final class MemStats {
         }
     }
 
+    /** {@return bytes of allocated heap objects (Go's {@code Alloc}, the same as {@code HeapAlloc})} */
     public long alloc() { return alloc; }
+    /** {@return cumulative bytes allocated for heap objects; never decreases (Go's {@code TotalAlloc})} */
     public long totalAlloc() { return totalAlloc; }
+    /** {@return bytes of memory obtained from the OS: the sum of the {@code XSys} fields (Go's {@code Sys})} */
     public long sys() { return sys; }
+    /** {@return pointer lookups by the runtime; always 0, as in Go (Go's {@code Lookups})} */
     public long lookups() { return lookups; }
+    /** {@return cumulative count of heap objects allocated (Go's {@code Mallocs})} */
     public long mallocs() { return mallocs; }
+    /** {@return cumulative count of heap objects freed, explicitly or by sweeping (Go's {@code Frees})} */
     public long frees() { return frees; }
+    /** {@return bytes of allocated heap objects, reachable or not yet swept (Go's {@code HeapAlloc})} */
     public long heapAlloc() { return heapAlloc; }
+    /** {@return bytes of heap memory obtained from the OS, in use, idle or released (Go's {@code HeapSys})} */
     public long heapSys() { return heapSys; }
+    /** {@return bytes in idle (unused) spans (Go's {@code HeapIdle})} */
     public long heapIdle() { return heapIdle; }
+    /** {@return bytes in in-use spans (Go's {@code HeapInuse})} */
     public long heapInuse() { return heapInuse; }
+    /** {@return bytes of physical memory returned to the OS (Go's {@code HeapReleased})} */
     public long heapReleased() { return heapReleased; }
+    /** {@return number of allocated heap objects (Go's {@code HeapObjects})} */
     public long heapObjects() { return heapObjects; }
+    /** {@return bytes in stack spans; always 0: goheap has no goroutine stacks (Go's {@code StackInuse})} */
     public long stackInuse() { return stackInuse; }
+    /** {@return stack memory obtained from the OS; always 0 in goheap (Go's {@code StackSys})} */
     public long stackSys() { return stackSys; }
+    /** {@return bytes of allocated span descriptors (Go's {@code MSpanInuse})} */
     public long mSpanInuse() { return mSpanInuse; }
+    /** {@return bytes of memory obtained for span descriptors (Go's {@code MSpanSys})} */
     public long mSpanSys() { return mSpanSys; }
+    /** {@return bytes of allocated per-P cache structures (Go's {@code MCacheInuse})} */
     public long mCacheInuse() { return mCacheInuse; }
+    /** {@return bytes of memory obtained for per-P cache structures (Go's {@code MCacheSys})} */
     public long mCacheSys() { return mCacheSys; }
+    /** {@return bytes of profiling bucket hash tables; always 0 in goheap (Go's {@code BuckHashSys})} */
     public long buckHashSys() { return buckHashSys; }
+    /** {@return bytes of garbage-collection metadata: mark bits, heap bits (Go's {@code GCSys})} */
     public long gcSys() { return gcSys; }
+    /** {@return bytes of other off-heap runtime allocations (Go's {@code OtherSys})} */
     public long otherSys() { return otherSys; }
+    /** {@return the heap size the next cycle aims to finish by (Go's {@code NextGC})} */
     public long nextGC() { return nextGC; }
+    /** {@return when the last collection finished, in nanoseconds since 1970 (Go's {@code LastGC})} */
     public long lastGC() { return lastGC; }
+    /** {@return cumulative nanoseconds of collector pauses since the heap was created (Go's {@code PauseTotalNs})} */
     public long pauseTotalNs() { return pauseTotalNs; }
-    /** Go's {@code PauseNs[i]}: the ring of recent pause times, i in [0, 256). */
+    /**
+     * Go's {@code PauseNs[i]}: the ring of the last 256 pause times, as Go keeps it.
+     *
+     * @param i an index in [0, 256)
+     * @return the pause, in nanoseconds
+     */
     public long pauseNs(int i) { return pauseNs[i]; }
-    /** Go's {@code PauseEnd[i]}: when those pauses ended (Unix ns). */
+    /**
+     * Go's {@code PauseEnd[i]}: when the pause at the same index of {@link #pauseNs} ended.
+     *
+     * @param i an index in [0, 256)
+     * @return the end, in nanoseconds since 1970
+     */
     public long pauseEnd(int i) { return pauseEnd[i]; }
+    /** {@return number of completed collections (Go's {@code NumGC})} */
     public int numGC() { return numGC; }
+    /** {@return number of collections the application forced with {@code gc()} (Go's {@code NumForcedGC})} */
     public int numForcedGC() { return numForcedGC; }
+    /** {@return the fraction of available CPU time used by the collector since the heap was created (Go's {@code GCCPUFraction})} */
     public double gcCPUFraction() { return gcCPUFraction; }
+    /** {@return true: the collector is enabled, as in Go even with {@code GOGC=off} (Go's {@code EnableGC})} */
     public boolean enableGC() { return enableGC; }
+    /** {@return false: goheap has no debug collector mode (Go's {@code DebugGC})} */
     public boolean debugGC() { return debugGC; }
-    /** Go's {@code BySize}: 61 entries, size classes 0..60 (class 0 has size 0). */
+    /** {@return Go's {@code BySize}: 61 entries, size classes 0..60 (class 0 has size 0), unmodifiable} */
     public List<BySize> bySize() { return Collections.unmodifiableList(java.util.Arrays.asList(bySize)); }
 
-    /** One line for periodic logs: the numbers people watch. */
+    /** {@return one line for periodic logs: the numbers people watch} */
     public String compact() {
         return String.format("alloc %s  inuse %s  idle %s  released %s  sys %s  mallocs %d  frees %d  objects %d",
                 mib(heapAlloc), mib(heapInuse), mib(heapIdle), mib(heapReleased), mib(sys), mallocs, frees, heapObjects);

@@ -12,9 +12,13 @@ package io.goheap;
 public final class MemoryLimitExceededException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The live heap the last cycle found, in bytes. */
     private final long liveBytes;
+    /** The memory limit, in bytes. */
     private final long memoryLimit;
+    /** What the limit leaves for heap objects, in bytes. */
     private final long heapRoom;
+    /** How long the GC CPU limiter had been saturated, in nanoseconds. */
     private final long saturatedNanos;
 
     MemoryLimitExceededException(long liveBytes, long memoryLimit, long heapRoom, long saturatedNanos) {
@@ -28,22 +32,22 @@ public final class MemoryLimitExceededException extends RuntimeException {
         this.saturatedNanos = saturatedNanos;
     }
 
-    /** The live heap the last cycle found, in bytes. */
+    /** {@return the live heap the last cycle found, in bytes} */
     public long liveBytes() {
         return liveBytes;
     }
 
-    /** The memory limit in bytes. */
+    /** {@return the memory limit in bytes} */
     public long memoryLimit() {
         return memoryLimit;
     }
 
-    /** What the limit leaves for heap objects: the limit less non-heap memory and headroom. */
+    /** {@return what the limit leaves for heap objects: the limit less non-heap memory and headroom} */
     public long heapRoom() {
         return heapRoom;
     }
 
-    /** How long the GC CPU limiter had been saturated, in nanoseconds. */
+    /** {@return how long the GC CPU limiter had been saturated, in nanoseconds} */
     public long saturatedNanos() {
         return saturatedNanos;
     }

@@ -24,6 +24,9 @@ import java.util.concurrent.RejectedExecutionException;
  * above/below state).
  */
 final class MemoryPressure {
+    /** Warnings (a listener that threw) go to this logger, which the application routes. */
+    private static final System.Logger LOG = System.getLogger(MemoryPressure.class.getName());
+
     static final long RSS_INTERVAL_NANOS = 100_000_000;
 
     private final List<Registration> registrations = new CopyOnWriteArrayList<>();
@@ -129,8 +132,7 @@ final class MemoryPressure {
                 try {
                     r.listener.onMemoryPressure(e);
                 } catch (Throwable t) {
-                    System.err.println("goheap: memory pressure listener threw " + t);
-                    t.printStackTrace();
+                    LOG.log(System.Logger.Level.WARNING, "goheap: a memory pressure listener threw", t);
                 }
             });
         } catch (RejectedExecutionException closedMeanwhile) {

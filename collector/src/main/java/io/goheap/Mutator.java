@@ -94,17 +94,32 @@ public final class Mutator implements AutoCloseable {
 
     // ------------------------------------------------------------------ manual objects
 
-    /** As {@link Heap#malloc}: a manual, pointer-free object. */
+    /**
+     * As {@link Heap#malloc}: a manual, pointer-free object.
+     *
+     * @param size bytes to allocate, in [1, reservation]
+     * @return the object's address
+     */
     public long malloc(long size) {
         return allocator.malloc(size);
     }
 
-    /** As {@link Heap#mallocUninitialized}: pointer-free manual memory, not zeroed (fill it before reading). */
+    /**
+     * As {@link Heap#mallocUninitialized}: pointer-free manual memory, not zeroed (fill it before reading).
+     *
+     * @param size bytes to allocate, in [1, reservation]
+     * @return the object's address
+     */
     public long mallocUninitialized(long size) {
         return allocator.mallocUninitialized(size);
     }
 
-    /** As {@link Heap#malloc(HeapType)}: a manual object whose pointer slots are roots while it lives. */
+    /**
+     * As {@link Heap#malloc(HeapType)}: a manual object whose pointer slots are roots while it lives.
+     *
+     * @param type the object's type
+     * @return the object's address
+     */
     public long malloc(HeapType type) {
         Objects.requireNonNull(type, "type");
         return allocator.allocateTyped(type.size(), type.length(), type.gcType, false);
@@ -115,6 +130,8 @@ public final class Mutator implements AutoCloseable {
      * it that the collector later finds in a reachable slot or root is reported as invalid
      * ({@link InvalidPointerException}). The free's safepoint comes after it, so the object may be held only in a
      * local when freed (freshly allocated, or just unlinked). Do not free a pinned object.
+     *
+     * @param address the address an allocation returned
      */
     public void free(long address) {
         heap.collector.specials.forget(address);  // first: once freed, the slot may be reused and given specials
@@ -131,6 +148,8 @@ public final class Mutator implements AutoCloseable {
      *
      * @throws MemoryLimitExceededException when the heap was built with {@link Heap.Builder#memoryLimitExit} and is
      *                                      in a death spiral (nothing is allocated; free memory and go on)
+     * @param type the object's type
+     * @return the object's address
      */
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
@@ -166,6 +185,8 @@ public final class Mutator implements AutoCloseable {
      * pointer, so the collector sees every store. Not a safepoint.
      *
      * @throws IllegalArgumentException when {@code slot} is not an 8-byte aligned address inside the heap
+     * @param slot the address of an 8-byte-aligned slot in the heap
+     * @param value the pointer to store (0: none)
      */
     public void storePointer(long slot, long value) {
         long offset = usableSlot(slot);
@@ -180,7 +201,14 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
-    /** Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. Not a safepoint. */
+    /**
+     * Atomically sets the pointer slot at {@code slot} to {@code value} if it holds {@code expected}. Not a safepoint.
+     *
+     * @param slot the address of an 8-byte-aligned slot in the heap
+     * @param expected the pointer the slot must hold
+     * @param value the pointer to store (0: none)
+     * @return true when the slot held {@code expected} and now holds {@code value}
+     */
     public boolean compareAndSetPointer(long slot, long expected, long value) {
         allocator.checkUsable();
         long offset = checkedSlot(slot);
@@ -194,7 +222,12 @@ public final class Mutator implements AutoCloseable {
         }
     }
 
-    /** The pointer in the slot at {@code slot} (a plain read). */
+    /**
+     * The pointer in the slot at {@code slot} (a plain read).
+     *
+     * @param slot the address of an 8-byte-aligned slot in the heap
+     * @return the pointer it holds (0: none)
+     */
     public long loadPointer(long slot) {
         long offset = usableSlot(slot);
         try {
@@ -208,6 +241,10 @@ public final class Mutator implements AutoCloseable {
     /**
      * Copies {@code bytes} (a multiple of 8) of pointer slots from {@code from} to {@code to} (Go's
      * {@code typedmemmove}). Not a safepoint.
+     *
+     * @param to the first destination slot
+     * @param from the first source slot
+     * @param bytes how many bytes to copy, a multiple of 8
      */
     public void copyPointers(long to, long from, long bytes) {
         allocator.checkUsable();
@@ -403,7 +440,12 @@ public final class Mutator implements AutoCloseable {
 
     // ------------------------------------------------------------------ local frames
 
-    /** Pushes {@code address} on this Mutator's local frame (a root until the frame is closed) and returns it. */
+    /**
+     * Pushes {@code address} on this Mutator's local frame: a root until the frame is closed.
+     *
+     * @param address the address of a collected object (0 is kept as nothing)
+     * @return {@code address}
+     */
     public long keep(long address) {
         checkOwner();
         allocator.checkUsable();                 // not inside a blocking region: the collector may be reading
@@ -458,7 +500,11 @@ public final class Mutator implements AutoCloseable {
         return n;
     }
 
-    /** Marks the local stack's height; closing the frame drops what was kept since. Nest them like blocks. */
+    /**
+     * Marks the local stack's height; closing the frame drops what was kept since. Nest them like blocks.
+     *
+     * @return the frame, to close
+     */
     public Frame enterFrame() {
         checkOwner();
         return new Frame(frames.height());
@@ -473,7 +519,12 @@ public final class Mutator implements AutoCloseable {
             this.height = height;
         }
 
-        /** As {@link Mutator#keep}. */
+        /**
+         * As {@link Mutator#keep}.
+         *
+         * @param address the address of a collected object
+         * @return {@code address}
+         */
         public long keep(long address) {
             return Mutator.this.keep(address);
         }
@@ -518,6 +569,8 @@ public final class Mutator implements AutoCloseable {
      * Heap#attach()}, or {@link Heap#malloc} from a thread without a Mutator — does not get this one, and with every
      * P held that way waits until a region closes or a Mutator is closed. Size GOMAXPROCS ({@code maxProcs}) for
      * the threads that may hold Mutators at once.
+     *
+     * @return the region; close it when the blocking call returns
      */
     public Region blocking() {
         return new Region(allocator.blocking());
@@ -543,7 +596,7 @@ public final class Mutator implements AutoCloseable {
         heap.collector.collect(true, this);
     }
 
-    /** The heap this Mutator allocates in. */
+    /** {@return the heap this Mutator allocates in} */
     public Heap heap() {
         return heap;
     }

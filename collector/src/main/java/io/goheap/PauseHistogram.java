@@ -14,6 +14,8 @@ package io.goheap;
  */
 public record PauseHistogram(long[] boundsNanos, long[] counts) {
     /**
+     * A histogram of the given buckets, copied.
+     *
      * @throws IllegalArgumentException unless {@code boundsNanos} has one entry more than {@code counts}, starts at
      *                                  0 or above and increases strictly, and no count is negative
      */
@@ -63,17 +65,19 @@ public record PauseHistogram(long[] boundsNanos, long[] counts) {
         return b.append(']').toString();
     }
 
+    /** {@return a copy of the bucket bounds, in nanoseconds} */
     @Override
     public long[] boundsNanos() {
         return boundsNanos.clone();
     }
 
+    /** {@return a copy of the pause counts, one per bucket} */
     @Override
     public long[] counts() {
         return counts.clone();
     }
 
-    /** The number of pauses recorded. */
+    /** {@return the number of pauses recorded} */
     public long total() {
         long n = 0;
         for (long c : counts) {
@@ -85,6 +89,9 @@ public record PauseHistogram(long[] boundsNanos, long[] counts) {
     /**
      * The upper bound (ns) of the bucket holding the pause at quantile {@code q} (0 ≤ q ≤ 1): an upper estimate of
      * that pause; 0 when nothing was recorded. The last bucket reports its lower bound (it has no upper one).
+     *
+     * @param q the quantile, in [0, 1]
+     * @return the upper bound of the bucket that holds it, in nanoseconds
      */
     public long quantileNanos(double q) {
         if (!(q >= 0 && q <= 1)) {

@@ -20,6 +20,7 @@ public final class Pinner implements AutoCloseable {
      * Pins the collected or manual object containing {@code address} (an interior address pins its object).
      *
      * @throws IllegalArgumentException when no allocated object contains {@code address}
+     * @param address the start of a collected object
      */
     public void pin(long address) {
         long base = heap.baseOf(address);
@@ -34,7 +35,7 @@ public final class Pinner implements AutoCloseable {
         pins.clear();
     }
 
-    /** The number of pins held. */
+    /** {@return the number of pins held} */
     public int pinned() {
         return pins.size();
     }

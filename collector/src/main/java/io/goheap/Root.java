@@ -24,13 +24,17 @@ public final class Root implements AutoCloseable {
         this.index = index;
     }
 
-    /** The address this root holds (0 for none). */
+    /** {@return the address this root holds (0 for none)} */
     public long get() {
         ensureOpen();
         return collector.roots.get(index);
     }
 
-    /** Makes {@code address} (an object's address, 0 for none) a root. */
+    /**
+     * Makes {@code address} (an object's address, 0 for none) a root.
+     *
+     * @param address the address of a collected or manual object, or 0 for none
+     */
     public void set(long address) {
         ensureOpen();
         collector.heap.allocator.runHoldingP(() -> {

@@ -28,6 +28,9 @@ import java.util.function.LongConsumer;
  * cycle and drained by the finalizer thread.
  */
 final class Specials {
+    /** Warnings (a finalizer or cleanup that threw) go to this logger, which the application routes. */
+    private static final System.Logger LOG = System.getLogger(Specials.class.getName());
+
     private final Collector collector;
     private final Map<Long, LongConsumer> finalizers = new ConcurrentHashMap<>();
     private final Map<Long, List<Cleanup>> cleanups = new ConcurrentHashMap<>();
@@ -207,8 +210,7 @@ final class Specials {
                 try {
                     r.run();
                 } catch (Throwable t) {
-                    System.err.println("goheap: a finalizer or cleanup threw:");
-                    t.printStackTrace();
+                    LOG.log(System.Logger.Level.WARNING, "goheap: a finalizer or cleanup threw", t);
                 } finally {
                     unfinished.decrementAndGet();
                 }

@@ -23,6 +23,9 @@ import java.util.concurrent.TimeUnit;
  * use it until {@link #close}.
  */
 public final class AddressSpace implements AutoCloseable {
+    /** Warnings (a failed delayed unmap) go to this logger, which the application routes. */
+    private static final System.Logger LOG = System.getLogger(AddressSpace.class.getName());
+
 
     /** Go's {@code heapArenaBytes}: the unit of commitment and of the arena index. */
     public static final long ARENA_BYTES = 64L << 20;
@@ -196,7 +199,7 @@ public final class AddressSpace implements AutoCloseable {
                 try {
                     os.release(base, size);
                 } catch (RuntimeException e) {
-                    System.err.println("goheap: unmapping a closed heap's range failed: " + e);
+                    LOG.log(System.Logger.Level.WARNING, "goheap: unmapping a closed heap's range failed", e);
                 }
             }, UNMAP_GRACE_MILLIS, TimeUnit.MILLISECONDS);
         }

@@ -557,7 +557,7 @@ public final class PageAllocator {
 
     /**
      * Frees {@code [address, address + npages*PAGE_SIZE)}. IAE if unaligned, outside grown
-     * memory or npages <= 0; ISE if any page of the range is already free. Either way nothing
+     * memory or {@code npages <= 0}; ISE if any page of the range is already free. Either way nothing
      * changes.
      */
     public void free(long address, long npages) {

@@ -1,0 +1,4 @@
+/** The consumer's module: goheap's API is one package in one module. */
+module example.first {
+    requires io.goheap.collector;
+}

@@ -1,5 +1,5 @@
 /**
- * The address space and Go's page allocator. Exported only to the goheap modules above it (issue 7): it hands
+ * The address space and Go's page allocator. Exported only to the goheap modules above it: it hands
  * out raw ranges and the segment over them. The targets are compiled after this module, so javac's "module not
  * found" lint (category {@code module}) is suppressed for this declaration only.
  */

@@ -1,5 +1,5 @@
 /**
- * Returning free pages to the OS. Exported only to the goheap modules above it (issue 7): it acts on raw
+ * Returning free pages to the OS. Exported only to the goheap modules above it: it acts on raw
  * memory. The targets are compiled after this module, so javac's "module not found" lint (category
  * {@code module}) is suppressed for this declaration only.
  */

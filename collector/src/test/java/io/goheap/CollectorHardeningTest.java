@@ -187,7 +187,7 @@ class CollectorHardeningTest {
     /**
      * Threads that enter blocking regions and close their Mutators inside them, threads borrowing Ps through Heap
      * methods and roots, and a thread collecting in a loop: no thread may run on a P a stop already counted
-     * (review of issue 8: a P let go by its lender could be taken after the stopper passed it).
+     * (a P let go by its lender could be taken after the stopper passed it).
      */
     @Test
     void lendersClosingInsideRegionsAndBorrowersRacingStops() throws Exception {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The stop-the-world collector's contract through the public API (issue 8). */
+/** The stop-the-world collector's contract through the public API. */
 class CollectorTest {
     /** A list node: a value, then the next node. */
     static final HeapType NODE = HeapType.of(MemoryLayout.structLayout(JAVA_LONG.withName("value"),

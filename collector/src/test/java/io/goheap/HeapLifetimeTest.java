@@ -8,7 +8,7 @@ import java.lang.ref.WeakReference;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The public heap's lifetime: close, and the safety net for heaps dropped without it (issue 7's hostile pass). */
+/** The public heap's lifetime: close, and the safety net for heaps dropped without it. */
 class HeapLifetimeTest {
 
     @Test

@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
-/** Types from FFM layouts (issue 8, item 3): pointer slots, sizes, arrays, and the layouts that are refused. */
+/** Types from FFM layouts: pointer slots, sizes, arrays, and the layouts that are refused. */
 class HeapTypeTest {
 
     static final StructLayout NODE = MemoryLayout.structLayout(

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** Roots owned by Java objects, and the Pinner (issue 8, item 5). */
+/** Roots owned by Java objects, and the Pinner. */
 class RootsTest {
 
     @Test

@@ -16,7 +16,7 @@ import java.lang.invoke.VarHandle;
  * if the span says so, count. No lock, no Java allocation, no volatile write. Frees of objects in spans this
  * cache holds are just as cheap ({@link MSpan#freeLocal}); others take the remote path ({@link MCentral}).
  *
- * <h2>No tiny blocks for manual objects (a design change, issue 7)</h2>
+ * <h2>No tiny blocks for manual objects (a design change from Go)</h2>
  * Go packs pointer-free objects under 16 bytes into shared 16-byte blocks and can do so because it frees a
  * block only as a whole, when nothing in it is reachable. goheap's manual objects are freed one by one, so
  * packing them needed a per-block state word (live starts and ends, a "held" flag, a history for double-free

@@ -399,7 +399,7 @@ final class MHeap {
      * Objects from this size on are zeroed by handing their pages back to the kernel ({@code MADV_DONTNEED}: the
      * next touch of each page maps a fresh zero page) instead of by writing zeros. Writing would touch every page
      * and raise RSS by the object's size even if the caller never uses most of it: reusing the pages of a freed
-     * 2 GiB object cost 2 GiB of RSS, and of a 16 TiB one got the process killed (issue 7). Below it, writing is
+     * 2 GiB object cost 2 GiB of RSS, and of a 16 TiB one got the process killed. Below it, writing is
      * cheaper than the system call and the page faults that follow it.
      */
     static final long ZERO_BY_MADVISE_BYTES = 4L << 20;

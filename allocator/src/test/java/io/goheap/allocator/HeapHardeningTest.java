@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 7's defects 2–4 and the documented exception types, each found by using the released API as a hostile
+ * Defects and the documented exception types, each found by using the released API as a hostile
  * user would; every test here failed before its fix.
  */
 class HeapHardeningTest {

@@ -139,7 +139,7 @@ class HeapTest {
     }
 
     /**
-     * Issue 7: 8 TiB of heap needs ~290 MiB of page-allocator bitmaps on the Java heap (Go's 1/32768): in a JVM
+     * 8 TiB of heap needs ~290 MiB of page-allocator bitmaps on the Java heap (Go's 1/32768): in a JVM
      * given 96 MiB the heap's growth fails part-way and must give back what it took — the committed arenas, the
      * page allocator's new blocks — and say what ran out. Before, the heap stayed grown by the failed growth. Run
      * in a child JVM, because exhausting the Java heap would also starve this JVM's own threads.

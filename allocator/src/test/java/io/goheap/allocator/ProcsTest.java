@@ -215,7 +215,7 @@ class ProcsTest {
 
     /**
      * A stopper that dies after asking every holder to stop must not leave them parked forever: a holder parked at
-     * its safepoint notices the dead claim, withdraws the request and goes on (review of issue 8).
+     * its safepoint notices the dead claim, withdraws the request and goes on.
      */
     @Test
     void aHolderParkedForAStopperThatDiedGoesOn() throws Exception {

@@ -13,7 +13,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Manual objects under 16 bytes (issue 7): each takes its own slot of Go's 8- or 16-byte class — no shared tiny
+ * Manual objects under 16 bytes: each takes its own slot of Go's 8- or 16-byte class — no shared tiny
  * blocks, so no per-object state on the Java heap — and every size's Java-heap metadata stays under 6%.
  */
 class SmallObjectsTest {
@@ -54,7 +54,7 @@ class SmallObjectsTest {
     /**
      * Java-heap metadata per size class, relative to the off-heap bytes of the spans it describes: the span
      * descriptor and its allocation and remote-free bitmaps (MSpanInuse), plus the page index (4 bytes a page).
-     * Before issue 7, objects of 16 bytes or less cost 55–62% (a {@code long} of tiny-block state per slot).
+     * With shared tiny blocks, objects of 16 bytes or less cost 55–62% (a {@code long} of tiny-block state per slot).
      * Prints the table the README quotes.
      */
     @Test

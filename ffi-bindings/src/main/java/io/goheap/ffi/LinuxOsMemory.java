@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * calls that each binding supplies. A subclass only says how to call {@code mmap}, {@code mprotect},
  * {@code madvise} and {@code munmap} and how to get their errno.
  *
- * <p><b>Why every binding object owns its ranges (issue 7).</b> The raw calls can unmap, zero or mprotect any
+ * <p><b>Why every binding object owns its ranges.</b> The raw calls can unmap, zero or mprotect any
  * memory of the process, and a segment over a raw address can read or write it; with native access granted
  * only to {@code io.goheap.ffi}, none of that power may leak to a caller. Module exports cannot stop a caller
  * on the class path, so the check is made on the object itself: each instance keeps a registry of the ranges

@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * On the module path, {@code io.goheap.ffi} is exported only to goheap's own modules (issue 7), checked on the
+ * On the module path, {@code io.goheap.ffi} is exported only to goheap's own modules, checked on the
  * compiled descriptor with the JDK's own reader: {@code java --module-path <classes> --describe-module}. The
  * descriptor is compiled into this module's output directory (target/classes, where {@link OsMemory} was loaded
  * from) by the compile phase's second compiler execution, before any test runs.

@@ -7,7 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Start-up without native access (issue 7): in a child JVM on the class path with
+ * Start-up without native access: in a child JVM on the class path with
  * {@code --illegal-native-access=deny} and no {@code --enable-native-access}, every attempt to use the FFM
  * binding throws the same clear {@link NativeAccessException} naming both flags, not
  * ExceptionInInitializerError and then NoClassDefFoundError. A control run with the class-path flag works.

@@ -81,7 +81,7 @@ class OsMemorySelectionTest {
 
     /**
      * Every factory call gives a new object with a registry of its own: what one reserved, another cannot
-     * commit, decommit, release, advise or see as a segment (issue 7).
+     * commit, decommit, release, advise or see as a segment.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("factories")

@@ -254,7 +254,7 @@ class OsMemoryTest {
         assertEquals(0, raw.reservationCount(), "a failed mmap registers nothing");
     }
 
-    // ---- ownership: a binding object acts only on the ranges it reserved (issue 7) ----
+    // ---- ownership: a binding object acts only on the ranges it reserved ----
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("bindings")
@@ -286,7 +286,7 @@ class OsMemoryTest {
                             + "; ranges reserved through another OsMemory object do not count)", e.getMessage());
                 }
             }
-            // The crash of issue 7: a segment over address 16 (read through, it killed the JVM with SIGSEGV).
+            // A crash seen once: a segment over address 16 (read through, it killed the JVM with SIGSEGV).
             IllegalArgumentException low = assertThrows(IllegalArgumentException.class,
                     () -> os.segment(16, 8, Arena.global()));
             assertEquals("address 0x10 is not a multiple of the page size 4096", low.getMessage());

@@ -17,7 +17,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * The zeroing primitives a heap can use on its off-heap memory (issue: "zero with the fastest correct primitive"):
+ * The zeroing primitives a heap can use on its off-heap memory (the fastest correct primitive wins):
  * {@code MemorySegment.fill} on a slice of a shared arena's segment (what goheap uses: the slice is checked, and
  * the arena's close cannot race it), a loop of 8-byte stores through the segment, and glibc's {@code memset}
  * through a critical FFM downcall on the raw address (no liveness check: a heap could use it only with its own

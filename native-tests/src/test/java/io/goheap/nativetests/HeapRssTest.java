@@ -94,7 +94,7 @@ class HeapRssTest {
     }
 
     /**
-     * Issue 7: reusing the pages of a freed large object zeroed them by writing, which touched every page: a 1 GiB
+     * Reusing the pages of a freed large object once zeroed them by writing, which touched every page: a 1 GiB
      * object the caller never touched raised RSS by 1 GiB when its pages were reused (a 16 TiB one got the process
      * killed). Now large objects are zeroed by MADV_DONTNEED, which touches nothing, and still read as zero.
      */

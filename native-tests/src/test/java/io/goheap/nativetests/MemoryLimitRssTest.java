@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 11's memory-limit acceptance on the real OS: with GOMEMLIMIT=512MiB, 300 MiB live and churn (random
+ * The memory limit on the real OS: with GOMEMLIMIT=512MiB, 300 MiB live and churn (random
  * replacement of 64 KiB collected objects, 4 GiB allocated), the heap's resident memory (its own range in
  * {@code /proc/self/smaps}, sampled every 10 ms) stays at the limit (within 5%: see the assertion); and with {@code harddecommit=1}, released
  * pages are inaccessible ({@code ---p} in {@code /proc/self/maps}) while released and readable, writable and zeroed

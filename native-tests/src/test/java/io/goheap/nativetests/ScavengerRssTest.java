@@ -15,7 +15,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 11's scavenger acceptance, through the public API on the real OS: 1 GiB of collected objects is touched,
+ * The scavenger, through the public API on the real OS: 1 GiB of collected objects is touched,
  * dropped and collected; then
  * <ul>
  *   <li>the background scavenger alone (no further call into the heap) brings the heap's resident memory down to

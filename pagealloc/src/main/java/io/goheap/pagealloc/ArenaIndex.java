@@ -9,7 +9,7 @@ import java.util.Objects;
  * arena, created the first time part of that arena is set; an arena whose pages all map to one value (the
  * middle of a huge object) has no page array but that value in {@code wholeArenas}.
  *
- * <p>Why whole arenas (issue 7): with a page array per arena, one 8 TiB object cost 4 GiB of Java heap (a
+ * <p>Why whole arenas: with a page array per arena, one 8 TiB object cost 4 GiB of Java heap (a
  * reference per 8 KiB page) and ran the JVM out of memory. Now an object's index entries cost at most two page
  * arrays (its first and last arena) plus one reference per 64 MiB.
  *

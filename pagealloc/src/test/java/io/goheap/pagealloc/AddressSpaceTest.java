@@ -189,7 +189,7 @@ class AddressSpaceTest {
     }
 
     /**
-     * The space's range belongs to the binding object it was reserved with (issue 7): another object, even a new
+     * The space's range belongs to the binding object it was reserved with: another object, even a new
      * one of the same binding, can neither commit, decommit, advise, release nor get a segment over it.
      */
     @Test

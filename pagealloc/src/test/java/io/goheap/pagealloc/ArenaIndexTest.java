@@ -150,7 +150,7 @@ class ArenaIndexTest {
         assertEquals("other", index.get(base + 3 * PAGE_BYTES));
     }
 
-    /** Issue 7: one huge object cost a reference per 8 KiB page (4 GiB of Java heap for 8 TiB). */
+    /** One huge object once cost a reference per 8 KiB page (4 GiB of Java heap for 8 TiB). */
     @Test
     void aHugeRangeCostsTwoPageArraysAtMost() {
         space.commitArenas(2 * ARENA_BYTES);                     // four arenas in all

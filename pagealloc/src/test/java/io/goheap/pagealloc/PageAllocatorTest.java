@@ -224,7 +224,7 @@ class PageAllocatorTest {
                         hit(1, pageBase(edge + BIG_JUMP, 0), 0), hit(CHUNK - 1, pageBase(edge + BIG_JUMP, 1), 0),
                         hit(1, 0, 0)),
                 desc().c(edge, 0, CHUNK).c(edge + BIG_JUMP, 0, CHUNK)));
-        // Go's DiscontiguousBadSearchAddr (issue 40191): the hint derived by find may point at
+        // Go's DiscontiguousBadSearchAddr (golang/go#40191): the hint derived by find may point at
         // memory that was never grown.
         int small = 0x503;
         t.add(allocCase("DiscontiguousBadSearchAddr",

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * On the class path, module exports do not protect io.goheap.ffi, so its jar is sealed (issue 7): a class of
+ * On the class path, module exports do not protect io.goheap.ffi, so its jar is sealed: a class of
  * that package from any other jar or directory, as code wanting the package-private raw system calls would
  * write it, is refused by the class loader. The intruder is compiled here at run time by the JDK's javac, next
  * to the running java (a test source in that package would be a split package to the module-aware test

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * On the module path, the layers below the allocator export their packages only to the goheap modules above
- * them (issue 7), checked on the compiled descriptors with {@code java --module-path ... --describe-module}.
+ * them, checked on the compiled descriptors with {@code java --module-path ... --describe-module}.
  * The module path is where this test JVM loaded the three modules from (their target/classes or jars; both
  * hold the descriptor the compile phase's second compiler execution wrote).
  */

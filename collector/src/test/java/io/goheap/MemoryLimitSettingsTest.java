@@ -41,7 +41,7 @@ class MemoryLimitSettingsTest {
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Heap.builder().memoryLimit("lots"));
-        assertTrue(e.getMessage().contains("GOMEMLIMIT=lots"), e.getMessage());
+        assertTrue(e.getMessage().contains("Heap.Builder.memoryLimit=lots"), e.getMessage());   // names its source
         assertThrows(IllegalArgumentException.class, () -> Heap.builder().memoryLimit(-1));
         assertThrows(IllegalArgumentException.class,
                 () -> Heap.builder().memoryLimitExit(java.time.Duration.ofSeconds(-1)));

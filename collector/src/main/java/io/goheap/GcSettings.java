@@ -34,25 +34,6 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         return "Heap.Builder." + method;
     }
 
-    /** The system properties, one per environment variable. */
-    static final String GOGC_PROPERTY = "goheap.gogc";
-    static final String MEMLIMIT_PROPERTY = "goheap.memlimit";
-    static final String GODEBUG_PROPERTY = "goheap.godebug";
-    static final String MAXPROCS_PROPERTY = "goheap.maxprocs";
-
-    /** Where a value came from, as an error message names it. */
-    static String environment(String variable) {
-        return "environment variable " + variable;
-    }
-
-    static String property(String name) {
-        return "system property " + name;
-    }
-
-    static String builder(String method) {
-        return "Heap.Builder." + method;
-    }
-
     static GcSettings resolve(Integer gcPercent, String godebug, Function<String, String> env) {
         return resolve(gcPercent, null, godebug, env);
     }

@@ -12,9 +12,8 @@
 //	256ptr      256 bytes, one pointer and 248 bytes of data
 //	4096noscan  4 KiB, no pointers               ([4096]byte)
 //
-// For each shape: a warm-up of one second, then 5 rounds of one second each; it prints the median and the best
-// round's ns per allocation (on a shared machine the best round is the one least disturbed by other processes,
-// as JMH's best iteration is) and the cycles run. Run: cd jmh/go/allocring && GOGC=100 go run . [shape ...] (default all)
+// For each shape: a warm-up of one second, then R rounds of one second each; it prints the median ns per
+// allocation and the cycles run. Run: cd jmh/go/allocring && GOGC=100 go run . [shape ...] (default all)
 package main
 
 import (
@@ -92,9 +91,8 @@ var loops = map[string]func(n int){
 
 var order = []string{"8noscan", "16noscan", "16ptr2", "64ptr", "64noscan", "256ptr", "4096noscan"}
 
-// run times rounds of about d each (batches of 1,024 allocations) and returns the median and the lowest ns per
-// allocation.
-func run(loop func(int), d time.Duration, rounds int) (float64, float64) {
+// run times rounds of about d each (batches of 1,024 allocations) and returns the median ns per allocation.
+func run(loop func(int), d time.Duration, rounds int) float64 {
 	per := make([]float64, rounds)
 	for r := 0; r < rounds; r++ {
 		n := 0
@@ -106,7 +104,7 @@ func run(loop func(int), d time.Duration, rounds int) (float64, float64) {
 		per[r] = float64(time.Since(t0).Nanoseconds()) / float64(n)
 	}
 	sort.Float64s(per)
-	return per[rounds/2], per[0]
+	return per[rounds/2]
 }
 
 func main() {
@@ -127,9 +125,9 @@ func main() {
 		run(loop, time.Second, 1) // warm-up
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		median, best := run(loop, time.Second, 5)
+		ns := run(loop, time.Second, 3)
 		runtime.ReadMemStats(&m1)
-		fmt.Printf("go allocring %-10s median %7.2f ns/op, best %7.2f  (GOGC=%s, GOMAXPROCS %d, %d cycles in 5 s)\n",
-			s, median, best, gogc, runtime.GOMAXPROCS(0), m1.NumGC-m0.NumGC)
+		fmt.Printf("go allocring %-10s %7.2f ns/op  (GOGC=%s, GOMAXPROCS %d, %d cycles in 3 s)\n",
+			s, ns, gogc, runtime.GOMAXPROCS(0), m1.NumGC-m0.NumGC)
 	}
 }

@@ -30,8 +30,7 @@ import java.lang.invoke.VarHandle;
 final class MCache {
     /**
      * Counter layout: mallocs by size class, then frees by size class, then the large objects this P allocated
-     * from and freed into its retained spans, or allocated in spans from its page cache (count and bytes each; all
-     * other large objects are counted under the
+     * from and freed into its retained spans (count and bytes each; all other large objects are counted under the
      * heap lock).
      */
     static final int MALLOCS = 0;
@@ -261,7 +260,7 @@ final class MCache {
             }
         }
         lastSpan = null;
-        long p = heap.allocLarge(size, noscan, collected, zero, this);
+        long p = heap.allocLarge(size, noscan, collected, zero);
         if (collected && heap.allocateBlack) {
             allocateBlack(heap.spanOfObject(p), 0);
         }
@@ -349,15 +348,6 @@ final class MCache {
     private void dropTinyBlock() {
         tiny = 0;
         tinyOffset = 0;
-    }
-
-    /**
-     * Counts a large object of {@code bytes} whose span came from this P's page cache, without the heap lock
-     * ({@link MHeap#allocLarge}): as a retained span's reuse is counted.
-     */
-    void countLargeMalloc(long bytes) {
-        add(LARGE_MALLOCS, 1);
-        add(LARGE_MALLOC_BYTES, bytes);
     }
 
     /**

@@ -229,30 +229,6 @@ final class MHeap {
     }
 
     /**
-     * A large span of {@code npages} (fewer than {@link #PAGE_CACHE_MAX_PAGES}) from {@code cache}'s page cache,
-     * refilled under the lock when empty; null when the cache has no run that long (the caller takes the locked
-     * path). The caller holds the span's mcentral lock (mcentral, then heap lock: the allowed order).
-     */
-    private MSpan largeSpanFromPageCache(int npages, boolean noscan, boolean collected, MCache cache) {
-        PageCache pc = cache.pageCache;
-        long addr = pc.alloc(npages);
-        if (addr == 0 && pc.isEmpty()) {
-            lock.lock();
-            try {
-                fillPageCache(pc);
-            } finally {
-                lock.unlock();
-            }
-            addr = pc.alloc(npages);
-        }
-        if (addr == 0) {
-            return null;
-        }
-        return spanFromPageCache(addr, npages, pc.lastAllocScavengedPages(), SizeClasses.spanClass(0, noscan),
-                MSpan.cacheClass(SizeClasses.spanClass(0, noscan), collected));
-    }
-
-    /**
      * Bytes of empty manual spans the mcentrals keep for reuse instead of returning their pages (see
      * {@link MCentral#settle}), at most {@link #RETAIN_EMPTY_MAX_BYTES}; given back at every collection and by
      * {@code freeOSMemory}.
@@ -334,10 +310,7 @@ final class MHeap {
         boolean indexed = false;
         try {
             boolean needZero = allocNeedsZero(addr, npages) && !(releasedReadZero && scavenged == npages);
-            MSpan s = SizeClasses.sizeClassOf(spanClass) == 0
-                    ? new MSpan(addr, npages, SizeClasses.isNoscan(spanClass),
-                            cacheClass >= SizeClasses.NUM_SPAN_CLASSES, needZero, sweepgen)
-                    : new MSpan(addr, npages, spanClass, cacheClass, needZero, sweepgen);
+            MSpan s = new MSpan(addr, npages, spanClass, cacheClass, needZero, sweepgen);
             spans.setPrepared(addr, npages, s);
             indexed = true;
             count(s);
@@ -414,14 +387,10 @@ final class MHeap {
     }
 
     /**
-     * Allocates a large object (its own span) of {@code size} bytes, zeroed, for {@code cache}'s P. The span is
-     * created and linked on its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees
-     * see it whole. A span of fewer than {@link #PAGE_CACHE_MAX_PAGES} pages (up to 120 KiB) comes from the P's
-     * page cache as a small span does (Go's allocSpan does the same for any span that small), without the heap
-     * lock, and its object is counted in the cache ({@link MCache#countLargeMalloc}); a larger one comes from the
-     * page allocator under the heap lock and is counted there.
+     * Allocates a large object (its own span) of {@code size} bytes, zeroed. The span is created and linked on
+     * its mcentral's full list under that mcentral's lock, so the sweeper and explicit frees see it whole.
      */
-    long allocLarge(long size, boolean noscan, boolean collected, boolean zero, MCache cache) {
+    long allocLarge(long size, boolean noscan, boolean collected, boolean zero) {
         long pageCount = (size + PAGE_SIZE - 1) >>> SizeClasses.PAGE_SHIFT;
         if (pageCount > MAX_SPAN_PAGES) {
             throw new OutOfMemoryError(String.format(
@@ -432,18 +401,13 @@ final class MHeap {
         MCentral c = central[MSpan.cacheClass(SizeClasses.spanClass(0, noscan), collected)];
         MSpan s;
         synchronized (c) {
-            s = npages < PAGE_CACHE_MAX_PAGES ? largeSpanFromPageCache(npages, noscan, collected, cache) : null;
-            if (s != null) {
-                cache.countLargeMalloc(s.elemSize);     // after the span's pages were counted in use
-            } else {
-                lock.lock();
-                try {
-                    s = allocSpan(npages, c.spanClass, c.cacheClass);
-                    largeAllocCount++;
-                    largeAllocBytes += s.elemSize;
-                } finally {
-                    lock.unlock();
-                }
+            lock.lock();
+            try {
+                s = allocSpan(npages, c.spanClass, c.cacheClass);
+                largeAllocCount++;
+                largeAllocBytes += s.elemSize;
+            } finally {
+                lock.unlock();
             }
             c.linkLarge(s);
         }

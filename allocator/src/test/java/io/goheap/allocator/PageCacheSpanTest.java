@@ -70,56 +70,6 @@ class PageCacheSpanTest {
         }
     }
 
-    /**
-     * Large objects whose spans have fewer than 16 pages (32 KiB to 120 KiB) come from the page cache too, as Go's
-     * allocSpan takes any span that small: a batch of them needs the heap lock once per 64-page window, not per
-     * object. Their counts stay exact.
-     */
-    @Test
-    void largeSpansUnder16PagesAreMadeWhileAnotherThreadHoldsTheHeapLock() throws Exception {
-        try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(1).build()) {
-            heap.free(heap.malloc(16));                      // the P's page cache now holds a window
-            P p = heap.procs().get(0);
-            assertTrue(p.mcache.pageCache.freePageCount() >= 12, "the first span filled the P's page cache");
-            CountDownLatch locked = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(1);
-            Thread holder = new Thread(() -> {
-                heap.mheap().lock.lock();
-                try {
-                    locked.countDown();
-                    done.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    heap.mheap().lock.unlock();
-                }
-            });
-            holder.start();
-            assertTrue(locked.await(10, TimeUnit.SECONDS));
-            long[] objects;
-            try {
-                objects = CompletableFuture.supplyAsync(() -> new long[] {
-                        heap.malloc(32 << 10), heap.malloc(40_000), heap.malloc(64 << 10)})   // 4, 5 and 8 pages
-                        .get(10, TimeUnit.SECONDS);          // would time out if a large span needed the lock
-            } finally {
-                done.countDown();
-                holder.join();
-            }
-            AllocStats s = heap.readMemStats();
-            assertEquals(3, s.heapObjects());
-            assertEquals((4 + 5 + 8) * MHeap.PAGE_SIZE, s.heapAlloc(), "counted in the P's cache, exactly");
-            for (long o : objects) {
-                MSpan span = heap.mheap().findSpan(o);
-                assertTrue(span.isLarge() && span.base == o, "a large span of its own");
-                heap.free(o);
-            }
-            s = heap.readMemStats();
-            assertEquals(0, s.heapObjects());
-            assertEquals(s.mallocs(), s.frees());
-            HeapAudit.check(heap);
-        }
-    }
-
     @Test
     void snapshotsHoldGosInvariantsWhileTwoThreadsMakeAndReturnSpans() throws Exception {
         try (Heap heap = Heap.builder().reservation(1L << 30).maxProcs(2).build()) {

@@ -27,14 +27,13 @@ import java.util.concurrent.TimeoutException;
  * a dropped heap stays collectable. {@link #shutdown} on close; a call after it throws "heap is closed".
  */
 final class BoundedCollection {
-    private final Collector collector;
     private ExecutorService executor;
     private boolean shutdown;
     /** A cycle queued and not started yet, which later callers join; guarded by this. */
     private CompletableFuture<Void> queued;
 
-    BoundedCollection(Collector collector) {
-        this.collector = collector;
+    /** No reference to the heap or its collector: the heap's cleaner holds this, and the heap must stay collectable. */
+    BoundedCollection() {
     }
 
     /**
@@ -44,7 +43,7 @@ final class BoundedCollection {
      * @throws InvalidPointerException when the cycle found an invalid pointer (as {@link Heap#gc()})
      * @throws IllegalStateException   "heap is closed"
      */
-    boolean run(Duration timeout, Mutator caller) {
+    boolean run(Collector collector, Duration timeout, Mutator caller) {
         java.util.Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative: " + timeout);
@@ -55,7 +54,7 @@ final class BoundedCollection {
         } catch (ArithmeticException e) {
             nanos = Long.MAX_VALUE;
         }
-        CompletableFuture<Void> cycle = submit();
+        CompletableFuture<Void> cycle = submit(collector);
         if (caller != null && !caller.inBlockingRegion()) {
             try (var region = caller.blocking()) {       // the cycle may stop this thread while it waits
                 return await(cycle, nanos);
@@ -64,7 +63,7 @@ final class BoundedCollection {
         return await(cycle, nanos);
     }
 
-    private synchronized CompletableFuture<Void> submit() {
+    private synchronized CompletableFuture<Void> submit(Collector c) {
         if (queued != null) {
             return queued;
         }
@@ -79,7 +78,6 @@ final class BoundedCollection {
             });
         }
         CompletableFuture<Void> cycle = new CompletableFuture<>();
-        Collector c = collector;
         try {
             executor.execute(() -> {
                 synchronized (this) {

@@ -79,7 +79,7 @@ public final class Heap implements AutoCloseable {
             allocator.gcHooks().recordTypeIds();         // so checks can name the type of small objects
         }
         allocator.gcHooks().setSweepDebug(settings.gcquarantine(), settings.clobberfree());
-        this.boundedGc = new BoundedCollection(collector);
+        this.boundedGc = new BoundedCollection();
         BoundedCollection bounded = boundedGc;
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;
@@ -215,7 +215,7 @@ public final class Heap implements AutoCloseable {
         if (caller != null && !caller.inBlockingRegion()) {
             return caller.gc(timeout);
         }
-        return boundedGc.run(timeout, caller);
+        return boundedGc.run(collector, timeout, caller);
     }
 
     /**

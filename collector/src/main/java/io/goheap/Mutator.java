@@ -634,7 +634,7 @@ public final class Mutator implements AutoCloseable {
      */
     public boolean gc(java.time.Duration timeout) {
         allocator.poll();
-        return heap.boundedGc.run(timeout, this);
+        return heap.boundedGc.run(heap.collector, timeout, this);
     }
 
     /** {@return the heap this Mutator allocates in} */

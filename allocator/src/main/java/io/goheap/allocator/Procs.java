@@ -704,16 +704,8 @@ final class Procs {
     }
 
     /**
-     * Attempts (64 spins, then parks of 1, 2, 4 ... 64 µs: about 130 µs in all) before a thread that finds every P
-     * held makes one: a P borrowed for one call (by a background sweeper, scavenger or another thread's
-     * {@code Heap} call) comes free within that, and waiting for it keeps threads that only burst past GOMAXPROCS
-     * for a moment on GOMAXPROCS Ps and their warm caches. A P held for longer (an open Mutator) is not waited for.
-     */
-    private static final int CREATE_AFTER_ATTEMPTS = 71;
-
-    /**
-     * Finds a P: the caller's own (a nested hold), else an idle one or one whose holder died, else — after a short
-     * back-off ({@link #CREATE_AFTER_ATTEMPTS}) — a new one ({@link #create}); while a stop of the world is claimed by another thread it waits for the restart instead,
+     * Finds a P: the caller's own (a nested hold), else an idle one or one whose holder died, else a new one
+     * ({@link #create}); while a stop of the world is claimed by another thread it waits for the restart instead,
      * as a Go M does. An interrupt does not end that wait (a P is not an interruptible resource, as a monitor is
      * not): the interrupt status is cleared while waiting — a set status would make every park return at once and
      * the wait spin — and set again before returning or throwing.
@@ -753,7 +745,7 @@ final class Procs {
                     }
                 }
                 Thread s = stopper;
-                if (!stopping && attempt >= CREATE_AFTER_ATTEMPTS && (s == null || s == me || !s.isAlive())) {
+                if (!stopping && (s == null || s == me || !s.isAlive())) {
                     P made = create(me);                     // every P is held by a live thread: one more
                     if (made != null) {
                         return made;

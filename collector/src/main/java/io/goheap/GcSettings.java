@@ -12,7 +12,8 @@ import java.util.function.Function;
  * with a setting it did not ask for). Immutable.
  */
 record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark, boolean gcstoptheworld,
-                  boolean scavtrace, DecommitMode decommitMode, long memoryLimit, boolean gcpacertrace) {
+                  boolean scavtrace, DecommitMode decommitMode, long memoryLimit, boolean gcpacertrace,
+                  boolean gcstoptrace) {
 
     /** The system properties, one per environment variable. */
     static final String GOGC_PROPERTY = "goheap.gogc";
@@ -77,7 +78,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         DecommitMode mode = flags[6] > 0 ? DecommitMode.HARD
                 : flags[5] == 0 ? DecommitMode.FREE : DecommitMode.DONTNEED;      // as Go reads them
         return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0, flags[3] > 0, flags[4] > 0, mode,
-                limit, flags[7] > 0);
+                limit, flags[7] > 0, flags[8] > 0);
     }
 
     /** No memory limit (Go's math.MaxInt64). */
@@ -147,7 +148,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
 
     /**
      * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark,
-     * gcstoptheworld, scavtrace, madvdontneed, harddecommit, gcpacertrace}. Keys goheap does not know are ignored, as Go ignores
+     * gcstoptheworld, scavtrace, madvdontneed, harddecommit, gcpacertrace, gcstoptrace}. Keys goheap does not know are ignored, as Go ignores
      * them.
      */
     static int[] parseGodebug(String value) {
@@ -164,6 +165,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         int madvdontneed = 1;          // Go's default on Linux
         int harddecommit = 0;
         int gcpacertrace = 0;
+        int gcstoptrace = 0;
         for (String pair : value.split(",")) {
             String p = pair.trim();
             if (p.isEmpty()) {
@@ -178,7 +180,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             String v = p.substring(eq + 1);
             if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")
                     || key.equals("gcstoptheworld") || key.equals("scavtrace") || key.equals("madvdontneed")
-                    || key.equals("harddecommit") || key.equals("gcpacertrace")) {
+                    || key.equals("harddecommit") || key.equals("gcpacertrace") || key.equals("gcstoptrace")) {
                 int n;
                 try {
                     n = Integer.parseInt(v.trim());
@@ -194,12 +196,13 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                     case "madvdontneed" -> madvdontneed = n;
                     case "harddecommit" -> harddecommit = n;
                     case "gcpacertrace" -> gcpacertrace = n;
+                    case "gcstoptrace" -> gcstoptrace = n;
                     default -> gccheckmark = n;
                 }
             }
         }
         return new int[] {gctrace, invalidptr, gccheckmark, gcstoptheworld, scavtrace, madvdontneed, harddecommit,
-                gcpacertrace};
+                gcpacertrace, gcstoptrace};
     }
 
     /**

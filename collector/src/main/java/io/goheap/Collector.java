@@ -529,11 +529,13 @@ final class Collector {
         boolean setUp = false;
         try {
             hooks.prepareCachesByHandshake();         // no P keeps a span the last cycle marked...
+            traceSafepointWait("mark setup handshake (caches swept)");
             hooks.finishSweep();                      // ...and none waits on an mcentral: every mark bit is clear
             heap0 = gctrace ? heap.allocator.readMemStats().heapAlloc() : pacer.heapLive();
             liveAtSetup = pacer.heapLive();
             barrier.marking = true;                   // the write barrier on, seen by every P when the next returns
             manual = hooks.snapshotManualRootsByHandshake();
+            traceSafepointWait("mark setup handshake (barrier on)");
             marker.deferBadPointers(true);
             workers = new BackgroundMarkWorkers(hooks, barrier, markWorkers, utilization, Thread.currentThread(),
                     heap::isClosed, () -> pacer.heapLive() >= goalOfCycle, pacer::addBackgroundWork);
@@ -595,6 +597,7 @@ final class Collector {
         long idleCpu = workers.idleCpuNanos();
         long markCpu = workersCpu - idleCpu;
         hooks.stopTheWorld();
+        traceSafepointWait("mark termination stop");
         long liveAtEnd = pacer.heapLive();
         long heap1 = heap0 + (liveAtEnd - liveAtSetup);
         long assistNanos = 0;
@@ -736,6 +739,18 @@ final class Collector {
         }
     }
 
+    /**
+     * GODEBUG gcstoptrace=1: after each stop of the world and handshake of a cycle, a line on the trace stream with
+     * how long it waited and the thread it waited for longest (see {@link GcTrace#safepointWait}).
+     */
+    volatile boolean stopTrace;
+
+    private void traceSafepointWait(String what) {
+        if (stopTrace) {
+            trace.println(GcTrace.safepointWait(what, hooks.lastSafepointWait()));
+        }
+    }
+
     /** Concurrent marks started (each frame scan's number: see {@link Mutator#scanFrames}); under cycleLock. */
     private long marksStarted;
 
@@ -802,6 +817,7 @@ final class Collector {
                 }
             }
         });
+        traceSafepointWait("ragged barrier handshake");
         for (WriteBarrier.Buffer b : taken) {
             raggedPointers += b.count;
             barrier.collect(b, marker::shadeFromBarrier);
@@ -910,6 +926,7 @@ final class Collector {
         long heap0 = pacer.heapLive();               // replaced below for gctrace by the exact figure
         long goalOfCycle = pacer.goal();
         hooks.stopTheWorld();
+        traceSafepointWait("stop the world");
         long tStopped = System.nanoTime();
         long live;
         long scanned;

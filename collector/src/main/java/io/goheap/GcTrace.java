@@ -73,6 +73,19 @@ final class GcTrace {
                 + live + " B (\u2206goal " + deltaGoal + ", cons/mark " + goFloat(consMark) + ")";
     }
 
+    /**
+     * gcstoptrace's line for one stop of the world or handshake ({@code what}): how long it waited in all, and the
+     * P and thread it waited for longest — the thread whose next poll came last — or that it waited for no running
+     * thread (every P idle, parked or the caller's).
+     */
+    static String safepointWait(String what, io.goheap.allocator.SafepointWait w) {
+        if (w.slowestP() < 0) {
+            return String.format("gcstop: %s %.3f ms; waited for no running thread", what, w.totalNanos() / 1e6);
+        }
+        return String.format("gcstop: %s %.3f ms; slowest P%d %.3f ms, held by \"%s\"", what, w.totalNanos() / 1e6,
+                w.slowestP(), w.slowestNanos() / 1e6, w.slowestHolder());
+    }
+
     /** gcpacertrace's line when a cycle's sweep is done, as Go's {@code sweepone} prints it. */
     static String pacerSweepDone(long live, long allocatedDuringSweep, long pagesSwept, double pagesPerByte) {
         return "pacer: sweep done at heap size " + (live >> 20) + "MB; allocated " + (Math.max(0, allocatedDuringSweep) >> 20)

@@ -627,6 +627,8 @@ public final class Heap implements AutoCloseable {
          * {@link IllegalStateException} naming any reachable object the mark missed: the collector's own check,
          * for tests), {@code gcstoptheworld=1} (every cycle marks with the world stopped), {@code gcpacertrace=1}
          * (the pacer's lines on stderr, in Go's format: at each mark's start and end, and when a sweep is done),
+         * {@code gcstoptrace=1} (after each stop of the world and handshake of a cycle, a line on stderr with how
+         * long it waited for the threads holding Ps, and which thread it waited for longest),
          * {@code scavtrace=1} (a line per cycle and per {@link Heap#freeOSMemory()} on stderr on what
          * the scavenger released, in Go's format), {@code madvdontneed=0} (release with {@code MADV_FREE} instead of
          * the default {@code MADV_DONTNEED}), {@code harddecommit=1} (released pages also become inaccessible, as

@@ -186,6 +186,14 @@ public final class GcHooks {
         return procs.pauses;
     }
 
+    /**
+     * How long the last stop of the world or handshake waited for the Ps' holders, and which holder it waited for
+     * longest (Go's time to safepoint). Read by the thread that ran it, right after.
+     */
+    public SafepointWait lastSafepointWait() {
+        return procs.lastWait();
+    }
+
     /** The longest handshake action a thread ran at its poll since the last call, in ns (its pause), and resets. */
     public long takeLongestHandshakeNanos() {
         return procs.takeLongestHandshakeNanos();

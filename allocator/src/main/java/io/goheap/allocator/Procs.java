@@ -265,6 +265,7 @@ final class Procs {
                     if (p.handshakeState == P.HS_PENDING && tryHandshakeFor(p, me)) {
                         continue;
                     }
+                    waitedFor = p.ownerPlain();                  // a running holder: its poll is awaited
                     if (attempt < HANDSHAKE_SPINS) {
                         Thread.onSpinWait();
                     } else {
@@ -272,7 +273,9 @@ final class Procs {
                         LockSupport.parkNanos(this, HANDSHAKE_PARK_NANOS);   // then look again
                     }
                 }
+                slowest.offer(p, waitedFor, System.nanoTime() - tp);
             }
+            lastWait = slowest.result(System.nanoTime() - t0);
         } finally {
             for (P p : ps) {
                 if (p.claimHandshake()) {                 // (a failed handshake: nobody runs what is left)
@@ -369,6 +372,32 @@ final class Procs {
         }
     }
 
+    /** How long the last stop of the world or handshake waited, and for whom (see {@link SafepointWait}). */
+    private volatile SafepointWait lastWait = SafepointWait.NONE;
+
+    SafepointWait lastWait() {
+        return lastWait;
+    }
+
+    /** The P whose running holder a stop or handshake waited for longest; touched by the stopper alone. */
+    private static final class SlowestWait {
+        private long nanos;
+        private int p = -1;
+        private Thread holder;
+
+        void offer(P p, Thread waitedFor, long waited) {
+            if (waitedFor != null && waited > nanos) {
+                nanos = waited;
+                this.p = p.id;
+                holder = waitedFor;
+            }
+        }
+
+        SafepointWait result(long total) {
+            return new SafepointWait(total, nanos, p, holder == null ? "" : holder.getName());
+        }
+    }
+
     /** The longest handshake action a holder ran at its poll since the last call (ns), and resets it. */
     long takeLongestHandshakeNanos() {
         return longestHandshakeNanos.getAndSet(0);
@@ -414,7 +443,8 @@ final class Procs {
      * parked at a safepoint or in a blocking region, see {@link P}), or the caller's own. Holders at their next
      * poll lend their P and wake the stopper; Ps borrowed by {@link Heap}'s methods wake it when released. The
      * wait parks and is woken by those unparks; a 1 ms timeout only bounds how late a holder's death is noticed.
-     * Undo with {@link #startTheWorld}.
+     * Undo with {@link #startTheWorld}. Records how long it waited, and for which P's running holder longest
+     * ({@link #lastWait}), as {@link #handshake} does.
      */
     void stopTheWorld() {
         Thread me = Thread.currentThread();
@@ -456,6 +486,7 @@ final class Procs {
                     if (p.safeHolder == owner) {
                         break;                                   // lent: its holder waits at a safepoint
                     }
+                    waitedFor = owner;                           // a running holder: its poll is awaited
                     failIfClosed();
                     interrupted |= Thread.interrupted();
                     if (attempt < STOP_SPINS) {
@@ -465,7 +496,9 @@ final class Procs {
                         LockSupport.parkNanos(this, MAX_PARK_NANOS);
                     }
                 }
+                slowest.offer(p, waitedFor, System.nanoTime() - tp);
             }
+            lastWait = slowest.result(System.nanoTime() - t0);
         } catch (RuntimeException | Error e) {
             abandonStop(me);
             throw e;

@@ -14,8 +14,9 @@ import java.lang.foreign.MemoryLayout;
  * The Benchmarks Game's binary-trees on goheap's collector: every node is a collected object with two pointers,
  * dropped, never freed — the collector (paced by GOGC) reclaims the trees. Prints the program's canonical lines,
  * then what the collector did. Single-threaded, one Mutator; the tree being built is rooted by the node under
- * construction kept in the Mutator's local frame, and the long-lived tree by a global {@link Root}. Public for
- * JMH's {@code BinaryTreesBench}, which runs {@link #run} with a discarding stream.
+ * construction kept in the Mutator's local frame, and the long-lived tree by a global {@link Root} or, in the
+ * frame layout, by the Mutator's outermost local frame. Public for JMH's {@code BinaryTreesBench}, which runs
+ * {@link #run} with a discarding stream.
  */
 public final class BinaryTrees {
     static final HeapType NODE = HeapType.of(MemoryLayout.structLayout(ADDRESS.withName("left"),
@@ -34,6 +35,11 @@ public final class BinaryTrees {
      * values it printed (the same for every peer at a given depth).
      */
     public static long run(int maxDepth, PrintStream out) {
+        return run(maxDepth, false, out);
+    }
+
+    /** As {@link #run(int, PrintStream)}, the long-lived tree held in a local frame when {@code inFrame}. */
+    public static long run(int maxDepth, boolean inFrame, PrintStream out) {
         int max = Math.max(6, maxDepth);
         long sum = 0;
         try (Heap heap = Heap.create(); Root longLived = heap.newRoot(); Mutator m = heap.attach()) {
@@ -42,7 +48,12 @@ public final class BinaryTrees {
             long stretch = t.check(t.bottomUp(max + 1));
             sum += stretch;
             out.printf("stretch tree of depth %d\t check: %d%n", max + 1, stretch);
-            longLived.set(t.bottomUp(max));
+            long tree = t.bottomUp(max);
+            if (inFrame) {
+                m.keep(tree);                      // the long-lived tree in the Mutator's outermost frame
+            } else {
+                longLived.set(tree);
+            }
             for (int d = 4; d <= max; d += 2) {
                 int iterations = 1 << (max - d + 4);
                 long check = 0;
@@ -52,7 +63,7 @@ public final class BinaryTrees {
                 sum += check;
                 out.printf("%d\t trees of depth %d\t check: %d%n", iterations, d, check);
             }
-            long longCheck = t.check(longLived.get());
+            long longCheck = t.check(inFrame ? tree : longLived.get());
             sum += longCheck;
             out.printf("long lived tree of depth %d\t check: %d%n", max, longCheck);
             long elapsed = System.nanoTime() - t0;
@@ -61,7 +72,8 @@ public final class BinaryTrees {
             for (int i = 0; i < Math.min(256, s.numGC()); i++) {
                 maxPause = Math.max(maxPause, s.pauseNs(i));
             }
-            out.printf("%ngoheap: %.2f s, %d collections (GOGC %d), pauses total %.1f ms, longest of the last 256 %.2f ms,"
+            out.printf("%ngoheap (long-lived tree in a " + (inFrame ? "frame" : "root")
+                            + "): %.2f s, %d collections (GOGC %d), pauses total %.1f ms, longest of the last 256 %.2f ms,"
                             + " HeapSys %d MiB, Mallocs %d%n",
                     elapsed / 1e9, s.numGC(), heap.setGCPercent(heap.setGCPercent(100)), s.pauseTotalNs() / 1e6,
                     maxPause / 1e6, s.heapSys() >> 20, s.mallocs());
@@ -79,6 +91,16 @@ public final class BinaryTrees {
             }
             return node;
         }
+    }
+
+    /** A complete tree of {@code depth} allocated by {@code m} (see {@link #bottomUp(int)}). */
+    static long bottomUp(Mutator m, int depth) {
+        return new BinaryTrees(m).bottomUp(depth);
+    }
+
+    /** Nodes in the tree at {@code node}, read through {@code m}. */
+    static long count(Mutator m, long node) {
+        return new BinaryTrees(m).check(node);
     }
 
     /** Nodes in the tree at {@code node} (plain reads, no safepoint: nothing can be collected meanwhile). */

@@ -20,10 +20,13 @@ public final class Main {
     private Main() {}
 
     static final String USAGE = """
-            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] | gc-latency [MiB] [mutators] [seconds] [root|frame] | scavenge drop|freeos|memlimit [n] | sizeclasses | os]
+            usage: io.goheap.demo.Main [lru-collected [seconds] | lru [seconds] | binary-trees[-java] [depth] [root|frame] | tree-then-garbage [frame|root] | gc-latency [MiB] [mutators] [seconds] [root|frame] | scavenge drop|freeos|memlimit [n] | sizeclasses | os]
               (none), lru-collected [seconds]  off-heap LRU cache of collected values, gctrace on (default 10 s)
               lru [seconds]          the same cache, every evicted value freed explicitly
-              binary-trees [depth]   binary-trees on collected objects (default depth 16)
+              binary-trees [depth] [root|frame]  binary-trees on collected objects (default depth 16), the
+                                     long-lived tree in a global root (default) or a local frame
+              tree-then-garbage [frame|root]  a 32 MiB tree held in a frame (default) or a root, then 128 MiB
+                                     of garbage: cycles and pauses
               binary-trees-java [depth]  the same on the Java heap
               gc-latency [MiB] [mutators] [seconds] [root|frame]  replace random nodes of a live heap: op latency, GC pauses
               scavenge drop [s] | freeos | memlimit [GiB]  RSS after a 1 GiB drop, freeOSMemory vs madvise,
@@ -54,12 +57,19 @@ public final class Main {
                     System.exit(status);
                 }
             }
+            case "tree-then-garbage" -> {
+                if (args.length > 2 || args.length == 2 && !args[1].equals("frame") && !args[1].equals("root")) {
+                    usage("tree-then-garbage takes frame or root");
+                }
+                TreeThenGarbage.run(args.length < 2 || args[1].equals("frame"), System.out);
+                System.out.flush();
+            }
             case "binary-trees", "binary-trees-java" -> {
-                if (args.length > 2) {
-                    usage("too many arguments");
+                if (args.length > 3 || args.length == 3 && !args[2].equals("frame") && !args[2].equals("root")) {
+                    usage("binary-trees takes a depth and root or frame");
                 }
                 int depth = 16;
-                if (args.length == 2) {
+                if (args.length >= 2) {
                     try {
                         depth = Integer.parseInt(args[1]);
                     } catch (NumberFormatException e) {
@@ -67,7 +77,7 @@ public final class Main {
                     }
                 }
                 if (mode.equals("binary-trees")) {
-                    BinaryTrees.run(depth, System.out);
+                    BinaryTrees.run(depth, args.length == 3 && args[2].equals("frame"), System.out);
                 } else {
                     BinaryTreesJavaHeap.run(depth, System.out);
                 }

@@ -1,0 +1,3 @@
+module goheap.example/treegarbage
+
+go 1.19

@@ -252,6 +252,8 @@ final class Procs {
         }
         handshaker = me;
         P[] ps = all;                       // the Ps made later start after the handshake began: see above
+        long t0 = System.nanoTime();
+        SlowestWait slowest = new SlowestWait();
         try {
             for (P p : ps) {
                 p.handshakeAction = action;
@@ -260,6 +262,8 @@ final class Procs {
             }
             for (P p : ps) {
                 StallReports.Wait wait = null;
+                long tp = System.nanoTime();
+                Thread waitedFor = null;
                 for (int attempt = 0; p.handshakeState != P.HS_DONE; attempt++) {
                     failIfClosed();
                     if (p.handshakeState == P.HS_PENDING && tryHandshakeFor(p, me)) {
@@ -464,6 +468,8 @@ final class Procs {
             for (P p : all) {
                 p.request(P.STOP);
             }
+            long t0 = System.nanoTime();
+            SlowestWait slowest = new SlowestWait();
             // Ps made before the claim was seen are found by re-reading the list at each step; one made after
             // it is given back idle by its creator (see create) and taken here, or left idle after the last read.
             for (int i = 0; i < all.length; i++) {
@@ -471,6 +477,8 @@ final class Procs {
                 p.request(P.STOP);
                 p.stopTaken = false;
                 StallReports.Wait wait = null;
+                long tp = System.nanoTime();
+                Thread waitedFor = null;
                 for (int attempt = 0; ; attempt++) {
                     Thread owner = p.ownerPlain();
                     if (owner == me) {

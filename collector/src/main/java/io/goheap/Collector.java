@@ -772,6 +772,7 @@ final class Collector {
                 }
             }
         });
+        traceSafepointWait("frame scan handshake");
         for (Mutator m : mutators.values()) {
             if (!m.ownerAlive()) {
                 dropDeadMutator(m);

@@ -13,7 +13,7 @@ import java.util.function.Function;
  */
 record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gccheckmark, boolean gcstoptheworld,
                   boolean scavtrace, DecommitMode decommitMode, long memoryLimit, boolean gcpacertrace,
-                  boolean checkptr, boolean clobberfree, int gcquarantine) {
+                  boolean checkptr, boolean clobberfree, int gcquarantine, boolean gcstoptrace) {
 
     /** The system properties, one per environment variable. */
     static final String GOGC_PROPERTY = "goheap.gogc";
@@ -78,7 +78,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         DecommitMode mode = flags[6] > 0 ? DecommitMode.HARD
                 : flags[5] == 0 ? DecommitMode.FREE : DecommitMode.DONTNEED;      // as Go reads them
         return new GcSettings(percent, flags[0] > 0, flags[1] != 0, flags[2] > 0, flags[3] > 0, flags[4] > 0, mode,
-                limit, flags[7] > 0, flags[8] > 0, flags[9] > 0, Math.max(0, flags[10]));
+                limit, flags[7] > 0, flags[8] > 0, flags[9] > 0, Math.max(0, flags[10]), flags[11] > 0);
     }
 
     /** No memory limit (Go's math.MaxInt64). */
@@ -148,7 +148,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
 
     /**
      * GODEBUG: {@code key=value} pairs separated by commas; returns {gctrace, invalidptr, gccheckmark,
-     * gcstoptheworld, scavtrace, madvdontneed, harddecommit, gcpacertrace, checkptr, clobberfree, gcquarantine}. Keys goheap does not know are ignored, as Go ignores
+     * gcstoptheworld, scavtrace, madvdontneed, harddecommit, gcpacertrace, checkptr, clobberfree, gcquarantine, gcstoptrace}. Keys goheap does not know are ignored, as Go ignores
      * them.
      */
     static int[] parseGodebug(String value) {
@@ -168,6 +168,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
         int checkptr = 0;
         int clobberfree = 0;
         int gcquarantine = 0;
+        int gcstoptrace = 0;
         for (String pair : value.split(",")) {
             String p = pair.trim();
             if (p.isEmpty()) {
@@ -183,7 +184,7 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
             if (key.equals("gctrace") || key.equals("invalidptr") || key.equals("gccheckmark")
                     || key.equals("gcstoptheworld") || key.equals("scavtrace") || key.equals("madvdontneed")
                     || key.equals("harddecommit") || key.equals("gcpacertrace") || key.equals("checkptr")
-                    || key.equals("clobberfree") || key.equals("gcquarantine")) {
+                    || key.equals("clobberfree") || key.equals("gcquarantine") || key.equals("gcstoptrace")) {
                 int n;
                 try {
                     n = Integer.parseInt(v.trim());
@@ -202,12 +203,13 @@ record GcSettings(int gcPercent, boolean gctrace, boolean invalidptr, boolean gc
                     case "checkptr" -> checkptr = n;
                     case "clobberfree" -> clobberfree = n;
                     case "gcquarantine" -> gcquarantine = n;
+                    case "gcstoptrace" -> gcstoptrace = n;
                     default -> gccheckmark = n;
                 }
             }
         }
         return new int[] {gctrace, invalidptr, gccheckmark, gcstoptheworld, scavtrace, madvdontneed, harddecommit,
-                gcpacertrace, checkptr, clobberfree, gcquarantine};
+                gcpacertrace, checkptr, clobberfree, gcquarantine, gcstoptrace};
     }
 
     /**

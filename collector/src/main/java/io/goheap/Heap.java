@@ -80,6 +80,7 @@ public final class Heap implements AutoCloseable {
         }
         allocator.gcHooks().setSweepDebug(settings.gcquarantine(), settings.clobberfree());
         this.boundedGc = new BoundedCollection();
+        this.collector.stopTrace = settings.gcstoptrace();
         BoundedCollection bounded = boundedGc;
         Specials.FinalizerThread finalizerThread = collector.specials.thread;
         BackgroundSweeper sweeper = collector.sweeper;

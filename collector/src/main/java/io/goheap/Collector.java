@@ -625,7 +625,11 @@ final class Collector {
                     // greys nothing: its cost is the number of root and frame slots, not what they reach. It stays
                     // as a safety net because gccheckmark runs of CollectorModelTest on a heavily loaded machine
                     // found an object held only in a frame that the concurrent protocol left unmarked.
+                    long rootWork = rootScanBytes;
+                    long frameWork = frameScanBytes;
                     markRootsAndFrames(marker);
+                    rootScanBytes = rootWork;         // a check, not scan work: gcpacertrace counts each slot once
+                    frameScanBytes = frameWork;
                     long scannedBefore = marker.scannedBytes();
                     marker.drainLocal();              // what the last buffers (and that read) greyed
                     terminationScanBytes = marker.scannedBytes() - scannedBefore;

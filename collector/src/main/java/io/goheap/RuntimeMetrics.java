@@ -133,8 +133,8 @@ final class RuntimeMetrics {
         out.put("/gc/cycles/forced:gc-cycles", cycles.forced());
         out.put("/gc/cycles/automatic:gc-cycles", cycles.total() - cycles.forced());
         out.put("/gc/limiter/last-enabled:gc-cycle", c.limiterLastEnabledCycle());
-        out.put("/sched/gomaxprocs:threads", c.heap.maxProcs());
-        out.put("/sched/procs:procs", a.procs());
+        out.put("/sched/gomaxprocs:threads", (long) c.heap.maxProcs());
+        out.put("/sched/procs:procs", (long) a.procs());
         out.put("/sched/stall-reports:reports", a.stallReports());
         out.put("/cpu/classes/gc/total:cpu-seconds", cycles.gcCpuNanos() / 1e9);
         ScavengerPacer s = c.scavengerPacer;

@@ -100,8 +100,10 @@ class ConfigurationTest {
                 Map.of("goheap.godebug", "gctrace")::get, none::get));
         assertMessage("environment variable GODEBUG entry gctrace=x", () -> GcSettings.resolve(null, null, null,
                 none::get, Map.of("GODEBUG", "gctrace=x")::get));
-        assertMessage("system property goheap.maxprocs=0", () -> GcSettings.gomaxprocs(
-                Map.of("goheap.maxprocs", "0")::get, none::get));
+        assertMessage("system property goheap.maxprocs=2000", () -> GcSettings.gomaxprocs(
+                Map.of("goheap.maxprocs", "2000")::get, none::get));
+        assertEquals(null, GcSettings.gomaxprocs(Map.of("goheap.maxprocs", "0")::get, none::get),
+                "below 1 is unset, as Go's GOMAXPROCS=0");
         assertMessage("environment variable GOMAXPROCS=many", () -> GcSettings.gomaxprocs(none::get,
                 Map.of("GOMAXPROCS", "many")::get));
         // a property that is set hides a malformed environment variable, as a builder value hides both
@@ -145,9 +147,9 @@ class ConfigurationTest {
                 () -> Heap.builder().reservation(1L << 30).build());
         assertTrue(e.getMessage().contains("system property goheap.godebug entry gccheckmark=yes"), e.getMessage());
         System.clearProperty("goheap.godebug");
-        System.setProperty("goheap.maxprocs", "-1");
+        System.setProperty("goheap.maxprocs", "lots");
         e = assertThrows(IllegalArgumentException.class, () -> Heap.builder().reservation(1L << 30).build());
-        assertTrue(e.getMessage().contains("system property goheap.maxprocs=-1"), e.getMessage());
+        assertTrue(e.getMessage().contains("system property goheap.maxprocs=lots"), e.getMessage());
     }
 
     // ---------------------------------------------------------------- logging

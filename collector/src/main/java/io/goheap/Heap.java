@@ -373,6 +373,8 @@ public final class Heap implements AutoCloseable {
      * How many times a stop of the world or a handshake reported a thread it waited for (as
      * {@link MemStats#stallReports()}). Never blocks: readable while a stop waits for a thread, when
      * {@link #readMemStats()} — a stop itself — would wait too. For health checks.
+     *
+     * @return the number of stall reports
      */
     public long stallReports() {
         return allocator.stallReports();
@@ -451,7 +453,7 @@ public final class Heap implements AutoCloseable {
         return RuntimeMetrics.read(a, collector);
     }
 
-    /** Every name {@link #readMetrics()} returns, with its kind and meaning (Go's {@code metrics.All()}). */
+    /** {@return every name {@link #readMetrics()} returns, with its kind and meaning (Go's {@code metrics.All()})} */
     public static java.util.List<MetricDescription> metricDescriptions() {
         return RuntimeMetrics.DESCRIPTIONS;
     }

@@ -53,7 +53,12 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#malloc(long)}. */
+    /**
+     * As {@link Mutator#malloc(long)}.
+     *
+     * @param size the size in bytes
+     * @return the new object's address
+     */
     public long malloc(long size) {
         enter();
         try {
@@ -63,7 +68,12 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#mallocUninitialized(long)}. */
+    /**
+     * As {@link Mutator#mallocUninitialized(long)}.
+     *
+     * @param size the size in bytes
+     * @return the new object's address
+     */
     public long mallocUninitialized(long size) {
         enter();
         try {
@@ -73,7 +83,12 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#malloc(HeapType)}: a manual object (never collected, so never kept in the frame). */
+    /**
+     * As {@link Mutator#malloc(HeapType)}: a manual object (never collected, so never kept in the frame).
+     *
+     * @param type the object's type
+     * @return the new object's address
+     */
     public long malloc(HeapType type) {
         enter();
         try {
@@ -83,7 +98,11 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#free(long)}. */
+    /**
+     * As {@link Mutator#free(long)}.
+     *
+     * @param address the address of an object of this heap
+     */
     public void free(long address) {
         enter();
         try {
@@ -97,6 +116,9 @@ public final class LendingMutator implements AutoCloseable {
      * As {@link Mutator#allocate(HeapType)}, and the new object is kept in this Mutator's local frame before the P is
      * lent again (a collection may run as soon as the call returns): it lives at least until the current frame is
      * closed.
+     *
+     * @param type the object's type
+     * @return the new object's address
      */
     public long allocate(HeapType type) {
         Objects.requireNonNull(type, "type");
@@ -108,7 +130,12 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#storePointer}. */
+    /**
+     * As {@link Mutator#storePointer}.
+     *
+     * @param slot the address of an 8-byte-aligned pointer slot in the heap
+     * @param value the pointer to store (0: none)
+     */
     public void storePointer(long slot, long value) {
         enter();
         try {
@@ -118,7 +145,14 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#compareAndSetPointer}. */
+    /**
+     * As {@link Mutator#compareAndSetPointer}.
+     *
+     * @param slot the address of an 8-byte-aligned pointer slot in the heap
+     * @param expected the pointer the slot must hold
+     * @param value the pointer to store (0: none)
+     * @return true when the slot held {@code expected} and now holds {@code value}
+     */
     public boolean compareAndSetPointer(long slot, long expected, long value) {
         enter();
         try {
@@ -128,7 +162,12 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#loadPointer}; see the class comment for how long the address stays safe. */
+    /**
+     * As {@link Mutator#loadPointer}; see the class comment for how long the address stays safe.
+     *
+     * @param slot the address of an 8-byte-aligned pointer slot in the heap
+     * @return the pointer the slot holds (0: none)
+     */
     public long loadPointer(long slot) {
         enter();
         try {
@@ -138,7 +177,13 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#copyPointers}. */
+    /**
+     * As {@link Mutator#copyPointers}.
+     *
+     * @param to the first destination slot
+     * @param from the first source slot
+     * @param bytes how many bytes to copy, a multiple of 8
+     */
     public void copyPointers(long to, long from, long bytes) {
         enter();
         try {
@@ -148,7 +193,12 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#keep}: roots {@code address} in the local frame until the frame is closed. */
+    /**
+     * As {@link Mutator#keep}: roots {@code address} in the local frame until the frame is closed.
+     *
+     * @param address the address of an object of this heap
+     * @return {@code address}
+     */
     public long keep(long address) {
         enter();
         try {
@@ -158,7 +208,11 @@ public final class LendingMutator implements AutoCloseable {
         }
     }
 
-    /** As {@link Mutator#enterFrame()}: what is kept (and allocated) after this is dropped when the frame closes. */
+    /**
+     * As {@link Mutator#enterFrame()}: what is kept (and allocated) after this is dropped when the frame closes.
+     *
+     * @return the frame; close it to drop what was kept in it
+     */
     public Frame enterFrame() {
         return new Frame(mutator.enterFrame());
     }
@@ -171,7 +225,12 @@ public final class LendingMutator implements AutoCloseable {
             this.frame = frame;
         }
 
-        /** As {@link LendingMutator#keep}. */
+        /**
+         * As {@link LendingMutator#keep}.
+         *
+         * @param address the address of an object of this heap
+         * @return {@code address}
+         */
         public long keep(long address) {
             return LendingMutator.this.keep(address);
         }
@@ -194,13 +253,22 @@ public final class LendingMutator implements AutoCloseable {
         mutator.heap().gc();
     }
 
-    /** As {@link Heap#gc(java.time.Duration)}. */
+    /**
+     * As {@link Heap#gc(java.time.Duration)}.
+     *
+     * @param timeout how long to wait at most
+     * @return true when the collection finished within {@code timeout}
+     */
     public boolean gc(java.time.Duration timeout) {
         mutator.checkOwner();
         return mutator.heap().gc(timeout);
     }
 
-    /** The heap this Mutator allocates in. */
+    /**
+     * The heap this Mutator allocates in.
+     *
+     * @return the heap this Mutator allocates in
+     */
     public Heap heap() {
         return mutator.heap();
     }

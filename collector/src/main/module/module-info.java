@@ -6,6 +6,7 @@
  */
 module io.goheap.collector {
     requires transitive io.goheap.allocator;
-    requires java.management;              // the concurrent mark times its own CPU (ThreadMXBean)
+    requires java.management;              // ThreadMXBean for the mark's CPU; the heap's MXBeans (HeapManagement)
+    requires jdk.jfr;                      // the heap's flight-recorder events (GcEvents)
     exports io.goheap;
 }

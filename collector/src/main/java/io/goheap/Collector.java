@@ -83,6 +83,8 @@ final class Collector {
     /** The open Mutators, by owner thread (a thread has at most one per heap). */
     final ConcurrentHashMap<Thread, Mutator> mutators = new ConcurrentHashMap<>();
     final Specials specials = new Specials(this);
+    /** Who hears of each cycle's end (JMX, JFR); called on the cycle's thread after its statistics are recorded. */
+    final GcObservers observers = new GcObservers();
     /** Fair: a thread that asks for a cycle (a finalizer calling gc()) is not starved by threads looping gc(). */
     private final ReentrantLock cycleLock = new ReentrantLock(true);
     private final boolean gctrace;
@@ -710,6 +712,9 @@ final class Collector {
                     tStop2 - tRun, assistNanos, markCpu, idleCpu, tEnd - tStop2, procs, heap0, heap1, live,
                     goalOfCycle, forced));
         }
+        observers.cycleEnded(new GcCycleSummary(heap.name(), stats.numGC(), forced, false, startWall, t0, tEnd, tStop1 - t0,
+                tRun - tStop1, tStop2 - tRun, tEnd - tStop2, pause, heap0, live, goalOfCycle, pacer.goal(),
+                assistNanos, markCpu, idleCpu, gcCpu));
         long[] report = pendingReport;
         pendingReport = null;
         if (report != null && reportInvalid) {
@@ -984,6 +989,9 @@ final class Collector {
             trace.println(GcTrace.line(stats.numGC(), t0 - stats.startNanos(), stats.cpuFraction(), tStopped - t0, tMarked - tStopped,
                     tEnd - tMarked, procs, heap0, heap0, live, goalOfCycle, forced));
         }
+        observers.cycleEnded(new GcCycleSummary(heap.name(), stats.numGC(), forced, true, startWall, t0, tEnd, tStopped - t0, 0,
+                tMarked - tStopped, tEnd - tMarked, pause, heap0, live, goalOfCycle, pacer.goal(), 0, pause * procs, 0,
+                pause * procs));
     }
 
     /**

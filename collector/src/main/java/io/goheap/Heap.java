@@ -55,10 +55,14 @@ public final class Heap implements AutoCloseable {
         return t;
     });
 
+    /** Numbers the default names, heap-1, heap-2, ... */
+    private static final java.util.concurrent.atomic.AtomicLong UNNAMED = new java.util.concurrent.atomic.AtomicLong();
+
     final io.goheap.allocator.Heap allocator;
     final Collector collector;
     /** Collections whose callers bound their wait ({@link #gc(java.time.Duration)}). */
     final BoundedCollection boundedGc;
+    private final String name;
     private final Cleaner.Cleanable closing;
     /** Drops an address's finalizer and cleanups before {@link #free} frees it (one object for every free). */
     private final java.util.function.LongConsumer forgetSpecials;
@@ -66,8 +70,9 @@ public final class Heap implements AutoCloseable {
     final PointerChecks pointerChecks;
 
     private Heap(io.goheap.allocator.Heap allocator, GcSettings settings, MemoryLimitExit limitExit,
-                 System.Logger traceLogger) {
+                 System.Logger traceLogger, String name, boolean jmx) {
         this.allocator = allocator;
+        this.name = name;
         this.collector = new Collector(this, allocator.gcHooks(), settings.gcPercent(), settings.gctrace(),
                 settings.invalidptr(), settings.gccheckmark(), settings.gcstoptheworld(),
                 traceLogger == null ? System.err : TraceOutput.toLogger(traceLogger),
@@ -88,16 +93,46 @@ public final class Heap implements AutoCloseable {
         CycleRunner cycleRunner = collector.cycleRunner;
         io.goheap.scavenger.BackgroundScavenger scavenger = collector.scavengerPacer.background;
         MemoryPressure pressure = collector.pressure;
+        HeapManagement management = null;
+        if (jmx) {
+            try {
+                management = HeapManagement.register(this);
+            } catch (RuntimeException e) {
+                stopAll(scavenger, pressure, cycleRunner, bounded, markWorkers, sweeper, allocator, finalizerThread);
+                throw e;
+            }
+        }
+        HeapManagement registered = management;
         this.closing = CLOSER.register(this, () -> {
-            scavenger.stop();               // its releases run under the close protocol; this ends the thread
-            pressure.close();
-            cycleRunner.shutdown();
-            bounded.shutdown();
-            markWorkers.shutdown();
-            sweeper.stop();
-            allocator.close();
-            finalizerThread.stop();
+            if (registered != null) {
+                registered.unregister();
+            }
+            stopAll(scavenger, pressure, cycleRunner, bounded, markWorkers, sweeper, allocator, finalizerThread);
         });
+    }
+
+    /** Stops the heap's threads and unmaps it (the close protocol's order). */
+    private static void stopAll(io.goheap.scavenger.BackgroundScavenger scavenger, MemoryPressure pressure,
+                                CycleRunner cycleRunner, BoundedCollection bounded, MarkWorkers markWorkers, BackgroundSweeper sweeper,
+                                io.goheap.allocator.Heap allocator, Specials.FinalizerThread finalizerThread) {
+        scavenger.stop();               // its releases run under the close protocol; this ends the thread
+        pressure.close();
+        cycleRunner.shutdown();
+        bounded.shutdown();
+        markWorkers.shutdown();
+        sweeper.stop();
+        allocator.close();
+        finalizerThread.stop();
+    }
+
+    /**
+     * The heap's name (see {@link Builder#name}): it names its JMX beans ({@code io.goheap:type=Heap,name=<name>}
+     * and {@code io.goheap:type=GarbageCollector,name=<name>}) and its JFR events.
+     *
+     * @return the heap's name
+     */
+    public String name() {
+        return name;
     }
 
     /** {@return a heap with the defaults: 256 GiB of reserved address space (no memory until used), GOMAXPROCS Ps} */
@@ -535,8 +570,43 @@ public final class Heap implements AutoCloseable {
         private Long memoryLimit;
         private MemoryLimitExit limitExit;
         private System.Logger traceLogger;
+        private String name;
+        private boolean jmx = true;
 
         private Builder() {
+        }
+
+        /**
+         * The heap's name, shown by JMX, JFR and the heap profile (default: {@code heap-1}, {@code heap-2}, ... in the
+         * order heaps are built). Two open heaps with JMX on may not share a name.
+         *
+         * @param name the heap's name
+         * @return this builder
+         * @throws IllegalArgumentException when empty or holding a character a JMX ObjectName value cannot hold
+         *                                  unquoted ({@code , = : " * ?} or a line break)
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isEmpty() || name.chars().anyMatch(c -> ",=:\"*?\n\r".indexOf(c) >= 0)) {
+                throw new IllegalArgumentException("heap name must be non-empty and hold none of , = : \" * ? or a"
+                        + " line break (it is a JMX ObjectName value): \"" + name + "\"");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Whether {@link #build()} registers the heap's MXBeans in the platform MBean server (default on): a
+         * {@link HeapMXBean} as {@code io.goheap:type=Heap,name=<name>} and a
+         * {@link java.lang.management.GarbageCollectorMXBean} with cycle-end notifications as
+         * {@code io.goheap:type=GarbageCollector,name=<name>}. {@link Heap#close()} unregisters them.
+         *
+         * @param on whether to register the beans
+         * @return this builder
+         */
+        public Builder jmx(boolean on) {
+            this.jmx = on;
+            return this;
         }
 
         /**
@@ -773,6 +843,7 @@ public final class Heap implements AutoCloseable {
          *                                  GOMAXPROCS, or their {@code goheap.*} properties) is malformed, named
          *                                  with its value
          * @throws IllegalStateException    when the OS refuses the reservation or the JVM refuses native access
+         * @throws IllegalArgumentException when JMX is on and an open heap of the same {@link #name} is registered
          */
         public Heap build() {
             GcSettings settings = GcSettings.resolve(gcPercent, memoryLimit, godebug, System::getProperty,
@@ -784,7 +855,8 @@ public final class Heap implements AutoCloseable {
                 Integer procs = GcSettings.gomaxprocs(System::getProperty, System::getenv);
                 allocator.maxProcs(procs != null ? procs : 0);        // (0: the available processors)
             }
-            return new Heap(allocator.build(), settings, limitExit, traceLogger);
+            String heapName = name != null ? name : "heap-" + UNNAMED.incrementAndGet();
+            return new Heap(allocator.build(), settings, limitExit, traceLogger, heapName, jmx);
         }
     }
 }

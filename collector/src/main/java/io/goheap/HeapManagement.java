@@ -37,7 +37,8 @@ import javax.management.openmbean.TabularType;
  *       at each cycle's end, a notification of type {@code com.sun.management.gc.notification} whose user data
  *       {@code com.sun.management.GarbageCollectionNotificationInfo.from} reads (action "end of major GC", cause
  *       "Heap.gc()" or "Allocation goal", GcInfo with the cycle's number, start and end in ms since the JVM
- *       started, and the heap's memory usage before and after under the pool name {@code goheap <name>}).</li>
+ *       started, the heap's memory usage before and after under the pool name {@code goheap <name>}, and goheap's
+ *       own item {@code pauseNanos}, the cycle's pause, which {@code GcInfo.get("pauseNanos")} reads).</li>
  * </ul>
  *
  * <h2>Lifetime and threads</h2>
@@ -242,9 +243,10 @@ final class HeapManagement {
             long durationMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(c.durationNanos());
             try {
                 CompositeData info = new CompositeDataSupport(GcTypes.GC_INFO,
-                        new String[] {"id", "startTime", "endTime", "duration", "memoryUsageBeforeGc", "memoryUsageAfterGc"},
+                        new String[] {"id", "startTime", "endTime", "duration", "memoryUsageBeforeGc", "memoryUsageAfterGc",
+                                "pauseNanos"},
                         new Object[] {c.number(), startMs, startMs + durationMs, durationMs,
-                                usage(c.heapBeforeBytes()), usage(c.heapAfterBytes())});
+                                usage(c.heapBeforeBytes()), usage(c.heapAfterBytes()), c.pauseNanos()});
                 return new CompositeDataSupport(GcTypes.NOTIFICATION,
                         new String[] {"gcName", "gcAction", "gcCause", "gcInfo"},
                         new Object[] {gcName, "end of major GC", c.forced() ? "Heap.gc()" : "Allocation goal", info});
@@ -283,10 +285,11 @@ final class HeapManagement {
                 USAGE_ROW = new CompositeType(map, map, rowItems, rowItems,
                         new OpenType<?>[] {SimpleType.STRING, MEMORY_USAGE});
                 USAGE_MAP = new TabularType(map, map, USAGE_ROW, new String[] {"key"});
-                String[] infoItems = {"id", "startTime", "endTime", "duration", "memoryUsageBeforeGc", "memoryUsageAfterGc"};
+                String[] infoItems = {"id", "startTime", "endTime", "duration", "memoryUsageBeforeGc", "memoryUsageAfterGc",
+                        "pauseNanos"};
                 GC_INFO = new CompositeType("com.sun.management.GcInfo", "a goheap cycle", infoItems, infoItems,
                         new OpenType<?>[] {SimpleType.LONG, SimpleType.LONG, SimpleType.LONG, SimpleType.LONG,
-                                USAGE_MAP, USAGE_MAP});
+                                USAGE_MAP, USAGE_MAP, SimpleType.LONG});
                 String[] notifItems = {"gcName", "gcAction", "gcCause", "gcInfo"};
                 NOTIFICATION = new CompositeType("com.sun.management.GarbageCollectionNotificationInfo",
                         "a goheap cycle's end", notifItems, notifItems,

@@ -65,6 +65,7 @@ class HeapManagementTest {
             assertEquals(1, info.getGcInfo().getId());
             assertEquals(1 << 20, info.getGcInfo().getMemoryUsageAfterGc().get("goheap jmx-attributes").getUsed());
             assertTrue(info.getGcInfo().getEndTime() >= info.getGcInfo().getStartTime());
+            assertTrue((Long) info.getGcInfo().get("pauseNanos") > 0);
 
             heap.free(a);
             long released = (Long) SERVER.invoke(h, "freeOSMemory", null, null);

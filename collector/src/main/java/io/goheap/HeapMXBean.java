@@ -13,51 +13,55 @@ import java.util.Map;
  * unregistered by {@link Heap#close()}; a client may still hold their names for a moment).
  */
 public interface HeapMXBean {
-    /** The heap's name ({@link Heap#name()}). */
+    /** {@return the heap's name ({@link Heap#name()})} */
     String getName();
 
-    /** Bytes of allocated objects, live and not yet swept ({@code /memory/classes/heap/objects:bytes}). */
+    /** {@return bytes of allocated objects, live and not yet swept ({@code /memory/classes/heap/objects:bytes})} */
     long getHeapObjectsBytes();
 
-    /** Bytes of spans in use that hold no object ({@code /memory/classes/heap/unused:bytes}). */
+    /** {@return bytes of spans in use that hold no object ({@code /memory/classes/heap/unused:bytes})} */
     long getHeapUnusedBytes();
 
-    /** Free heap memory the OS still backs ({@code /memory/classes/heap/free:bytes}). */
+    /** {@return free heap memory the OS still backs ({@code /memory/classes/heap/free:bytes})} */
     long getHeapFreeBytes();
 
-    /** Free heap memory returned to the OS ({@code /memory/classes/heap/released:bytes}). */
+    /** {@return free heap memory returned to the OS ({@code /memory/classes/heap/released:bytes})} */
     long getHeapReleasedBytes();
 
-    /** All memory the heap maps or keeps, metadata included ({@code /memory/classes/total:bytes}). */
+    /** {@return all memory the heap maps or keeps, metadata included ({@code /memory/classes/total:bytes})} */
     long getTotalBytes();
 
-    /** Objects allocated and not yet freed or swept ({@code /gc/heap/objects:objects}). */
+    /** {@return objects allocated and not yet freed or swept ({@code /gc/heap/objects:objects})} */
     long getObjects();
 
-    /** Bytes allocated since the heap was built ({@code /gc/heap/allocs:bytes}). */
+    /** {@return bytes allocated since the heap was built ({@code /gc/heap/allocs:bytes})} */
     long getAllocatedBytes();
 
-    /** The pacer's heap goal ({@code /gc/heap/goal:bytes}; Long.MAX_VALUE when none). */
+    /** {@return the pacer's heap goal ({@code /gc/heap/goal:bytes}; Long.MAX_VALUE when none)} */
     long getHeapGoalBytes();
 
-    /** The live heap the last cycle found ({@code /gc/heap/live:bytes}). */
+    /** {@return the live heap the last cycle found ({@code /gc/heap/live:bytes})} */
     long getLiveHeapBytes();
 
-    /** Completed collection cycles ({@code /gc/cycles/total:gc-cycles}). */
+    /** {@return completed collection cycles ({@code /gc/cycles/total:gc-cycles})} */
     long getCycles();
 
-    /** GOGC; -1 when automatic collection is off. */
+    /** {@return gOGC; -1 when automatic collection is off} */
     long getGcPercent();
 
-    /** The soft memory limit (Long.MAX_VALUE: none). */
+    /** {@return the soft memory limit (Long.MAX_VALUE: none)} */
     long getMemoryLimit();
 
-    /** Every value of {@link Heap#readMetrics()}, by Go's name, as doubles. */
+    /** {@return every value of {@link Heap#readMetrics()}, by Go's name, as doubles} */
     Map<String, Double> getMetrics();
 
     /** Runs a full collection and waits for it ({@link Heap#gc()}). */
     void gc();
 
-    /** Returns every free page to the OS ({@link Heap#freeOSMemory()}); returns the bytes released. */
+    /**
+     * Returns every free page to the OS ({@link Heap#freeOSMemory()}).
+     *
+     * @return the bytes released
+     */
     long freeOSMemory();
 }

@@ -11,8 +11,8 @@ import net.openhft.chronicle.bytes.PointerBytesStore;
  * <p>Invariants: while the count is positive, {@link #goheapAddress()} is a live object of {@link #heap()} of at
  * least {@code capacity()} bytes. After the last release the object is free and Chronicle has dropped the store's
  * memory: new views throw {@code ClosedIllegalStateException}, plain reads throw (Chronicle's
- * {@code NullPointerException}), none reaches the freed object. Release may happen on any thread: the free borrows
- * one of the heap's Ps for the call.
+ * {@code NullPointerException}), none reaches the freed object. Release may happen on any thread, and frees there and then: the free
+ * borrows one of the heap's Ps for the call.
  */
 public final class OwnedGoheapBytesStore extends PointerBytesStore {
     private final Heap heap;
@@ -32,6 +32,15 @@ public final class OwnedGoheapBytesStore extends PointerBytesStore {
     /** The goheap object's address (the store's offset 0). */
     public long goheapAddress() {
         return goheapAddress;
+    }
+
+    /**
+     * Never: the last release frees the object on the releasing thread, so it is free when {@code release} returns
+     * (Chronicle would otherwise hand a native store's release to its background releaser thread).
+     */
+    @Override
+    protected boolean canReleaseInBackground() {
+        return false;
     }
 
     @Override
